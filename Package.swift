@@ -1,0 +1,87 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Statically linking the Swift runtime halves process start-up (DESIGN.md §6); the guest
+// starts inside every sandbox, so it matters most there.
+// FoundationEssentials' static archive needs its two helper archives named explicitly.
+let staticStdlib: [LinkerSetting] = [
+    .unsafeFlags(["-static-stdlib", "-Xlinker", "-l_FoundationCollections",
+                  "-Xlinker", "-l_FoundationCShims"]),
+]
+
+let package = Package(
+    name: "airlock",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "airlock", targets: ["airlock"]),
+        .executable(name: "airlock-guest", targets: ["airlock-guest"]),
+        .executable(name: "airlock-bench", targets: ["airlock-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    ],
+    targets: [
+        // Wire types between harness and guest; nothing else.
+        .target(name: "AirlockProtocol"),
+
+        // Small C shims: fork/exec with process groups, uid changes and cgroup placement.
+        .target(name: "CAirlockSys"),
+        // Seccomp BPF generation through libseccomp (harness side only).
+        .target(name: "CAirlockSeccomp", linkerSettings: [.linkedLibrary("seccomp")]),
+
+        // The in-sandbox side of the protocol.
+        .target(name: "AirlockGuest", dependencies: ["AirlockProtocol", "CAirlockSys"]),
+        .executableTarget(name: "airlock-guest", dependencies: ["AirlockGuest"],
+                          linkerSettings: staticStdlib),
+
+        // Sandbox backends, cgroups, seccomp, and the harness end of the guest connection.
+        .target(name: "AirlockSandbox",
+                dependencies: ["AirlockProtocol", "CAirlockSys", "CAirlockSeccomp"]),
+
+        // LanguageModel protocol; scripted, OpenAI and Anthropic providers.
+        .target(name: "AirlockModels", dependencies: [
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]),
+
+        // The loop, tools and schemas, budgets, ledger and store.
+        .target(name: "AirlockCore", dependencies: [
+            "AirlockProtocol", "AirlockSandbox", "AirlockModels",
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+
+        // Commands: the only place that wires backends and providers to the core.
+        .executableTarget(name: "airlock", dependencies: [
+            "AirlockCore", "AirlockSandbox", "AirlockModels", "AirlockProtocol",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], linkerSettings: staticStdlib),
+
+        // Benchmarks: run on demand, print medians and ratios against raw baselines.
+        .executableTarget(name: "airlock-bench", dependencies: [
+            "AirlockSandbox", "AirlockCore", "AirlockModels", "CAirlockSys",
+        ], linkerSettings: staticStdlib),
+
+        .testTarget(name: "AirlockProtocolTests", dependencies: ["AirlockProtocol"]),
+        .testTarget(name: "AirlockSandboxTests",
+                    dependencies: ["AirlockSandbox", "AirlockProtocol", "CAirlockSys"]),
+        .testTarget(name: "AirlockModelsTests", dependencies: [
+            "AirlockModels",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]),
+        .testTarget(name: "AirlockCoreTests", dependencies: [
+            "AirlockCore", "AirlockModels", "AirlockSandbox",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]),
+        .testTarget(name: "AirlockCLITests", dependencies: ["AirlockCore"]),
+    ]
+)

@@ -1,0 +1,47 @@
+import AirlockModels
+import Foundation
+
+/// The append-only, hash-chained record of one run. Every payload is redacted, then written
+/// in its own durable transaction: when `append` returns, the entry is on disk, so the loop
+/// can log a decision and only then act on it.
+public actor Ledger {
+    public nonisolated let run: String
+    private let store: Store
+    private let redactor: Redactor
+    private let clock: @Sendable () -> Date
+    private var last: LedgerEntry?
+
+    /// `redactor` defaults to the store's. `clock` is for tests.
+    public init(store: Store, run: String, redactor: Redactor? = nil,
+                clock: @escaping @Sendable () -> Date = { Date() }) {
+        self.store = store
+        self.run = run
+        self.redactor = redactor ?? store.redactor
+        self.clock = clock
+    }
+
+    /// Appends an entry and returns it as stored. Continues an existing chain (a resumed run).
+    @discardableResult
+    public func append(_ kind: LedgerKind, _ payload: JSONValue = .object([:])) throws -> LedgerEntry {
+        let entry = try store.appendLedgerEntry(run: run, kind: kind, payload: redactor.redact(payload),
+                                                now: clock)
+        last = entry
+        return entry
+    }
+
+    @discardableResult
+    public func append(kind: LedgerKind, payload: JSONValue) throws -> LedgerEntry {
+        try append(kind, payload)
+    }
+
+    /// The last entry this actor appended, if any.
+    public var lastEntry: LedgerEntry? { last }
+
+    public func entries() throws -> [LedgerEntry] {
+        try store.ledgerEntries(run: run)
+    }
+
+    public func verify() throws -> VerifyReport {
+        try store.verifyLedger(run: run)
+    }
+}

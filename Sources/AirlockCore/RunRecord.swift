@@ -1,0 +1,61 @@
+import AirlockModels
+
+/// Where a run stands. `interrupted`: the harness died or was stopped mid-run (resumable);
+/// `paused`: waiting on a human (an approval).
+public enum RunStatus: String, Sendable, Hashable, Codable, CaseIterable {
+    case running, paused, interrupted, finished
+}
+
+/// One row of `runs`. Coded with the column names, which is also the `--json` shape.
+public struct RunRecord: Sendable, Hashable, Codable {
+    public var id: String
+    public var task: String
+    /// `provider:name` as given.
+    public var model: String
+    public var workspace: String
+    public var status: RunStatus
+    /// What ended the run (`submitted`, `budget_exceeded`, …); the loop chooses the words.
+    public var outcome: String?
+    public var exitCode: Int?
+    public var config: JSONValue
+    public var createdAt: String
+    public var updatedAt: String
+    public var finishedAt: String?
+    public var steps: Int
+    public var inputTokens: Int
+    public var outputTokens: Int
+    public var costUSD: Double
+
+    public init(id: String, task: String, model: String, workspace: String,
+                status: RunStatus = .running, outcome: String? = nil, exitCode: Int? = nil,
+                config: JSONValue = .object([:]), createdAt: String, updatedAt: String,
+                finishedAt: String? = nil, steps: Int = 0, inputTokens: Int = 0,
+                outputTokens: Int = 0, costUSD: Double = 0) {
+        self.id = id
+        self.task = task
+        self.model = model
+        self.workspace = workspace
+        self.status = status
+        self.outcome = outcome
+        self.exitCode = exitCode
+        self.config = config
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+        self.finishedAt = finishedAt
+        self.steps = steps
+        self.inputTokens = inputTokens
+        self.outputTokens = outputTokens
+        self.costUSD = costUSD
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, task, model, workspace, status, outcome, config, steps
+        case exitCode = "exit_code"
+        case createdAt = "created_at"
+        case updatedAt = "updated_at"
+        case finishedAt = "finished_at"
+        case inputTokens = "input_tokens"
+        case outputTokens = "output_tokens"
+        case costUSD = "cost_usd"
+    }
+}

@@ -1,0 +1,119 @@
+import AirlockModels
+import Foundation
+import GRDB
+
+extension Store {
+    /// Creates a `running` run with a fresh id.
+    public func createRun(task: String, model: String, workspace: String,
+                          config: JSONValue = .object([:]), now: Date = Date()) throws -> RunRecord {
+        let time = Timestamp.rfc3339(now)
+        for _ in 0..<8 {
+            let record = RunRecord(id: RunID.make(at: now), task: redactor.redact(task),
+                                   model: model, workspace: workspace,
+                                   config: redactor.redact(config), createdAt: time, updatedAt: time)
+            let inserted = try write { db -> Bool in
+                guard try Bool.fetchOne(db, sql: "SELECT 1 FROM runs WHERE id = ?",
+                                        arguments: [record.id]) == nil else { return false }
+                try insert(record, db)
+                return true
+            }
+            if inserted { return record }
+        }
+        throw StoreError.internalError("could not pick an unused run id")
+    }
+
+    /// Reads, changes and writes back a run in one transaction; `updated_at` is set, and
+    /// `finished_at` too when the status becomes `finished`.
+    @discardableResult
+    public func updateRun(_ id: String, now: Date = Date(),
+                          _ change: (inout RunRecord) -> Void) throws -> RunRecord {
+        try write { db in
+            guard var record = try fetchRun(id, db) else { throw StoreError.runNotFound(id) }
+            let before = record.status
+            change(&record)
+            record.id = id
+            record.updatedAt = Timestamp.rfc3339(now)
+            if record.status == .finished, before != .finished, record.finishedAt == nil {
+                record.finishedAt = record.updatedAt
+            }
+            record.task = redactor.redact(record.task)
+            record.config = redactor.redact(record.config)
+            try db.execute(sql: """
+                UPDATE runs SET task = ?, model = ?, workspace = ?, status = ?, outcome = ?,
+                    exit_code = ?, config = ?, updated_at = ?, finished_at = ?, steps = ?,
+                    input_tokens = ?, output_tokens = ?, cost_usd = ?
+                WHERE id = ?
+                """, arguments: [record.task, record.model, record.workspace,
+                                 record.status.rawValue, record.outcome, record.exitCode,
+                                 record.config.canonicalJSON, record.updatedAt, record.finishedAt,
+                                 record.steps, record.inputTokens, record.outputTokens,
+                                 record.costUSD, id])
+            return record
+        }
+    }
+
+    public func run(id: String) throws -> RunRecord? {
+        try read { db in try fetchRun(id, db) }
+    }
+
+    /// Runs, newest first.
+    public func runs(limit: Int? = nil) throws -> [RunRecord] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM runs ORDER BY created_at DESC, id DESC LIMIT ?",
+                             arguments: [limit ?? -1]).map(Self.runRecord)
+        }
+    }
+
+    public func latestRun() throws -> RunRecord? {
+        try runs(limit: 1).first
+    }
+
+    /// The run whose id is `reference`, else the only run whose id starts with it.
+    public func resolveRun(_ reference: String) throws -> RunRecord {
+        try read { db in
+            if let exact = try fetchRun(reference, db) { return exact }
+            guard !reference.isEmpty else { throw StoreError.runNotFound(reference) }
+            // substr rather than LIKE: ids may hold `_`, which LIKE treats as a wildcard.
+            let matches = try Row.fetchAll(db, sql: """
+                SELECT * FROM runs WHERE substr(id, 1, ?) = ? ORDER BY id LIMIT 20
+                """, arguments: [reference.utf8.count, reference]).map(Self.runRecord)
+            guard let first = matches.first else { throw StoreError.runNotFound(reference) }
+            guard matches.count == 1 else {
+                throw StoreError.ambiguousRun(reference, candidates: matches.map(\.id))
+            }
+            return first
+        }
+    }
+
+    private func insert(_ record: RunRecord, _ db: Database) throws {
+        try db.execute(sql: """
+            INSERT INTO runs (id, task, model, workspace, status, outcome, exit_code, config,
+                created_at, updated_at, finished_at, steps, input_tokens, output_tokens, cost_usd)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [record.id, record.task, record.model, record.workspace,
+                             record.status.rawValue, record.outcome, record.exitCode,
+                             record.config.canonicalJSON, record.createdAt, record.updatedAt,
+                             record.finishedAt, record.steps, record.inputTokens,
+                             record.outputTokens, record.costUSD])
+    }
+
+    func fetchRun(_ id: String, _ db: Database) throws -> RunRecord? {
+        try Row.fetchOne(db, sql: "SELECT * FROM runs WHERE id = ?", arguments: [id])
+            .map(Self.runRecord)
+    }
+
+    static func runRecord(_ row: Row) -> RunRecord {
+        let configText: String = row["config"] ?? "{}"
+        let statusText: String = row["status"] ?? ""
+        return RunRecord(
+            id: row["id"] ?? "", task: row["task"] ?? "", model: row["model"] ?? "",
+            workspace: row["workspace"] ?? "",
+            status: RunStatus(rawValue: statusText) ?? .interrupted,
+            outcome: row["outcome"], exitCode: row["exit_code"],
+            config: (try? JSONValue(parsing: configText)) ?? .object([:]),
+            createdAt: row["created_at"] ?? "", updatedAt: row["updated_at"] ?? "",
+            finishedAt: row["finished_at"], steps: row["steps"] ?? 0,
+            inputTokens: row["input_tokens"] ?? 0, outputTokens: row["output_tokens"] ?? 0,
+            costUSD: row["cost_usd"] ?? 0)
+    }
+}

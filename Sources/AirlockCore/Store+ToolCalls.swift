@@ -1,0 +1,72 @@
+import AirlockModels
+import Foundation
+import GRDB
+
+extension Store {
+    /// Records a tool call as proposed by the model (arguments redacted).
+    @discardableResult
+    public func recordToolCall(run: String, step: Int, call: ToolCall,
+                               status: ToolCallStatus = .proposed, now: Date = Date()) throws -> ToolCallRecord {
+        let record = ToolCallRecord(run: run, callID: call.id, step: step, name: call.name,
+                                    arguments: redactor.redact(call.arguments), status: status,
+                                    startedAt: Timestamp.rfc3339(now))
+        try write { db in
+            try db.execute(sql: """
+                INSERT INTO tool_calls (run_id, call_id, step, name, arguments, status, started_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [record.run, record.callID, record.step, record.name,
+                                 record.arguments, record.status.rawValue, record.startedAt])
+        }
+        return record
+    }
+
+    /// Moves a tool call to `status`. A given `result` or `exitCode` replaces the stored one;
+    /// `finished` stamps `finished_at`.
+    @discardableResult
+    public func updateToolCall(run: String, callID: String, status: ToolCallStatus,
+                               result: String? = nil, exitCode: Int? = nil,
+                               finished: Bool = false, now: Date = Date()) throws -> ToolCallRecord {
+        try write { db in
+            guard var record = try fetchToolCall(run: run, callID: callID, db) else {
+                throw StoreError.toolCallNotFound(run: run, callID: callID)
+            }
+            record.status = status
+            if let result { record.result = redactor.redact(result) }
+            if let exitCode { record.exitCode = exitCode }
+            if finished { record.finishedAt = Timestamp.rfc3339(now) }
+            try db.execute(sql: """
+                UPDATE tool_calls SET status = ?, result = ?, exit_code = ?, finished_at = ?
+                WHERE run_id = ? AND call_id = ?
+                """, arguments: [record.status.rawValue, record.result, record.exitCode,
+                                 record.finishedAt, run, callID])
+            return record
+        }
+    }
+
+    public func toolCall(run: String, callID: String) throws -> ToolCallRecord? {
+        try read { db in try fetchToolCall(run: run, callID: callID, db) }
+    }
+
+    /// A run's tool calls in the order they were proposed.
+    public func toolCalls(run: String) throws -> [ToolCallRecord] {
+        try read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT * FROM tool_calls WHERE run_id = ? ORDER BY step, started_at, call_id
+                """, arguments: [run]).map(Self.toolCallRecord)
+        }
+    }
+
+    private func fetchToolCall(run: String, callID: String, _ db: Database) throws -> ToolCallRecord? {
+        try Row.fetchOne(db, sql: "SELECT * FROM tool_calls WHERE run_id = ? AND call_id = ?",
+                         arguments: [run, callID]).map(Self.toolCallRecord)
+    }
+
+    static func toolCallRecord(_ row: Row) -> ToolCallRecord {
+        ToolCallRecord(run: row["run_id"] ?? "", callID: row["call_id"] ?? "",
+                       step: row["step"] ?? 0, name: row["name"] ?? "",
+                       arguments: row["arguments"] ?? "",
+                       status: ToolCallStatus(rawValue: row["status"] ?? ""),
+                       result: row["result"], exitCode: row["exit_code"],
+                       startedAt: row["started_at"] ?? "", finishedAt: row["finished_at"])
+    }
+}

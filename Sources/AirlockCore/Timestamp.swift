@@ -1,0 +1,26 @@
+import Foundation
+
+/// RFC 3339 UTC timestamps with milliseconds (`2026-11-29T13:45:01.123Z`): fixed width, so
+/// they sort as text, and exact to the millisecond, so the ledger's bytes are reproducible.
+public enum Timestamp {
+    public static func rfc3339(_ date: Date = Date()) -> String {
+        let millis = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+        let (seconds, milli) = millis.quotientAndRemainder(dividingBy: 1000)
+        var time = time_t(seconds)
+        var parts = tm()
+        gmtime_r(&time, &parts)
+        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+                      Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday),
+                      Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), Int(milli))
+    }
+
+    /// `YYYYMMDD-HHMMSS` in UTC, for run ids.
+    static func compact(_ date: Date) -> String {
+        var time = time_t(date.timeIntervalSince1970.rounded(.down))
+        var parts = tm()
+        gmtime_r(&time, &parts)
+        return String(format: "%04d%02d%02d-%02d%02d%02d",
+                      Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday),
+                      Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec))
+    }
+}

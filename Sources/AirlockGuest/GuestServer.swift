@@ -1,0 +1,113 @@
+import AirlockProtocol
+import CAirlockSys
+import Glibc
+import Synchronization
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// The guest's request loop: reads frames from stdin, runs each request on its own
+/// thread, answers on stdout. It holds no state that matters; killing it loses nothing.
+public final class GuestServer: Sendable {
+    private let input: Int32
+    private let writer: FrameWriter
+    private let workspace: String
+    /// Cancel pipes of running execs, by request id.
+    private let running = Mutex<[UInt64: Int32]>([:])
+
+    public init(input: Int32 = 0, output: Int32 = 1, workspace: String = "/workspace") {
+        self.input = input
+        self.writer = FrameWriter(fd: output)
+        self.workspace = workspace
+    }
+
+    /// Serves until stdin closes (the harness went away), then returns.
+    public func serve() {
+        signal(SIGPIPE, SIG_IGN)
+        writer.send(0, .hello(Hello(pid: getpid(), workspace: workspace)))
+        var reader = LineReader()
+        var buffer = [UInt8](repeating: 0, count: 256 * 1024)
+        let codec = FrameCodec()
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else { return }
+            for item in reader.feed(buffer[0..<count]) {
+                switch item {
+                case .oversized(let size):
+                    writer.fail(0, "frame_too_large",
+                                "a frame of \(size) bytes exceeds the cap of \(reader.maxLineBytes)")
+                case .line(let line):
+                    switch codec.decode(RequestFrame.self, from: line) {
+                    case .success(let frame): dispatch(frame)
+                    case .failure(let failure): writer.send(failure.id, .error(failure.error))
+                    }
+                }
+            }
+        }
+    }
+
+    private func dispatch(_ frame: RequestFrame) {
+        if case .cancel(let cancel) = frame.request {
+            let fd = running.withLock { $0[cancel.target] }
+            guard let fd else {
+                writer.fail(frame.id, "unknown_request", "no running exec has id \(cancel.target)")
+                return
+            }
+            var byte: UInt8 = 1
+            _ = write(fd, &byte, 1)
+            writer.send(frame.id, .ok)
+            return
+        }
+        GuestThread.start { [self] in handle(frame) }
+    }
+
+    private func handle(_ frame: RequestFrame) {
+        let id = frame.id
+        switch frame.request {
+        case .exec(let request):
+            var fds: [Int32] = [-1, -1]
+            guard airlock_pipe(&fds, O_CLOEXEC | O_NONBLOCK) == 0 else {
+                writer.fail(id, "spawn_failed", "cannot create a cancel pipe")
+                return
+            }
+            running.withLock { $0[id] = fds[1] }
+            ExecRunner(id: id, request: request, workspace: workspace, writer: writer,
+                       cancelFD: fds[0]).run()
+            running.withLock { _ = $0.removeValue(forKey: id) }
+            close(fds[0])
+            close(fds[1])
+        case .cancel:
+            break
+        default:
+            fileOperation(id, frame.request)
+        }
+    }
+
+    private func fileOperation(_ id: UInt64, _ request: Request) {
+        do throws(WorkspaceFiles.Failure) {
+            let files = try WorkspaceFiles(root: workspace)
+            defer { close(files.rootFD) }
+            switch request {
+            case .readFile(let body):
+                writer.send(id, .file(try files.read(body.path, maxBytes: body.maxBytes)))
+            case .writeFile(let body):
+                try files.write(body.path, body.content, createParents: body.createParents ?? true)
+                writer.send(id, .ok)
+            case .editFile(let body):
+                try files.edit(body.path, old: body.old, new: body.new)
+                writer.send(id, .ok)
+            case .listFiles(let body):
+                writer.send(id, .entries(try files.list(body.path)))
+            case .stat(let body):
+                writer.send(id, .stat(try files.status(body.path)))
+            case .exec, .cancel:
+                break
+            }
+        } catch {
+            writer.fail(id, error.code, error.message)
+        }
+    }
+}

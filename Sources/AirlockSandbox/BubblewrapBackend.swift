@@ -1,0 +1,96 @@
+import AirlockProtocol
+import CAirlockSys
+import Foundation
+import Glibc
+
+/// The default backend: bubblewrap with every namespace, seccomp, cgroup limits, and an
+/// unprivileged host uid.
+public struct BubblewrapBackend: SandboxBackend {
+    public let name = "bwrap"
+    public var bwrapPath: String
+    public var layout: HostLayout
+    public var cgroups: CgroupHost
+    /// How long the guest may take to greet before the start counts as failed.
+    public var startTimeout: Duration = .seconds(20)
+
+    public init(bwrapPath: String? = nil, layout: HostLayout = .current(), cgroups: CgroupHost = .detect()) {
+        self.bwrapPath = bwrapPath ?? Self.findBwrap() ?? "/usr/bin/bwrap"
+        self.layout = layout
+        self.cgroups = cgroups
+    }
+
+    public static func findBwrap() -> String? {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        return (path.split(separator: ":").map { "\($0)/bwrap" } + ["/usr/bin/bwrap"])
+            .first { access($0, X_OK) == 0 }
+    }
+
+    public func start(_ configuration: SandboxConfiguration) async throws(SandboxError) -> any Sandbox {
+        let clock = ContinuousClock()
+        let began = clock.now
+        guard access(bwrapPath, X_OK) == 0 else {
+            throw SandboxError(.unavailable, "bubblewrap (bwrap) is not installed",
+                               fix: "apt-get install -y bubblewrap")
+        }
+        var configuration = configuration
+        configuration.workspace = try Self.checkedWorkspace(configuration.workspace)
+        let identity = try SandboxIdentity.resolve(workspace: configuration.workspace,
+                                                   keepRoot: configuration.weakenings.contains(.keepRootUID))
+        var guest = try GuestBinary.locate(configuration.guestPath)
+        if identity.changesIDs { guest = try GuestBinary.staged(guest) }
+        let seccomp: [UInt8]? = configuration.weakenings.contains(.noSeccomp)
+            ? nil : try SeccompFilter.program()
+        let plan = BubblewrapLauncher(bwrapPath: bwrapPath, layout: layout)
+            .plan(for: configuration, guestOnHost: guest, seccomp: seccomp)
+
+        let id = "sbx-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let group = try cgroups.makeGroup(name: id, limits: configuration.limits)
+        do throws(SandboxError) {
+            let process = try await SandboxProcess.spawn(plan: plan, identity: identity, cgroup: group)
+            let sandbox = BubblewrapSandbox(id: id, process: process, cgroup: group)
+            guard let hello = await process.connection.waitForHello(timeout: startTimeout) else {
+                await sandbox.kill()
+                let detail = process.diagnostics().trimmingCharacters(in: .whitespacesAndNewlines)
+                throw SandboxError(.startFailed, "the sandbox did not start" + (detail.isEmpty ? "" : ": \(detail)"),
+                                   fix: Self.fixHint(detail))
+            }
+            guard hello.version == ProtocolVersion.current else {
+                await sandbox.kill()
+                throw SandboxError(.startFailed, "guest speaks protocol \(hello.version), harness \(ProtocolVersion.current)",
+                                   fix: "rebuild airlock and airlock-guest together")
+            }
+            sandbox.startMilliseconds = Double((clock.now - began).components.attoseconds) / 1e15
+                + Double((clock.now - began).components.seconds) * 1000
+            return sandbox
+        } catch {
+            group?.killAll()
+            group?.remove()
+            throw error
+        }
+    }
+
+    static func checkedWorkspace(_ path: String) throws(SandboxError) -> String {
+        guard let resolved = realpath(path, nil) else {
+            throw SandboxError(.configuration, "workspace \(path) does not exist",
+                               fix: "create it first (mkdir -p \(path)) or pass --workspace DIR")
+        }
+        defer { free(resolved) }
+        let absolute = String(cString: resolved)
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: absolute, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw SandboxError(.configuration, "workspace \(absolute) is not a directory")
+        }
+        return absolute
+    }
+
+    static func fixHint(_ detail: String) -> String? {
+        if detail.contains("setting up uid map") || detail.contains("No permission to create new namespace")
+            || detail.contains("Operation not permitted") {
+            return "enable unprivileged user namespaces: sysctl -w kernel.unprivileged_userns_clone=1 (and user.max_user_namespaces > 0); `airlock doctor` checks this"
+        }
+        if detail.contains("Can't find source path") || detail.contains("Permission denied") {
+            return "the sandbox user must be able to reach the workspace: put it under a directory others can traverse (e.g. /srv or /tmp), not under /root"
+        }
+        return nil
+    }
+}

@@ -1,0 +1,53 @@
+import Foundation
+import Glibc
+import Synchronization
+
+/// A running bwrap sandbox.
+final class BubblewrapSandbox: Sandbox, @unchecked Sendable {
+    let id: String
+    private let process: SandboxProcess
+    private let cgroup: (any ControlGroup)?
+    private let killed = Mutex(false)
+    // Written once by the backend before the sandbox is handed out.
+    var startMilliseconds: Double = 0
+
+    init(id: String, process: SandboxProcess, cgroup: (any ControlGroup)?) {
+        self.id = id
+        self.process = process
+        self.cgroup = cgroup
+    }
+
+    var guest: GuestConnection { process.connection }
+
+    var isAlive: Bool { !process.hasExited && !process.connection.isClosed }
+
+    /// Whether the kernel's OOM killer acted inside this sandbox.
+    var oomKilled: Bool { cgroup?.oomKilled() ?? false }
+
+    func kill() async {
+        let first = killed.withLock { killed -> Bool in
+            defer { killed = true }
+            return !killed
+        }
+        guard first else { return }
+        let process = self.process
+        let cgroup = self.cgroup
+        await Task.detached {
+            // The cgroup takes every process, setsid daemons included; killing bwrap ends
+            // the pid namespace's init, which takes whatever the cgroup could not.
+            cgroup?.killAll()
+            Glibc.kill(process.pid, SIGKILL)
+            process.connection.close()
+            _ = process.waitForExit(timeout: 5)
+            cgroup?.remove()
+        }.value
+    }
+
+    deinit {
+        if !killed.withLock({ $0 }) {
+            cgroup?.killAll()
+            Glibc.kill(process.pid, SIGKILL)
+            cgroup?.remove()
+        }
+    }
+}

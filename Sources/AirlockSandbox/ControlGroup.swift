@@ -1,0 +1,59 @@
+import Glibc
+
+/// One sandbox's cgroup(s): limits applied before the sandbox starts, its processes joined
+/// at spawn, and the whole tree killed at the end (daemons that double-forked included).
+public protocol ControlGroup: Sendable {
+    /// `cgroup.procs` files the sandbox's first process writes itself into before exec.
+    var procsFiles: [String] { get }
+    /// Kills every process in the group and waits until it is empty.
+    func killAll()
+    /// Removes the group's directories (after `killAll`).
+    func remove()
+    /// Peak memory use in bytes, when the controller reports it.
+    func peakMemoryBytes() -> Int?
+    /// Whether the kernel's OOM killer acted in this group.
+    func oomKilled() -> Bool
+}
+
+/// Small file helpers for cgroupfs.
+enum CgroupFile {
+    static func write(_ path: String, _ text: String) -> Bool {
+        let fd = open(path, O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        let bytes = Array(text.utf8)
+        return Glibc.write(fd, bytes, bytes.count) == bytes.count
+    }
+
+    static func read(_ path: String) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var result: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = Glibc.read(fd, &buffer, buffer.count)
+            if count <= 0 { break }
+            result += buffer[0..<count]
+        }
+        return String(decoding: result, as: UTF8.self)
+    }
+
+    static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
+
+    static func makeDirectory(_ path: String) -> Bool {
+        mkdir(path, 0o755) == 0 || errno == EEXIST
+    }
+
+    static func pids(_ procsFile: String) -> [pid_t] {
+        (read(procsFile) ?? "").split(whereSeparator: \.isNewline).compactMap { pid_t($0) }
+    }
+
+    /// rmdir succeeds only once the kernel has let go of the last task; retry briefly.
+    static func removeDirectory(_ path: String) {
+        for _ in 0..<50 {
+            if rmdir(path) == 0 || errno == ENOENT { return }
+            usleep(2000)
+        }
+    }
+}

@@ -1,0 +1,48 @@
+import Foundation
+import Glibc
+
+/// Finds the guest executable and, when the sandbox runs as another uid, stages a copy
+/// where that uid can read it (the build tree may sit under a private home directory).
+enum GuestBinary {
+    static func locate(_ explicit: String?) throws(SandboxError) -> String {
+        var candidates: [String] = []
+        if let explicit { candidates.append(explicit) }
+        if let fromEnv = ProcessInfo.processInfo.environment["AIRLOCK_GUEST"] { candidates.append(fromEnv) }
+        if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+            let directory = (exe as NSString).deletingLastPathComponent
+            candidates.append(directory + "/airlock-guest")
+            // Test bundles live one level down in some layouts.
+            candidates.append((directory as NSString).deletingLastPathComponent + "/airlock-guest")
+        }
+        for candidate in candidates where access(candidate, X_OK) == 0 { return candidate }
+        throw SandboxError(.unavailable, "the guest executable airlock-guest was not found (looked in: \(candidates.joined(separator: ", ")))",
+                           fix: "build it with `swift build`, or set AIRLOCK_GUEST to its path")
+    }
+
+    /// A world-readable copy under /run/airlock, named by size and mtime so a rebuilt guest
+    /// gets a new copy and concurrent harnesses share one.
+    static func staged(_ path: String) throws(SandboxError) -> String {
+        var info = stat()
+        guard stat(path, &info) == 0 else { throw SandboxError(.unavailable, "cannot stat \(path)") }
+        let directory = "/run/airlock/bin"
+        let target = "\(directory)/airlock-guest-\(info.st_size)-\(info.st_mtim.tv_sec)-\(info.st_mtim.tv_nsec)"
+        if access(target, R_OK | X_OK) == 0 { return target }
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o755])
+            chmod("/run/airlock", 0o755)
+            let temporary = target + ".tmp-\(getpid())"
+            try? FileManager.default.removeItem(atPath: temporary)
+            try FileManager.default.copyItem(atPath: path, toPath: temporary)
+            chmod(temporary, 0o755)
+            guard rename(temporary, target) == 0 else {
+                throw SandboxError(.unavailable, "cannot install the guest at \(target)")
+            }
+            return target
+        } catch let error as SandboxError {
+            throw error
+        } catch {
+            throw SandboxError(.unavailable, "cannot stage the guest under \(directory): \(error)")
+        }
+    }
+}

@@ -1,0 +1,194 @@
+import AirlockProtocol
+import Foundation
+import Glibc
+import Synchronization
+
+/// The harness end of the protocol: writes request frames to the guest's stdin and routes
+/// the frames it answers with to whoever asked.
+///
+/// The guest is inside the sandbox and may be subverted, so it is treated as untrusted:
+/// frames are capped, undecodable or unknown frames are counted and dropped, frames for
+/// ids nobody waits on are dropped, and output kept per exec is capped here as well.
+public final class GuestConnection: Sendable {
+    public enum Direction: String, Sendable { case sent, received }
+    /// Sees every frame that crosses (for the ledger): direction, request id, frame type.
+    public typealias Observer = @Sendable (Direction, UInt64, String) -> Void
+
+    private struct State {
+        var nextID: UInt64 = 1
+        var routes: [UInt64: AsyncStream<Response>.Continuation] = [:]
+        var hello: Hello?
+        var helloWaiter: CheckedContinuation<Hello?, Never>?
+        var closed = false
+        var violations: [String] = []
+        var observer: Observer?
+    }
+
+    private let input: Int32
+    private let output: Int32
+    private let state = Mutex(State())
+    private let writeLock = Mutex(())
+    private let codec = FrameCodec()
+
+    /// Takes ownership of both descriptors.
+    public init(input: Int32, output: Int32) {
+        self.input = input
+        self.output = output
+        let thread = Thread { [self] in readLoop() }
+        thread.name = "airlock-guest-reader"
+        thread.start()
+    }
+
+    public func setObserver(_ observer: Observer?) {
+        state.withLock { $0.observer = observer }
+    }
+
+    /// Protocol violations seen so far (malformed, oversized or unknown frames).
+    public var violations: [String] { state.withLock { $0.violations } }
+
+    public var isClosed: Bool { state.withLock { $0.closed } }
+
+    /// Waits for the guest's greeting; nil when the guest ended first or time ran out.
+    func waitForHello(timeout: Duration) async -> Hello? {
+        let waiter = Task {
+            try? await Task.sleep(for: timeout)
+            let pending = state.withLock { state -> CheckedContinuation<Hello?, Never>? in
+                defer { state.helloWaiter = nil }
+                return state.helloWaiter
+            }
+            pending?.resume(returning: nil)
+        }
+        defer { waiter.cancel() }
+        return await withCheckedContinuation { continuation in
+            let ready = state.withLock { state -> Hello?? in
+                if let hello = state.hello { return .some(hello) }
+                if state.closed { return .some(nil) }
+                state.helloWaiter = continuation
+                return nil
+            }
+            if let ready { continuation.resume(returning: ready) }
+        }
+    }
+
+    /// Sends a request; the stream yields every frame answering it and ends after the final
+    /// one. A guest that dies mid-request yields a `guest_died` error frame.
+    public func send(_ request: Request) -> (id: UInt64, responses: AsyncStream<Response>) {
+        let (stream, continuation) = AsyncStream<Response>.makeStream(bufferingPolicy: .unbounded)
+        let (id, closed, observer) = state.withLock { state in
+            let id = state.nextID
+            state.nextID += 1
+            if !state.closed { state.routes[id] = continuation }
+            return (id, state.closed, state.observer)
+        }
+        if closed {
+            continuation.yield(.error(ErrorFrame(code: "guest_died", message: "the sandbox is gone")))
+            continuation.finish()
+            return (id, stream)
+        }
+        observer?(.sent, id, request.type)
+        if !write(RequestFrame(id: id, request: request)) {
+            finish(id, with: .error(ErrorFrame(code: "guest_died", message: "cannot write to the guest")))
+        }
+        return (id, stream)
+    }
+
+    /// Asks the guest to cancel a running exec (it sends TERM, then KILL after the grace).
+    public func cancel(_ id: UInt64) {
+        let cancelID = state.withLock { state -> UInt64 in
+            defer { state.nextID += 1 }
+            return state.nextID
+        }
+        _ = write(RequestFrame(id: cancelID, request: .cancel(CancelRequest(target: id))))
+    }
+
+    /// Closes the guest's stdin: a well-behaved guest exits.
+    public func close() {
+        writeLock.withLock { _ in _ = Glibc.close(input) }
+    }
+
+    private func write(_ frame: RequestFrame) -> Bool {
+        guard let bytes = try? codec.encode(frame) else { return false }
+        return writeLock.withLock { _ in
+            bytes.withUnsafeBytes { buffer in
+                var offset = 0
+                while offset < buffer.count {
+                    let count = Glibc.write(input, buffer.baseAddress.map { $0 + offset }, buffer.count - offset)
+                    if count < 0 && errno == EINTR { continue }
+                    if count <= 0 { return false }
+                    offset += count
+                }
+                return true
+            }
+        }
+    }
+
+    private func finish(_ id: UInt64, with response: Response) {
+        let route = state.withLock { $0.routes.removeValue(forKey: id) }
+        route?.yield(response)
+        route?.finish()
+    }
+
+    private func readLoop() {
+        // A little headroom over the guest's own cap for the JSON envelope.
+        var reader = LineReader(maxLineBytes: ProtocolVersion.maxFrameBytes * 2)
+        var buffer = [UInt8](repeating: 0, count: 256 * 1024)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { Glibc.read(output, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            if count <= 0 { break }
+            for item in reader.feed(buffer[0..<count]) {
+                switch item {
+                case .oversized(let size): violation("oversized frame of \(size) bytes")
+                case .line(let line): route(line)
+                }
+            }
+        }
+        Glibc.close(output)
+        let (routes, waiter) = state.withLock { state in
+            state.closed = true
+            defer { state.routes.removeAll(); state.helloWaiter = nil }
+            return (state.routes, state.helloWaiter)
+        }
+        waiter?.resume(returning: nil)
+        for (_, route) in routes {
+            route.yield(.error(ErrorFrame(code: "guest_died", message: "the sandbox ended during the call")))
+            route.finish()
+        }
+    }
+
+    private func route(_ line: [UInt8]) {
+        guard case .success(let frame) = codec.decode(ResponseFrame.self, from: line) else {
+            violation("undecodable frame")
+            return
+        }
+        if case .hello(let hello) = frame.response {
+            let waiter = state.withLock { state -> CheckedContinuation<Hello?, Never>? in
+                guard state.hello == nil else { return nil }
+                state.hello = hello
+                defer { state.helloWaiter = nil }
+                return state.helloWaiter
+            }
+            waiter?.resume(returning: hello)
+            return
+        }
+        let (route, observer) = state.withLock { state in
+            let route = frame.response.isFinal ? state.routes.removeValue(forKey: frame.id) : state.routes[frame.id]
+            return (route, state.observer)
+        }
+        guard let route else {
+            // Error frames about our own malformed requests carry id 0; anything else
+            // for an id nobody waits on is a guest misbehaving.
+            if frame.id != 0 { violation("frame for unknown request id \(frame.id)") }
+            return
+        }
+        observer?(.received, frame.id, frame.response.type)
+        route.yield(frame.response)
+        if frame.response.isFinal { route.finish() }
+    }
+
+    private func violation(_ text: String) {
+        state.withLock { state in
+            if state.violations.count < 100 { state.violations.append(text) }
+        }
+    }
+}

@@ -1,0 +1,52 @@
+import CAirlockSys
+import Foundation
+import Glibc
+
+/// Facts about this host for `airlock doctor`.
+public struct HostProbe: Sendable {
+    public var bwrapPath: String?
+    public var bwrapVersion: String?
+    public var userNamespaces: Bool
+    public var userNamespaceDetail: String
+    public var seccompFilter: Bool
+    public var cgroups: CgroupHost
+    public var cgroupLimits: Bool
+    public var landlockABI: Int
+
+    public static func current() -> HostProbe {
+        let bwrap = BubblewrapBackend.findBwrap()
+        let version = bwrap.flatMap { run($0, ["--version"]) }?.trimmingCharacters(in: .whitespacesAndNewlines)
+        let clone = (try? String(contentsOfFile: "/proc/sys/kernel/unprivileged_userns_clone", encoding: .utf8))?
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let maxNamespaces = (try? String(contentsOfFile: "/proc/sys/user/max_user_namespaces", encoding: .utf8))?
+            .trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
+        let userns = airlock_probe_userns() != 0
+        let detail = "\(userns ? "available" : "refused") (max_user_namespaces=\(maxNamespaces)"
+            + (clone.map { ", unprivileged_userns_clone=\($0)" } ?? "") + ")"
+        let cgroups = CgroupHost.detect()
+        var limitsOK = false
+        let name = "doctor-\(getpid())"
+        if let group = try? cgroups.makeGroup(name: name, limits: ResourceLimits(memoryBytes: 64 << 20, pids: 64, cpus: 1)) {
+            limitsOK = true
+            group.remove()
+        }
+        return HostProbe(bwrapPath: bwrap, bwrapVersion: version, userNamespaces: userns,
+                         userNamespaceDetail: detail,
+                         seccompFilter: (try? SeccompFilter.program()) != nil,
+                         cgroups: cgroups, cgroupLimits: limitsOK,
+                         landlockABI: Int(airlock_landlock_abi()))
+    }
+
+    private static func run(_ path: String, _ arguments: [String]) -> String? {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        guard (try? process.run()) != nil else { return nil }
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+}

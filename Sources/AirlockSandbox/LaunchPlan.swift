@@ -1,0 +1,12 @@
+/// A process to start: argv, and data to hand it on numbered file descriptors (bwrap reads
+/// its seccomp program and generated files such as /etc/passwd from them).
+public struct LaunchPlan: Sendable, Hashable {
+    public var argv: [String]
+    /// fd number in the child → bytes to make readable there.
+    public var dataFiles: [Int32: [UInt8]]
+
+    public init(argv: [String], dataFiles: [Int32: [UInt8]] = [:]) {
+        self.argv = argv
+        self.dataFiles = dataFiles
+    }
+}

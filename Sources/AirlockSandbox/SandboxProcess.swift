@@ -1,0 +1,126 @@
+import CAirlockSys
+import Foundation
+import Glibc
+import Synchronization
+
+/// The bwrap process of one sandbox: its pid, pipes, reaper and last words on stderr.
+final class SandboxProcess: Sendable {
+    let pid: pid_t
+    let connection: GuestConnection
+    private let exitStatus = Mutex<Int32?>(nil)
+    private let stderrTail = Mutex<[UInt8]>([])
+    private let exited = DispatchSemaphore(value: 0)
+
+    private init(pid: pid_t, connection: GuestConnection, stderrFD: Int32) {
+        self.pid = pid
+        self.connection = connection
+        let reaper = Thread { [self] in
+            var status: Int32 = 0
+            var usage = rusage()
+            _ = airlock_wait4(pid, &status, 0, &usage)
+            exitStatus.withLock { $0 = status }
+            exited.signal()
+        }
+        reaper.name = "airlock-sandbox-reaper"
+        reaper.start()
+        let errors = Thread { [self] in
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while true {
+                let count = read(stderrFD, &buffer, buffer.count)
+                if count < 0 && errno == EINTR { continue }
+                if count <= 0 { break }
+                stderrTail.withLock { tail in
+                    tail += buffer[0..<count]
+                    if tail.count > 8192 { tail.removeFirst(tail.count - 8192) }
+                }
+            }
+            close(stderrFD)
+        }
+        errors.name = "airlock-sandbox-stderr"
+        errors.start()
+    }
+
+    var hasExited: Bool { exitStatus.withLock { $0 != nil } }
+
+    /// What bwrap (or the guest) wrote to stderr; explains a failed start.
+    func diagnostics() -> String { String(decoding: stderrTail.withLock { $0 }, as: UTF8.self) }
+
+    /// Waits up to `timeout` seconds for the process to be reaped.
+    func waitForExit(timeout: Double) -> Bool {
+        exited.wait(timeout: .now() + timeout) == .success || hasExited
+    }
+
+    static func spawn(plan: LaunchPlan, identity: SandboxIdentity,
+                      cgroup: (any ControlGroup)?) async throws(SandboxError) -> SandboxProcess {
+        var stdinPipe: [Int32] = [-1, -1], stdoutPipe: [Int32] = [-1, -1], stderrPipe: [Int32] = [-1, -1]
+        guard airlock_pipe(&stdinPipe, O_CLOEXEC) == 0, airlock_pipe(&stdoutPipe, O_CLOEXEC) == 0,
+              airlock_pipe(&stderrPipe, O_CLOEXEC) == 0 else {
+            throw SandboxError(.startFailed, "cannot create pipes: \(String(cString: strerror(errno)))")
+        }
+        var map: [Int32] = [stdinPipe[0], 0, stdoutPipe[1], 1, stderrPipe[1], 2]
+        var dataFDs: [Int32] = []
+        for (target, bytes) in plan.dataFiles.sorted(by: { $0.key < $1.key }) {
+            let fd = airlock_memfd("airlock-data")
+            guard fd >= 0, pwrite(fd, bytes, bytes.count, 0) == bytes.count else {
+                throw SandboxError(.startFailed, "cannot prepare sandbox inputs")
+            }
+            dataFDs.append(fd)
+            map += [fd, target]
+        }
+        let argv = plan.argv
+        let procs = cgroup?.procsFiles ?? []
+        let mapping = map
+        let error = await Spawner.shared.run {
+            forkExec(argv: argv, cgroupProcs: procs, fdMap: mapping, identity: identity)
+        }
+        for fd in [stdinPipe[0], stdoutPipe[1], stderrPipe[1]] + dataFDs { close(fd) }
+        guard error.errorNumber == 0 else {
+            for fd in [stdinPipe[1], stdoutPipe[0], stderrPipe[0]] { close(fd) }
+            throw SandboxError(.startFailed, "cannot start \(argv[0]): \(String(cString: strerror(error.errorNumber)))")
+        }
+        let connection = GuestConnection(input: stdinPipe[1], output: stdoutPipe[0])
+        return SandboxProcess(pid: error.pid, connection: connection, stderrFD: stderrPipe[0])
+    }
+}
+
+struct SpawnOutcome: Sendable {
+    var errorNumber: Int32
+    var pid: pid_t
+}
+
+/// fork + exec through the C shim (runs on the spawner thread).
+private func forkExec(argv: [String], cgroupProcs: [String], fdMap: [Int32],
+                      identity: SandboxIdentity) -> SpawnOutcome {
+    var pid: pid_t = 0
+    var options = airlock_spawn_options()
+    let result = withCStringArray(argv) { cArgv -> Int32 in
+        withCStringArray([]) { cEnv -> Int32 in
+            withCStringArray(cgroupProcs) { cProcs -> Int32 in
+                fdMap.withUnsafeBufferPointer { mapBuffer -> Int32 in
+                    argv[0].withCString { path -> Int32 in
+                        options.path = path
+                        options.argv = UnsafePointer(cArgv)
+                        options.envp = UnsafePointer(cEnv)
+                        options.fd_map = mapBuffer.baseAddress
+                        options.fd_map_count = Int32(fdMap.count / 2)
+                        options.cgroup_procs = cgroupProcs.isEmpty ? nil : UnsafeRawPointer(cProcs)
+                            .assumingMemoryBound(to: UnsafePointer<CChar>?.self)
+                        options.change_ids = identity.changesIDs ? 1 : 0
+                        options.uid = identity.uid
+                        options.gid = identity.gid
+                        options.parent_death_signal = SIGKILL
+                        return airlock_spawn(&options, &pid)
+                    }
+                }
+            }
+        }
+    }
+    return SpawnOutcome(errorNumber: result, pid: pid)
+}
+
+/// Calls `body` with a NULL-terminated C array of the strings.
+func withCStringArray<R>(_ strings: [String], _ body: (UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> R) -> R {
+    var pointers = strings.map { strdup($0) } + [nil]
+    defer { pointers.forEach { free($0) } }
+    return body(&pointers)
+}

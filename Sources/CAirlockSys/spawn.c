@@ -1,0 +1,195 @@
+#define _GNU_SOURCE
+#include "airlock_sys.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
+
+static void child_fail(int report_fd, int err) {
+    ssize_t ignored = write(report_fd, &err, sizeof(err));
+    (void)ignored;
+    _exit(127);
+}
+
+static int write_pid(const char *path, pid_t pid) {
+    char digits[24];
+    int n = 0;
+    char text[24];
+    int length = 0;
+    if (pid == 0) digits[n++] = '0';
+    while (pid > 0 && n < (int)sizeof(digits)) {
+        digits[n++] = (char)('0' + pid % 10);
+        pid /= 10;
+    }
+    while (n > 0) text[length++] = digits[--n];
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return errno;
+    ssize_t written = write(fd, text, (size_t)length);
+    int err = written == length ? 0 : (errno ? errno : EIO);
+    close(fd);
+    return err;
+}
+
+int airlock_spawn(const airlock_spawn_options *o, pid_t *pid_out) {
+    int report[2];
+    if (pipe2(report, O_CLOEXEC) != 0) return errno;
+
+    // Block all signals around fork so the child runs no Swift signal handler before exec.
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+
+    pid_t pid = fork();
+    if (pid < 0) {
+        int err = errno;
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        close(report[0]);
+        close(report[1]);
+        return err;
+    }
+    if (pid == 0) {
+        // Child: reset dispositions, then restore an empty mask.
+        for (int sig = 1; sig < NSIG; sig++) {
+            if (sig != SIGKILL && sig != SIGSTOP) signal(sig, SIG_DFL);
+        }
+        sigset_t none;
+        sigemptyset(&none);
+
+        if (o->cgroup_procs) {
+            for (const char *const *path = o->cgroup_procs; *path; path++) {
+                int err = write_pid(*path, getpid());
+                if (err) child_fail(report[1], err);
+            }
+        }
+        if (o->new_session && setsid() < 0) child_fail(report[1], errno);
+        if (o->new_process_group && setpgid(0, 0) != 0) child_fail(report[1], errno);
+
+        // Move sources out of the way first so a target never clobbers a later source.
+        int moved[64];
+        int count = o->fd_map_count > 64 ? 64 : o->fd_map_count;
+        for (int i = 0; i < count; i++) {
+            moved[i] = fcntl(o->fd_map[2 * i], F_DUPFD_CLOEXEC, 100);
+            if (moved[i] < 0) child_fail(report[1], errno);
+        }
+        int highest = 2;
+        for (int i = 0; i < count; i++) {
+            int target = o->fd_map[2 * i + 1];
+            if (dup2(moved[i], target) < 0) child_fail(report[1], errno);
+            if (target > highest) highest = target;
+        }
+        // Everything above the installed fds closes, except the report pipe (close-on-exec).
+        for (int fd = highest + 1; fd < 100; fd++) {
+            if (fd != report[1]) close(fd);
+        }
+        syscall(SYS_close_range, 100, ~0U, 4 /* CLOSE_RANGE_CLOEXEC */);
+        int flags = fcntl(report[1], F_GETFD);
+        fcntl(report[1], F_SETFD, flags | FD_CLOEXEC);
+
+        if (o->change_ids) {
+            if (setgroups(0, NULL) != 0) child_fail(report[1], errno);
+            if (setresgid(o->gid, o->gid, o->gid) != 0) child_fail(report[1], errno);
+            if (setresuid(o->uid, o->uid, o->uid) != 0) child_fail(report[1], errno);
+        }
+        // After the uid change: changing credentials clears the parent-death signal.
+        if (o->parent_death_signal) {
+            prctl(PR_SET_PDEATHSIG, o->parent_death_signal);
+            if (getppid() == 1) _exit(127);
+        }
+        if (o->cwd && chdir(o->cwd) != 0) child_fail(report[1], errno);
+        pthread_sigmask(SIG_SETMASK, &none, NULL);
+        execve(o->path, o->argv, o->envp);
+        child_fail(report[1], errno);
+    }
+
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    close(report[1]);
+    int child_errno = 0;
+    ssize_t got;
+    do {
+        got = read(report[0], &child_errno, sizeof(child_errno));
+    } while (got < 0 && errno == EINTR);
+    close(report[0]);
+    if (got == (ssize_t)sizeof(child_errno)) {
+        int status;
+        waitpid(pid, &status, 0);
+        return child_errno ? child_errno : ECHILD;
+    }
+    *pid_out = pid;
+    return 0;
+}
+
+int airlock_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
+
+pid_t airlock_wait4(pid_t pid, int *status, int nohang, struct rusage *usage) {
+    pid_t result;
+    do {
+        result = wait4(pid, status, nohang ? WNOHANG : 0, usage);
+    } while (result < 0 && errno == EINTR);
+    return result;
+}
+
+int airlock_wifexited(int status) { return WIFEXITED(status); }
+int airlock_wexitstatus(int status) { return WEXITSTATUS(status); }
+int airlock_wifsignaled(int status) { return WIFSIGNALED(status); }
+int airlock_wtermsig(int status) { return WTERMSIG(status); }
+
+int airlock_memfd(const char *name) { return memfd_create(name, MFD_CLOEXEC); }
+
+int airlock_probe_userns(void) {
+    pid_t pid = fork();
+    if (pid < 0) return 0;
+    if (pid == 0) _exit(unshare(CLONE_NEWUSER) == 0 ? 0 : 1);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+#ifndef SYS_openat2
+#define SYS_openat2 437
+#endif
+
+struct airlock_open_how {
+    unsigned long long flags;
+    unsigned long long mode;
+    unsigned long long resolve;
+};
+
+int airlock_open_beneath(int dirfd, const char *path, int flags, unsigned int mode) {
+    struct airlock_open_how how = {
+        .flags = (unsigned long long)(flags | O_CLOEXEC),
+        .mode = (flags & O_CREAT) ? mode : 0,
+        .resolve = 0x08 /* RESOLVE_BENEATH */ | 0x02 /* RESOLVE_NO_MAGICLINKS */,
+    };
+    long fd;
+    do {
+        fd = syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+    } while (fd < 0 && (errno == EINTR || errno == EAGAIN));
+    return (int)fd;
+}
+
+int airlock_pipe(int fds[2], int flags) { return pipe2(fds, flags); }
+
+#ifndef SYS_landlock_create_ruleset
+#define SYS_landlock_create_ruleset 444
+#endif
+
+int airlock_landlock_abi(void) {
+    long abi = syscall(SYS_landlock_create_ruleset, NULL, 0, 1UL /* LANDLOCK_CREATE_RULESET_VERSION */);
+    return abi < 0 ? 0 : (int)abi;
+}

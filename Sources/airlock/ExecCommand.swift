@@ -1,0 +1,78 @@
+import AirlockProtocol
+import AirlockSandbox
+import ArgumentParser
+import Foundation
+
+struct ExecCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "exec",
+        abstract: "Run one command in a fresh sandbox and exit with its status.",
+        discussion: """
+        The command runs in a bubblewrap sandbox: every namespace unshared (no network), \
+        seccomp filter, read-only system, tmpfs /tmp, the workspace at /workspace as the only \
+        writable host path, an environment built from nothing. Its output streams through.
+
+        Exit status: the command's own; 124 when --timeout killed it; 125 when the sandbox \
+        could not start; 128+N when signal N killed it (137 when the memory limit did).
+
+        Examples:
+          airlock exec -- ls -la
+          airlock exec --workspace ./proj --memory 512M --pids 128 --timeout 30s -- make test
+        """
+    )
+
+    @Option(name: .long, help: "Directory mounted read-write at /workspace (default: the current directory).")
+    var workspace: String?
+
+    @Option(name: .long, help: "Network: 'none' (own network namespace, loopback only).")
+    var network: String = "none"
+
+    @Option(name: .long, help: "Memory limit, e.g. 512M (cgroup memory; the command is killed with 137 past it).")
+    var memory: ByteSize?
+
+    @Option(name: .long, help: "Most processes and threads at once (cgroup pids).")
+    var pids: Int?
+
+    @Option(name: .long, help: "CPU quota in cores, e.g. 0.5 or 2 (cgroup cpu).")
+    var cpus: Double?
+
+    @Option(name: .long, help: "Kill the command (SIGTERM, then SIGKILL after 500ms) after this long: 500ms, 30s, 5m.")
+    var timeout: DurationValue?
+
+    @Option(name: .long, help: "Size of the tmpfs at /tmp.")
+    var tmpSize: ByteSize = ByteSize(bytes: 256 << 20)
+
+    @Option(name: .customLong("env"), help: "Set a variable inside: NAME=VALUE (repeatable). Nothing else is inherited.")
+    var environment: [String] = []
+
+    @Flag(name: .long, help: "Print one JSON object with the status and resource usage to stderr at the end.")
+    var json = false
+
+    @Argument(parsing: .postTerminator, help: "The command and its arguments, after --.")
+    var command: [String] = []
+
+    func validate() throws {
+        if command.isEmpty { throw ValidationError("give a command after --, e.g. airlock exec -- ls") }
+        if network != "none" {
+            throw ValidationError("--network \(network) is not available yet; only 'none' (no network) is")
+        }
+        if let pids, pids < 1 { throw ValidationError("--pids must be at least 1") }
+        if let cpus, cpus <= 0 { throw ValidationError("--cpus must be positive") }
+        for entry in environment where !entry.contains("=") {
+            throw ValidationError("--env takes NAME=VALUE, got '\(entry)'")
+        }
+    }
+
+    func run() async throws {
+        var configuration = SandboxConfiguration(workspace: workspace ?? FileManager.default.currentDirectoryPath)
+        configuration.limits = ResourceLimits(memoryBytes: memory?.bytes, pids: pids, cpus: cpus)
+        configuration.tmpSize = tmpSize.bytes
+        for entry in environment {
+            let parts = entry.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            configuration.environment[String(parts[0])] = parts.count > 1 ? String(parts[1]) : ""
+        }
+        let runner = ExecRunner(configuration: configuration, command: command,
+                                timeoutMs: timeout?.milliseconds, json: json)
+        throw ExitCode(await runner.run())
+    }
+}

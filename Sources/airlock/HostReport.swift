@@ -1,0 +1,56 @@
+import AirlockProtocol
+import AirlockSandbox
+import Foundation
+
+/// What `airlock doctor` found.
+struct HostReport: Encodable {
+    struct Check: Encodable {
+        var name: String
+        var ok: Bool
+        var detail: String
+        var fix: String?
+    }
+
+    var checks: [Check] = []
+    var backend: String?
+
+    static func gather() async -> HostReport {
+        var report = HostReport()
+        let probe = HostProbe.current()
+        report.checks.append(Check(name: "bubblewrap", ok: probe.bwrapVersion != nil,
+                                   detail: probe.bwrapVersion.map { "\(probe.bwrapPath ?? "bwrap") (\($0))" } ?? "not found",
+                                   fix: "apt-get install -y bubblewrap"))
+        report.checks.append(Check(name: "user namespaces", ok: probe.userNamespaces,
+                                   detail: probe.userNamespaceDetail,
+                                   fix: "sysctl -w kernel.unprivileged_userns_clone=1; sysctl -w user.max_user_namespaces=15000 (on Ubuntu 24.04+ also: sysctl -w kernel.apparmor_restrict_unprivileged_userns=0)"))
+        report.checks.append(Check(name: "seccomp", ok: probe.seccompFilter,
+                                   detail: "libseccomp \(SeccompFilter.libraryVersion); filter \(probe.seccompFilter ? "built" : "could not be built")",
+                                   fix: "apt-get install -y libseccomp2"))
+        report.checks.append(Check(name: "cgroups", ok: probe.cgroupLimits,
+                                   detail: probe.cgroups.summary + (probe.cgroupLimits ? "; memory, pids and cpu limits enforceable" : "; limits NOT enforceable"),
+                                   fix: geteuid() == 0 ? "mount cgroup v2 with memory, pids and cpu controllers, or cgroup v1"
+                                       : "run as root, or under a delegated cgroup v2 subtree (systemd-run --user --scope -p Delegate=yes)"))
+        report.checks.append(Check(name: "landlock", ok: probe.landlockABI > 0,
+                                   detail: probe.landlockABI > 0 ? "ABI \(probe.landlockABI) (not needed by the bwrap backend)" : "not available (not needed by the bwrap backend)",
+                                   fix: nil))
+        report.checks.append(Check(name: "run as", ok: true,
+                                   detail: geteuid() == 0 ? "root: sandboxes run as an unprivileged uid (the workspace owner, or 65532)" : "uid \(geteuid())"))
+        // The proof: start a real sandbox and run a command in it.
+        let workspace = NSTemporaryDirectory() + "airlock-doctor-\(getpid())"
+        try? FileManager.default.createDirectory(atPath: workspace, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: workspace) }
+        do {
+            let sandbox = try await BubblewrapBackend().start(SandboxConfiguration(workspace: workspace))
+            let result = try await sandbox.guest.exec(ExecRequest(argv: ["/bin/true"]))
+            await sandbox.kill()
+            let ok = result.status.code == 0
+            report.checks.append(Check(name: "sandbox", ok: ok,
+                                       detail: ok ? String(format: "started in %.1f ms, /bin/true exited 0", sandbox.startMilliseconds)
+                                           : "/bin/true exited \(result.status.shellStatus)"))
+            if ok { report.backend = "bwrap" }
+        } catch {
+            report.checks.append(Check(name: "sandbox", ok: false, detail: error.message, fix: error.fix))
+        }
+        return report
+    }
+}

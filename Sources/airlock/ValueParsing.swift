@@ -1,0 +1,48 @@
+import ArgumentParser
+import Foundation
+
+/// A size in bytes: `134217728`, `128M`, `1.5G`, `64K` (binary multiples).
+struct ByteSize: ExpressibleByArgument, Sendable, Hashable {
+    var bytes: Int
+
+    init?(argument: String) {
+        let text = argument.trimmingCharacters(in: .whitespaces).uppercased()
+        let units: [(String, Double)] = [("KIB", 1024), ("MIB", 1 << 20), ("GIB", 1 << 30), ("TIB", 1 << 40),
+                                         ("KB", 1024), ("MB", 1 << 20), ("GB", 1 << 30), ("TB", 1 << 40),
+                                         ("K", 1024), ("M", 1 << 20), ("G", 1 << 30), ("T", 1 << 40), ("B", 1)]
+        var multiplier = 1.0
+        var number = Substring(text)
+        for (suffix, value) in units where text.hasSuffix(suffix) {
+            multiplier = value
+            number = text.dropLast(suffix.count)
+            break
+        }
+        guard let value = Double(number), value > 0, value.isFinite else { return nil }
+        bytes = Int(value * multiplier)
+    }
+
+    static var defaultValueDescription: String { "bytes, or with K/M/G: 128M" }
+}
+
+/// A duration with a unit: `500ms`, `30s`, `5m`, `1h` (a bare number means seconds).
+struct DurationValue: ExpressibleByArgument, Sendable, Hashable {
+    var duration: Duration
+
+    init?(argument: String) {
+        let text = argument.trimmingCharacters(in: .whitespaces).lowercased()
+        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
+        var seconds: Double?
+        for (suffix, scale) in units where text.hasSuffix(suffix) {
+            if let value = Double(text.dropLast(suffix.count)) { seconds = value * scale }
+            break
+        }
+        if seconds == nil { seconds = Double(text) }
+        guard let seconds, seconds > 0, seconds.isFinite else { return nil }
+        duration = .milliseconds(Int64((seconds * 1000).rounded()))
+    }
+
+    var milliseconds: Int {
+        let parts = duration.components
+        return Int(parts.seconds) * 1000 + Int(parts.attoseconds / 1_000_000_000_000_000)
+    }
+}

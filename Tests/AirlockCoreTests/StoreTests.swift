@@ -1,0 +1,91 @@
+import AirlockModels
+import Foundation
+import GRDB
+import Testing
+@testable import AirlockCore
+
+@Suite struct StoreTests {
+    @Test func createsPrivateDirectoryWithDurableWAL() throws {
+        let dir = try TempDir()
+        defer { dir.cleanUp() }
+        let state = dir.url.appendingPathComponent("a/b/state")
+        let store = try Store(stateDirectory: state)
+        let mode = try FileManager.default.attributesOfItem(atPath: state.path)[.posixPermissions] as? Int
+        #expect(mode == 0o700)
+        #expect(store.databaseURL.lastPathComponent == "airlock.sqlite")
+        let fileMode = try FileManager.default.attributesOfItem(atPath: store.databaseURL.path)[.posixPermissions] as? Int
+        #expect(fileMode == 0o600)
+        let (journal, synchronous) = try store.read { db in
+            (try String.fetchOne(db, sql: "PRAGMA journal_mode"), try Int.fetchOne(db, sql: "PRAGMA synchronous"))
+        }
+        #expect(journal == "wal")
+        #expect(synchronous == 2) // FULL
+    }
+
+    @Test func runLifecycle() throws {
+        let dir = try TempDir()
+        defer { dir.cleanUp() }
+        let store = try Store(stateDirectory: dir.url)
+        let run = try store.createRun(task: "fix it", model: "openai:gpt-4o", workspace: "/w",
+                                      config: .object(["max_steps": .int(3)]))
+        #expect(run.id.wholeMatch(of: /r-\d{8}-\d{6}-[0-9a-f]{4}/) != nil)
+        #expect(run.status == .running)
+        let finished = try store.updateRun(run.id) {
+            $0.status = .finished
+            $0.outcome = "submitted"
+            $0.exitCode = 0
+            $0.steps = 2
+            $0.inputTokens = 100
+            $0.outputTokens = 20
+            $0.costUSD = 0.5
+        }
+        #expect(finished.finishedAt != nil)
+        let loaded = try #require(try store.run(id: run.id))
+        #expect(loaded == finished)
+        #expect(loaded.config == .object(["max_steps": .int(3)]))
+        #expect(throws: StoreError.runNotFound("nope")) { try store.updateRun("nope") { _ in } }
+    }
+
+    @Test func listsNewestFirstAndResolvesPrefixes() throws {
+        let dir = try TempDir()
+        defer { dir.cleanUp() }
+        let store = try Store(stateDirectory: dir.url)
+        let old = try store.createRun(task: "a", model: "script:x", workspace: "/w", now: Date(timeIntervalSince1970: 1_700_000_000))
+        let new = try store.createRun(task: "b", model: "script:x", workspace: "/w", now: Date(timeIntervalSince1970: 1_800_000_000))
+        #expect(try store.runs().map(\.id) == [new.id, old.id])
+        #expect(try store.latestRun()?.id == new.id)
+        #expect(try store.resolveRun(new.id).id == new.id)
+        #expect(try store.resolveRun(String(old.id.prefix(12))).id == old.id)
+        #expect(throws: StoreError.self) { try store.resolveRun("r-") }
+        #expect(throws: StoreError.runNotFound("zzz")) { try store.resolveRun("zzz") }
+        do {
+            _ = try store.resolveRun("r-")
+        } catch {
+            #expect("\(error)".contains("matches 2 runs"))
+        }
+    }
+
+    @Test func toolCallsAreRecordedAndUpdated() throws {
+        let dir = try TempDir()
+        defer { dir.cleanUp() }
+        let store = try Store(stateDirectory: dir.url)
+        let run = try store.createRun(task: "a", model: "script:x", workspace: "/w")
+        try store.recordToolCall(run: run.id, step: 1, call: ToolCall(id: "c1", name: "shell", arguments: #"{"command":"ls"}"#))
+        try store.recordToolCall(run: run.id, step: 2, call: ToolCall(id: "c2", name: "submit", arguments: #"{"answer":"x"}"#))
+        let done = try store.updateToolCall(run: run.id, callID: "c1", status: .completed, result: "a\nb", exitCode: 0, finished: true)
+        #expect(done.finishedAt != nil)
+        let calls = try store.toolCalls(run: run.id)
+        #expect(calls.map(\.callID) == ["c1", "c2"])
+        #expect(calls[0].status == .completed && calls[0].result == "a\nb" && calls[0].exitCode == 0)
+        #expect(calls[1].status == .proposed)
+        #expect(throws: StoreError.toolCallNotFound(run: run.id, callID: "c9")) {
+            try store.updateToolCall(run: run.id, callID: "c9", status: .failed)
+        }
+    }
+
+    @Test func defaultStateDirectoryFollowsTheEnvironment() {
+        #expect(Store.defaultStateDirectory(environment: ["AIRLOCK_STATE_DIR": "/s", "HOME": "/h"]).path == "/s")
+        #expect(Store.defaultStateDirectory(environment: ["XDG_STATE_HOME": "/x", "HOME": "/h"]).path == "/x/airlock")
+        #expect(Store.defaultStateDirectory(environment: ["HOME": "/h"]).path == "/h/.local/state/airlock")
+    }
+}
