@@ -2,7 +2,9 @@
 import PackageDescription
 
 // Statically linking the Swift runtime halves process start-up (DESIGN.md §6); the guest
-// starts inside every sandbox, so it matters most there.
+// starts inside every sandbox, so it is linked that way and keeps full Foundation (and
+// ICU) out. (`airlock` links dynamically: a static full Foundation needs the
+// `--static-swift-stdlib` build flag, which this manifest cannot set for one target.)
 // FoundationEssentials' static archive needs its two helper archives named explicitly.
 let staticStdlib: [LinkerSetting] = [
     .unsafeFlags(["-static-stdlib", "-Xlinker", "-l_FoundationCollections",
@@ -60,24 +62,26 @@ let package = Package(
         .executableTarget(name: "airlock", dependencies: [
             "AirlockCore", "AirlockSandbox", "AirlockModels", "AirlockProtocol",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ], linkerSettings: staticStdlib),
+        ]),
 
         // Benchmarks: run on demand, print medians and ratios against raw baselines.
         .executableTarget(name: "airlock-bench", dependencies: [
-            "AirlockSandbox", "AirlockCore", "AirlockModels", "CAirlockSys",
-        ], linkerSettings: staticStdlib),
+            "AirlockSandbox", "AirlockProtocol", "CAirlockSys",
+        ]),
 
         .testTarget(name: "AirlockProtocolTests", dependencies: ["AirlockProtocol"]),
         .testTarget(name: "AirlockSandboxTests",
                     dependencies: ["AirlockSandbox", "AirlockProtocol", "CAirlockSys"]),
         .testTarget(name: "AirlockModelsTests", dependencies: [
             "AirlockModels",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
         .testTarget(name: "AirlockCoreTests", dependencies: [
             "AirlockCore", "AirlockModels", "AirlockSandbox",
+            .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -33,7 +33,7 @@ public struct BubblewrapLauncher: Sendable {
             args += ["--unshare-user", "--unshare-ipc", "--unshare-pid", "--unshare-uts",
                      "--unshare-cgroup-try"]
         } else {
-            args += ["--unshare-all"]
+            args += ["--unshare-all", "--unshare-user"]
         }
         args += ["--die-with-parent", "--new-session", "--disable-userns",
                  "--uid", String(Self.insideUID), "--gid", String(Self.insideGID),

@@ -39,8 +39,8 @@ struct ExecCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Kill the command (SIGTERM, then SIGKILL after 500ms) after this long: 500ms, 30s, 5m.")
     var timeout: DurationValue?
 
-    @Option(name: .long, help: "Size of the tmpfs at /tmp.")
-    var tmpSize: ByteSize = ByteSize(bytes: 256 << 20)
+    @Option(name: .long, help: "Size of the tmpfs at /tmp (default 256M).")
+    var tmpSize: ByteSize?
 
     @Option(name: .customLong("env"), help: "Set a variable inside: NAME=VALUE (repeatable). Nothing else is inherited.")
     var environment: [String] = []
@@ -66,7 +66,7 @@ struct ExecCommand: AsyncParsableCommand {
     func run() async throws {
         var configuration = SandboxConfiguration(workspace: workspace ?? FileManager.default.currentDirectoryPath)
         configuration.limits = ResourceLimits(memoryBytes: memory?.bytes, pids: pids, cpus: cpus)
-        configuration.tmpSize = tmpSize.bytes
+        if let tmpSize { configuration.tmpSize = tmpSize.bytes }
         for entry in environment {
             let parts = entry.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             configuration.environment[String(parts[0])] = parts.count > 1 ? String(parts[1]) : ""

@@ -25,16 +25,20 @@ struct ExecRunner {
                                     .environment(configuration), timeoutMs: timeoutMs)
         let result: ExecResult
         do {
-            result = try await withWatchdog(sandbox) {
+            result = try await withWatchdog(sandbox) { () async throws(SandboxError) -> ExecResult in
                 try await sandbox.guest.exec(request) { stream, data in
                     (stream == .stdout ? FileHandle.standardOutput : FileHandle.standardError).write(data)
                 }
             }
-        } catch {
+        } catch let error as SandboxError {
             await sandbox.kill()
             FileHandle.standardError.write(Data("airlock: \(error)\n".utf8))
             // A sandbox killed by its memory limit took the command with it.
             return error.kind == .guestDied ? 137 : Self.couldNotStart
+        } catch {
+            await sandbox.kill()
+            FileHandle.standardError.write(Data("airlock: \(error)\n".utf8))
+            return Self.couldNotStart
         }
         await sandbox.kill()
         let code = status(result.status)

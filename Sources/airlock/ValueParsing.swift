@@ -5,11 +5,14 @@ import Foundation
 struct ByteSize: ExpressibleByArgument, Sendable, Hashable {
     var bytes: Int
 
+    init(bytes: Int) { self.bytes = bytes }
+
     init?(argument: String) {
         let text = argument.trimmingCharacters(in: .whitespaces).uppercased()
-        let units: [(String, Double)] = [("KIB", 1024), ("MIB", 1 << 20), ("GIB", 1 << 30), ("TIB", 1 << 40),
-                                         ("KB", 1024), ("MB", 1 << 20), ("GB", 1 << 30), ("TB", 1 << 40),
-                                         ("K", 1024), ("M", 1 << 20), ("G", 1 << 30), ("T", 1 << 40), ("B", 1)]
+        let kib = 1024.0, mib = kib * 1024, gib = mib * 1024, tib = gib * 1024
+        let units: [(String, Double)] = [("KIB", kib), ("MIB", mib), ("GIB", gib), ("TIB", tib),
+                                         ("KB", kib), ("MB", mib), ("GB", gib), ("TB", tib),
+                                         ("K", kib), ("M", mib), ("G", gib), ("T", tib), ("B", 1)]
         var multiplier = 1.0
         var number = Substring(text)
         for (suffix, value) in units where text.hasSuffix(suffix) {

@@ -1,0 +1,53 @@
+import AsyncHTTPClient
+import Foundation
+
+/// `openai:NAME` over Chat Completions (`POST {base}/chat/completions`). Works with any
+/// server that speaks the same wire format (vLLM, llama.cpp, Ollama) via the base URL.
+public struct OpenAIChatModel: LanguageModel {
+    public let spec: ModelSpec
+    public let endpoint: ProviderEndpoint
+
+    public init(spec: ModelSpec, endpoint: ProviderEndpoint) {
+        self.spec = spec
+        self.endpoint = endpoint
+    }
+
+    /// Convenience for `openai:NAME` at the given base URL (default `https://api.openai.com/v1`).
+    public init(name: String, apiKey: String?,
+                baseURL: String = ModelSpec.Provider.openai.defaultBaseURL ?? "",
+                stream: Bool = true, retry: RetryPolicy = RetryPolicy(),
+                requestTimeout: Duration = .seconds(600)) {
+        self.init(spec: ModelSpec(provider: .openai, name: name),
+                  endpoint: ProviderEndpoint(baseURL: baseURL, apiKey: apiKey, stream: stream,
+                                             retry: retry, requestTimeout: requestTimeout))
+    }
+
+    public func complete(_ request: ModelRequest, observer: ModelObserver?) async throws
+        -> AssistantTurn
+    {
+        var headers = [("content-type", "application/json")]
+        if let key = endpoint.apiKey { headers.append(("authorization", "Bearer \(key)")) }
+        let stream = endpoint.stream
+        if stream { headers.append(("accept", "text/event-stream")) }
+        let call = ProviderCall(
+            endpoint: endpoint, url: endpoint.baseURL + "/chat/completions", headers: headers,
+            body: JSONText.bytes(OpenAIWire.requestBody(request, model: spec.name, stream: stream)))
+        let limit = endpoint.maxResponseBytes
+        return try await call.run(observer: observer) { response in
+            // Some compatible servers ignore `stream` and answer with one JSON body.
+            if stream && !ProviderCall.isJSON(response) {
+                var accumulator = OpenAIStreamAccumulator(observer: observer)
+                try await ProviderCall.readEvents(response, limit: limit) { event in
+                    try accumulator.consume(event)
+                }
+                return accumulator.turn()
+            }
+            let body = try await ProviderCall.collect(response, limit: limit)
+            guard let json = JSONText.decode(body) else {
+                throw AttemptFailure.malformed("chat completion is not JSON: "
+                                                   + String(decoding: body.prefix(200), as: UTF8.self))
+            }
+            return try OpenAIWire.parseCompletion(json)
+        }
+    }
+}
