@@ -28,7 +28,8 @@ struct ExecRunner {
             writer.fail(id, "bad_request", "exec needs a non-empty argv or a shell string")
             return
         }
-        let env = request.env ?? ["PATH": Self.defaultPath, "HOME": workspace, "LANG": "C.UTF-8"]
+        // No env in the request: the guest's own, which the sandbox built from nothing.
+        let env = request.env ?? Self.inheritedEnvironment()
         guard let program = Self.lookUp(argv[0], path: env["PATH"] ?? Self.defaultPath) else {
             writer.send(id, .stderr(OutputChunk(data: Data("\(argv[0]): command not found\n".utf8))))
             writer.send(id, .exit(ExitStatus(code: 127, signal: nil, usage: ResourceUsage(
@@ -94,6 +95,20 @@ struct ExecRunner {
     private func resolvedCwd() -> String {
         guard let cwd = request.cwd, !cwd.isEmpty else { return workspace }
         return cwd.hasPrefix("/") ? cwd : workspace + "/" + cwd
+    }
+
+    static func inheritedEnvironment() -> [String: String] {
+        var env: [String: String] = [:]
+        var cursor = environ
+        while let entry = cursor.pointee {
+            let text = String(cString: entry)
+            if let equals = text.firstIndex(of: "=") {
+                env[String(text[..<equals])] = String(text[text.index(after: equals)...])
+            }
+            cursor += 1
+        }
+        if env["PATH"] == nil { env["PATH"] = defaultPath }
+        return env
     }
 
     static func lookUp(_ name: String, path: String) -> String? {

@@ -11,6 +11,7 @@ struct Airlock: AsyncParsableCommand {
         with its own namespaces, seccomp filter and cgroup limits, reached only through a \
         narrow JSON protocol. See README.md and DESIGN.md.
         """,
-        subcommands: [ExecCommand.self, DoctorCommand.self]
+        subcommands: [RunCommand.self, ExecCommand.self, RunsCommand.self, ShowCommand.self,
+                      VerifyCommand.self, ExportCommand.self, DoctorCommand.self]
     )
 }

@@ -21,8 +21,7 @@ struct ExecRunner {
             FileHandle.standardError.write(Data("airlock: \(error)\n".utf8))
             return Self.couldNotStart
         }
-        let request = ExecRequest(argv: command, env: BubblewrapLauncher(layout: backend.layout)
-                                    .environment(configuration), timeoutMs: timeoutMs)
+        let request = ExecRequest(argv: command, timeoutMs: timeoutMs)
         let result: ExecResult
         do {
             result = try await withWatchdog(sandbox) { () async throws(SandboxError) -> ExecResult in
@@ -30,15 +29,11 @@ struct ExecRunner {
                     (stream == .stdout ? FileHandle.standardOutput : FileHandle.standardError).write(data)
                 }
             }
-        } catch let error as SandboxError {
+        } catch {
             await sandbox.kill()
             FileHandle.standardError.write(Data("airlock: \(error)\n".utf8))
             // A sandbox killed by its memory limit took the command with it.
             return error.kind == .guestDied ? 137 : Self.couldNotStart
-        } catch {
-            await sandbox.kill()
-            FileHandle.standardError.write(Data("airlock: \(error)\n".utf8))
-            return Self.couldNotStart
         }
         await sandbox.kill()
         let code = status(result.status)

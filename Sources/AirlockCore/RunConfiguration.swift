@@ -1,0 +1,62 @@
+import AirlockModels
+import AirlockSandbox
+
+/// Everything one run is made of. A value: it is recorded whole in the ledger's first entry.
+public struct RunConfiguration: Sendable {
+    public var task: String
+    public var model: ModelSpec
+    public var limits: BudgetLimits
+    public var sandbox: SandboxConfiguration
+    /// One sandbox per tool call instead of one for the whole run.
+    public var freshSandboxPerCall: Bool = false
+    /// Consecutive malformed tool calls tolerated before the run ends.
+    public var maxFormatErrors: Int = 3
+    /// Sandboxes that may die and be replaced before the run ends with exit 5.
+    public var maxSandboxReplacements: Int = 3
+    public var prices: PriceTable = .builtin
+    public var systemPrompt: String = SystemPrompt.default
+    /// Output of a tool shown to the model, per stream (the rest is elided in the middle).
+    public var modelOutputLimit: Int = 16 * 1024
+
+    public init(task: String, model: ModelSpec, limits: BudgetLimits, sandbox: SandboxConfiguration) {
+        self.task = task
+        self.model = model
+        self.limits = limits
+        self.sandbox = sandbox
+    }
+
+    /// The configuration as the ledger records it.
+    public var ledgerPayload: JSONValue {
+        var budgets: [String: JSONValue] = [:]
+        if let steps = limits.maxSteps { budgets["max_steps"] = .int(steps) }
+        if let tokens = limits.maxTokens { budgets["max_tokens"] = .int(tokens) }
+        if let cost = limits.maxCostUSD { budgets["max_cost_usd"] = .double(cost) }
+        if let timeout = limits.timeout { budgets["timeout_ms"] = .int(timeout.milliseconds) }
+        if let call = limits.callTimeout { budgets["call_timeout_ms"] = .int(call.milliseconds) }
+        var sandboxLimits: [String: JSONValue] = [:]
+        if let memory = sandbox.limits.memoryBytes { sandboxLimits["memory_bytes"] = .int(memory) }
+        if let pids = sandbox.limits.pids { sandboxLimits["pids"] = .int(pids) }
+        if let cpus = sandbox.limits.cpus { sandboxLimits["cpus"] = .double(cpus) }
+        return .object([
+            "task": .string(task),
+            "model": .string(model.description),
+            "budgets": .object(budgets),
+            "sandbox": .object([
+                "backend": .string("bwrap"),
+                "workspace": .string(sandbox.workspace),
+                "network": .string(sandbox.network.rawValue),
+                "limits": .object(sandboxLimits),
+                "fresh_per_call": .bool(freshSandboxPerCall),
+            ]),
+            "max_format_errors": .int(maxFormatErrors),
+            "tools": .array(BuiltinTools.specs.map { .string($0.name) }),
+        ])
+    }
+}
+
+extension Duration {
+    public var milliseconds: Int {
+        let parts = components
+        return Int(parts.seconds) * 1000 + Int(parts.attoseconds / 1_000_000_000_000_000)
+    }
+}

@@ -1,0 +1,103 @@
+import AirlockModels
+import Foundation
+import Synchronization
+
+/// The mutable bookkeeping of one run: budget use, call ids, and the two outputs every
+/// step goes to (the ledger and the event stream).
+final class RunState: Sendable {
+    let id: String
+    let configuration: RunConfiguration
+    let store: Store
+    let ledger: Ledger
+    let onEvent: RunEventHandler?
+    /// When the run's time budget ends, if it has one.
+    let deadline: ContinuousClock.Instant?
+    private let state: Mutex<(usage: BudgetUsage, callIDs: Set<String>)>
+
+    init(id: String, configuration: RunConfiguration, store: Store, onEvent: RunEventHandler?, ledger: Ledger) {
+        self.id = id
+        self.configuration = configuration
+        self.store = store
+        self.ledger = ledger
+        self.onEvent = onEvent
+        let usage = BudgetUsage()
+        deadline = configuration.limits.timeout.map { usage.started + $0 }
+        state = Mutex((usage, []))
+    }
+
+    var usage: BudgetUsage { state.withLock { $0.usage } }
+
+    func charge(_ usage: Usage?, cost: Double?) {
+        state.withLock { $0.usage.charge(usage, cost: cost) }
+    }
+
+    /// Call ids must be unique per run; some servers reuse `call_1` every turn.
+    func uniqueCallID(_ proposed: String, step: Int) -> String {
+        state.withLock { state in
+            var id = proposed.isEmpty ? "call-\(step)" : proposed
+            if state.callIDs.contains(id) { id = "\(id)@\(step)" }
+            var suffix = 2
+            while state.callIDs.contains(id) { id = "\(proposed)@\(step).\(suffix)"; suffix += 1 }
+            state.callIDs.insert(id)
+            return id
+        }
+    }
+
+    @discardableResult
+    func record(_ kind: LedgerKind, _ payload: JSONValue) async throws -> LedgerEntry {
+        try await ledger.append(kind, payload)
+    }
+
+    func record(_ kind: LedgerKind, _ payload: [String: JSONValue]) async throws {
+        try await ledger.append(kind, .object(payload))
+    }
+
+    func emit(_ type: String, _ fields: [String: JSONValue] = [:]) {
+        onEvent?(RunEvent(type, run: id, fields))
+    }
+
+    func result(_ outcome: RunOutcome, reason: String, answer: String? = nil, budget: BudgetExceeded? = nil) -> RunResult {
+        RunResult(runID: id, outcome: outcome, answer: answer, reason: reason, budget: budget, usage: usage)
+    }
+
+    var usagePayload: JSONValue {
+        let usage = self.usage
+        return .object(["steps": .int(usage.steps), "input_tokens": .int(usage.inputTokens),
+                        "output_tokens": .int(usage.outputTokens), "cost_usd": .double(usage.costUSD)])
+    }
+
+    /// What is left of each budget, for progress output.
+    var remainingPayload: JSONValue {
+        let usage = self.usage
+        let limits = configuration.limits
+        var left: [String: JSONValue] = [:]
+        if let steps = limits.maxSteps { left["steps"] = .int(steps - usage.steps) }
+        if let tokens = limits.maxTokens { left["tokens"] = .int(tokens - usage.totalTokens) }
+        if let cost = limits.maxCostUSD { left["cost_usd"] = .double(cost - usage.costUSD) }
+        if let deadline { left["time_ms"] = .int(max(0, (deadline - .now).milliseconds)) }
+        return .object(left)
+    }
+
+    /// Records the end everywhere: ledger, runs table, event stream.
+    func finish(_ result: RunResult) async -> RunResult {
+        var payload: [String: JSONValue] = [
+            "outcome": .string(result.outcome.rawValue), "exit_code": .int(Int(result.exitCode)),
+            "reason": .string(result.reason), "usage": usagePayload,
+        ]
+        if let answer = result.answer { payload["answer"] = .string(answer) }
+        if let budget = result.budget { payload["budget"] = budget.payload }
+        _ = try? await record(.runFinished, .object(payload))
+        let usage = result.usage
+        _ = try? store.updateRun(id) { record in
+            record.status = .finished
+            record.outcome = result.outcome.rawValue
+            record.exitCode = Int(result.exitCode)
+            record.steps = usage.steps
+            record.inputTokens = usage.inputTokens
+            record.outputTokens = usage.outputTokens
+            record.costUSD = usage.costUSD
+        }
+        emit("run_finished", payload)
+        return result
+    }
+}

@@ -1,0 +1,65 @@
+import AirlockModels
+import AirlockSandbox
+
+/// Owns the run's sandbox: starts it, hands it to tool calls, replaces it when it dies,
+/// kills it at the end. With `freshPerCall`, every call gets a new one.
+actor SandboxSession {
+    private let backend: any SandboxBackend
+    private let configuration: SandboxConfiguration
+    private let freshPerCall: Bool
+    private let maxReplacements: Int
+    private let ledger: Ledger
+    private var current: (any Sandbox)?
+    private(set) var replacements = 0
+
+    init(backend: any SandboxBackend, configuration: SandboxConfiguration, freshPerCall: Bool,
+         maxReplacements: Int, ledger: Ledger) {
+        self.backend = backend
+        self.configuration = configuration
+        self.freshPerCall = freshPerCall
+        self.maxReplacements = maxReplacements
+        self.ledger = ledger
+    }
+
+    /// The sandbox to use for the next call, started if there is none.
+    func acquire() async throws -> any Sandbox {
+        if let current, current.isAlive { return current }
+        let sandbox = try await backend.start(configuration)
+        current = sandbox
+        try await ledger.append(.sandboxStarted, [
+            "sandbox": .string(sandbox.id), "backend": .string(backend.name),
+            "start_ms": .double((sandbox.startMilliseconds * 10).rounded() / 10),
+        ])
+        return sandbox
+    }
+
+    /// After a call: a per-call sandbox ends here.
+    func release() async throws {
+        guard freshPerCall, let sandbox = current else { return }
+        current = nil
+        await sandbox.kill()
+        try await ledger.append(.sandboxKilled, ["sandbox": .string(sandbox.id), "reason": .string("fresh sandbox per call")])
+    }
+
+    /// The sandbox died under a call: record it, and say whether another may replace it.
+    func died(reason: String) async throws -> Bool {
+        let dead = current
+        current = nil
+        await dead?.kill()
+        replacements += 1
+        let allowed = replacements <= maxReplacements
+        try await ledger.append(.sandboxReplaced, [
+            "sandbox": .string(dead?.id ?? "?"), "reason": .string(reason),
+            "replacements": .int(replacements), "limit": .int(maxReplacements), "replaced": .bool(allowed),
+        ])
+        return allowed
+    }
+
+    /// Ends the run's sandbox (the whole process tree goes with it).
+    func shutdown(reason: String) async {
+        guard let sandbox = current else { return }
+        current = nil
+        await sandbox.kill()
+        _ = try? await ledger.append(.sandboxKilled, ["sandbox": .string(sandbox.id), "reason": .string(reason)])
+    }
+}

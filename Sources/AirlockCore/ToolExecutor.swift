@@ -1,0 +1,103 @@
+import AirlockModels
+import AirlockProtocol
+import AirlockSandbox
+import Foundation
+
+/// Runs one validated tool call in the sandbox and turns the answer into a `ToolOutcome`.
+/// Nothing here runs model-chosen code in the harness: every call is a frame to the guest.
+struct ToolExecutor: Sendable {
+    let limits: BudgetLimits
+    let outputLimit: Int
+    /// A call with no timeout of its own still ends eventually.
+    static let defaultCallTimeout: Duration = .seconds(600)
+
+    /// The frame a call becomes.
+    func request(for call: ValidToolCall) -> Request? {
+        switch call {
+        case .shell(let command, let seconds):
+            let timeout = limits.effectiveCallTimeout(requestedSeconds: seconds) ?? Self.defaultCallTimeout
+            return .exec(ExecRequest(shell: command, timeoutMs: timeout.milliseconds))
+        case .readFile(let path): return .readFile(PathRequest(path: path, maxBytes: 1 << 20))
+        case .writeFile(let path, let content):
+            return .writeFile(WriteFileRequest(path: path, content: Data(content.utf8)))
+        case .editFile(let path, let old, let new): return .editFile(EditFileRequest(path: path, old: old, new: new))
+        case .listFiles(let path): return .listFiles(PathRequest(path: path))
+        case .submit: return nil
+        }
+    }
+
+    /// Throws `SandboxError` only when the sandbox itself failed (dead guest, broken
+    /// protocol); a failing command or a refused path is an outcome.
+    func execute(_ call: ValidToolCall, request: Request, in sandbox: any Sandbox) async throws(SandboxError) -> ToolOutcome {
+        if case .exec(let exec) = request {
+            let result = try await sandbox.guest.exec(exec)
+            return shellOutcome(result)
+        }
+        let response = try await sandbox.guest.call(request)
+        return fileOutcome(call, response)
+    }
+
+    private func shellOutcome(_ result: ExecResult) -> ToolOutcome {
+        let status = result.status
+        let stdout = String(decoding: result.stdout, as: UTF8.self)
+        let stderr = String(decoding: result.stderr, as: UTF8.self)
+        var text = ""
+        if status.timedOut {
+            text += "The command timed out after \(Int(status.usage.wallMs)) ms and was killed.\n"
+        }
+        text += "exit code: \(status.shellStatus)"
+        if let signal = status.signal { text += " (killed by signal \(signal))" }
+        if !stdout.isEmpty { text += "\nstdout:\n" + OutputClip.clip(stdout, limit: outputLimit) }
+        if !stderr.isEmpty { text += "\nstderr:\n" + OutputClip.clip(stderr, limit: outputLimit) }
+        if status.stdoutTruncated || status.stderrTruncated { text += "\n[output was truncated at the capture limit]" }
+        let record: [String: JSONValue] = [
+            "exit_code": .int(Int(status.shellStatus)),
+            "signal": status.signal.map { .int(Int($0)) } ?? .null,
+            "timed_out": .bool(status.timedOut),
+            "stdout": .string(OutputClip.clip(stdout, limit: outputLimit)),
+            "stderr": .string(OutputClip.clip(stderr, limit: outputLimit)),
+            "stdout_bytes": .int(result.stdout.count), "stderr_bytes": .int(result.stderr.count),
+            "wall_ms": .double(status.usage.wallMs), "user_cpu_ms": .double(status.usage.userCpuMs),
+            "system_cpu_ms": .double(status.usage.systemCpuMs), "max_rss_kb": .int(status.usage.maxRssKB),
+        ]
+        return ToolOutcome(content: text, isError: status.timedOut || status.shellStatus != 0,
+                           status: status.timedOut ? .timedOut : (status.shellStatus == 0 ? .completed : .failed),
+                           exitCode: Int(status.shellStatus), record: record)
+    }
+
+    private func fileOutcome(_ call: ValidToolCall, _ response: Response) -> ToolOutcome {
+        switch response {
+        case .error(let error):
+            return ToolOutcome(content: "error (\(error.code)): \(error.message)", isError: true, status: .failed,
+                               exitCode: nil, record: ["error": .string(error.code), "message": .string(error.message)])
+        case .file(let file):
+            var text = String(decoding: file.content, as: UTF8.self)
+            if file.size > file.content.count { text += "\n[file is \(file.size) bytes; only the first \(file.content.count) shown]" }
+            return ok(OutputClip.clip(text, limit: outputLimit * 4), ["bytes": .int(file.size)])
+        case .entries(let listing):
+            let lines = listing.entries.map { entry -> String in
+                switch entry.kind {
+                case .directory: return entry.name + "/"
+                case .symlink: return entry.name + "@"
+                default: return "\(entry.name)  (\(entry.size) bytes)"
+                }
+            }
+            return ok(lines.isEmpty ? "(empty directory)" : lines.joined(separator: "\n"), ["entries": .int(lines.count)])
+        case .stat(let stat):
+            return ok("\(stat.name): \(stat.kind.rawValue), \(stat.size) bytes", [:])
+        case .ok:
+            switch call {
+            case .writeFile(let path, let content): return ok("wrote \(content.utf8.count) bytes to \(path)", [:])
+            case .editFile(let path, _, _): return ok("edited \(path)", [:])
+            default: return ok("ok", [:])
+            }
+        default:
+            return ToolOutcome(content: "unexpected answer from the sandbox", isError: true, status: .failed,
+                               exitCode: nil, record: ["error": .string("unexpected_response")])
+        }
+    }
+
+    private func ok(_ text: String, _ record: [String: JSONValue]) -> ToolOutcome {
+        ToolOutcome(content: text, isError: false, status: .completed, exitCode: nil, record: record)
+    }
+}

@@ -1,0 +1,45 @@
+import AirlockModels
+
+/// Compact JSON renderings of conversation pieces for the ledger and events.
+enum Transcript {
+    static func turn(_ turn: AssistantTurn, step: Int) -> JSONValue {
+        var object: [String: JSONValue] = ["step": .int(step)]
+        if let text = turn.text { object["text"] = .string(text) }
+        object["tool_calls"] = .array(turn.toolCalls.map {
+            .object(["id": .string($0.id), "name": .string($0.name), "arguments": .string($0.arguments)])
+        })
+        if let usage = turn.usage {
+            object["usage"] = .object(["input_tokens": .int(usage.inputTokens), "output_tokens": .int(usage.outputTokens)])
+        }
+        if let reason = turn.finishReason { object["finish_reason"] = .string(reason) }
+        return .object(object)
+    }
+
+    static func summary(_ message: ChatMessage?) -> JSONValue {
+        switch message {
+        case .system(let text), .user(let text): return .string(String(text.prefix(200)))
+        case .tool(let id, let name, let content, let isError):
+            return .object(["tool": .string(name), "call": .string(id), "error": .bool(isError),
+                            "content": .string(String(content.prefix(200)))])
+        case .assistant(let turn): return .string(String((turn.text ?? "").prefix(200)))
+        case nil: return .null
+        }
+    }
+
+    static func argumentSummary(_ call: ValidToolCall) -> String {
+        switch call {
+        case .shell(let command, _): return String(command.prefix(80))
+        case .readFile(let path), .listFiles(let path): return path
+        case .writeFile(let path, let content): return "\(path) (\(content.utf8.count) bytes)"
+        case .editFile(let path, _, _): return path
+        case .submit(let answer): return String(answer.prefix(80))
+        }
+    }
+}
+
+extension JSONValue {
+    var objectMembers: [String: JSONValue] {
+        if case .object(let members) = self { return members }
+        return [:]
+    }
+}

@@ -1,0 +1,72 @@
+import Glibc
+
+/// Command-line options of `airlock-bench`.
+struct Options: Sendable {
+    var iterations = 50
+    var warmup = 5
+    var json = false
+    var phases = true
+
+    static let usage = """
+        usage: airlock-bench [--iterations N] [--warmup N] [--json] [--no-phases]
+
+        Measures, side by side in one run on this machine:
+          1. sandbox start → first command's result (BubblewrapBackend.start + exec /bin/true)
+             vs raw bwrap with the same flags running /bin/true vs bare fork/exec of /bin/true
+          2. an exec round trip in a warm sandbox vs bare fork/exec+wait of /bin/true
+          3. p99/p50 of every series
+        and a per-phase breakdown of the sandbox start path.
+
+        options:
+          --iterations N   measured iterations per series (default 50)
+          --warmup N       unmeasured iterations before each series (default 5)
+          --json           print the figures as JSON on stdout instead of the table
+          --no-phases      skip the per-phase breakdown
+          --help           show this help
+
+        Progress goes to stderr. The targets are reported, never enforced: the exit code is
+        0 whenever the benchmark ran, non-zero only when a sandbox could not be started.
+        """
+
+    /// Parses the arguments, or returns the text to print and the exit code.
+    static func parse(_ arguments: [String]) -> Result<Options, OptionsExit> {
+        var options = Options()
+        var index = 0
+        func count(_ name: String) -> Result<Int, OptionsExit> {
+            index += 1
+            guard index < arguments.count, let value = Int(arguments[index]), value >= 0 else {
+                return .failure(OptionsExit(message: "airlock-bench: \(name) needs a non-negative number\n\n\(usage)", code: 2))
+            }
+            return .success(value)
+        }
+        while index < arguments.count {
+            switch arguments[index] {
+            case "--help", "-h":
+                return .failure(OptionsExit(message: usage, code: 0))
+            case "--json":
+                options.json = true
+            case "--no-phases":
+                options.phases = false
+            case "--iterations", "-n":
+                switch count("--iterations") {
+                case .success(let value): options.iterations = max(1, value)
+                case .failure(let exit): return .failure(exit)
+                }
+            case "--warmup":
+                switch count("--warmup") {
+                case .success(let value): options.warmup = value
+                case .failure(let exit): return .failure(exit)
+                }
+            default:
+                return .failure(OptionsExit(message: "airlock-bench: unknown option \(arguments[index])\n\n\(usage)", code: 2))
+            }
+            index += 1
+        }
+        return .success(options)
+    }
+}
+
+struct OptionsExit: Error {
+    var message: String
+    var code: Int32
+}

@@ -1,0 +1,112 @@
+import AirlockProtocol
+import AirlockSandbox
+import Glibc
+
+/// Part of the breakdown: where the sandbox start's time goes, each step timed alone.
+struct Phase: Sendable, Codable {
+    var key: String
+    var series: Series
+    var note: String
+}
+
+enum Phases {
+    static func measure(_ host: BenchHost, options: Options) async throws(BenchError) -> [Phase] {
+        let n = options.iterations
+        var phases: [Phase] = []
+        func add(_ key: String, _ note: String, _ samples: [Double]) {
+            phases.append(Phase(key: key, series: Series(name: key, samples: samples), note: note))
+        }
+        func repeatSync(_ body: () throws(BenchError) -> Double) throws(BenchError) -> [Double] {
+            for _ in 0..<options.warmup { _ = try body() }
+            var samples: [Double] = []
+            for _ in 0..<n { samples.append(try body()) }
+            return samples
+        }
+        Progress.say("phases: host probing done per start")
+        add("backend init", "BubblewrapBackend(): findBwrap + HostLayout.current() + CgroupHost.detect()",
+            try repeatSync { timed { _ = BubblewrapBackend() } })
+        add("HostLayout.current()", "lstat/readlink of system dirs, access() of the /etc allow-list",
+            try repeatSync { timed { _ = HostLayout.current() } })
+        add("CgroupHost.detect()", "parse /proc/self/mounts and /proc/self/cgroup",
+            try repeatSync { timed { _ = CgroupHost.detect() } })
+        add("SeccompFilter.program()", "cached after the first call in a process",
+            try repeatSync { timed { _ = try? SeccompFilter.program() } })
+        add("guest locate + staged check", "readlink /proc/self/exe, access, stat (as GuestBinary does)",
+            try repeatSync { timed { _ = host.guestForSandbox() } })
+        let layout = HostLayout.current()
+        guard let guest = host.guestForSandbox() else { throw BenchError("airlock-guest not found") }
+        let seccomp: [UInt8]
+        do { seccomp = try SeccompFilter.program() } catch { throw BenchError("seccomp: \(error)") }
+        add("BubblewrapLauncher.plan", "pure argv transform",
+            try repeatSync { timed { _ = BubblewrapLauncher(bwrapPath: host.bwrapPath, layout: layout)
+                .plan(for: host.configuration, guestOnHost: guest, seccomp: seccomp) } })
+
+        Progress.say("phases: cgroup per sandbox")
+        let cgroups = CgroupHost.detect()
+        var make: [Double] = [], remove: [Double] = [], joined: [Double] = []
+        let rawTrue = RawLaunch(plan: try host.plan(command: ["/bin/true"]), host: host)
+        for round in 0..<(n + options.warmup) {
+            var group: (any ControlGroup)?
+            let clock = ContinuousClock()
+            let before = clock.now
+            do { group = try cgroups.makeGroup(name: "bench-\(getpid())-\(round)", limits: ResourceLimits()) } catch {
+                throw BenchError("cgroup: \(error)")
+            }
+            let made = (clock.now - before).milliseconds
+            var launch = rawTrue
+            launch.cgroupProcs = group?.procsFiles ?? []
+            let ran = try launch.runToCompletion()
+            let removed = timed {
+                group?.killAll()
+                group?.remove()
+            }
+            if round >= options.warmup {
+                make.append(made)
+                joined.append(ran)
+                remove.append(removed)
+            }
+        }
+        add("cgroup makeGroup", "mkdir of the sandbox's cgroup (\(cgroups.v2Mount.map { "v2 at \($0)" } ?? "v1"))", make)
+        add("raw bwrap /bin/true joined to a cgroup", "as raw bwrap, plus the child writing cgroup.procs", joined)
+        add("cgroup killAll + remove", "after the sandbox ended (kill path, not start)", remove)
+
+        Progress.say("phases: the guest's start-up")
+        let rawGuest = RawLaunch(plan: try host.plan(), host: host)
+        var hello: [Double] = [], firstExec: [Double] = []
+        for round in 0..<(n + options.warmup) {
+            let session = try rawGuest.guestSession(exec: true)
+            if round >= options.warmup {
+                hello.append(session.hello)
+                firstExec.append(session.exec)
+            }
+        }
+        add("raw bwrap + guest → hello", "same plan, guest as command, plain pipes, no harness threads", hello)
+        add("raw first exec (hello → exit)", "one exec frame over plain pipes", firstExec)
+        guard let hostGuest = BenchHost.guestOnHost() else { throw BenchError("airlock-guest not found") }
+        let bareGuest = RawLaunch(plan: LaunchPlan(argv: [hostGuest, "--workspace", host.workspace]), host: host,
+                                  changeIDs: false)
+        add("bare guest → hello (no sandbox)", "airlock-guest started directly: its own start-up",
+            try repeatSync { () throws(BenchError) -> Double in try bareGuest.guestSession(exec: false).hello })
+
+        Progress.say("phases: backend start with a reused backend")
+        let backend = BubblewrapBackend()
+        var reused: [Double] = [], inside: [Double] = []
+        for round in 0..<(n + options.warmup) {
+            let sample = try await AirlockRuns.startToFirstResult(host, backend: backend)
+            if round >= options.warmup {
+                reused.append(sample.total)
+                inside.append(sample.start)
+            }
+        }
+        add("airlock start → first result, reused backend", "no HostLayout/CgroupHost probing per start", reused)
+        add("  of which backend.start (its own figure)", "start() entry → hello", inside)
+        return phases
+    }
+}
+
+func timed(_ body: () -> Void) -> Double {
+    let clock = ContinuousClock()
+    let start = clock.now
+    body()
+    return (clock.now - start).milliseconds
+}

@@ -1,0 +1,106 @@
+import AirlockCore
+import AirlockModels
+import AirlockSandbox
+import ArgumentParser
+import Foundation
+
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run an agent on a task: the model's tool calls run in a sandbox.",
+        discussion: """
+        The loop asks the model, validates every tool call against its JSON Schema, runs it in \
+        a bubblewrap sandbox on the workspace, and feeds the result back until the model calls \
+        submit, replies without a tool call, or a budget stops it. Every step is recorded in a \
+        hash-chained ledger in the state dir (`airlock show`, `airlock verify`).
+
+        Models: openai:NAME (Chat Completions), anthropic:NAME (Messages), script:FILE (replays \
+        a JSON file of assistant turns; no network). Keys come from --api-key-env (default \
+        OPENAI_API_KEY / ANTHROPIC_API_KEY) and never enter the sandbox.
+
+        Exit status: 0 submitted or answered; 2 usage or config error; 3 a budget ran out; \
+        4 terminated; 5 the sandbox could not be started or kept alive; 6 the model provider \
+        failed after retries; 1 anything else.
+
+        Examples:
+          airlock run "fix the failing test" --model script:examples/fix-test/script.json --workspace ./ws
+          airlock run "add a README" --model openai:gpt-4o-mini --max-steps 20 --max-cost 0.50
+          airlock run "…" --model openai:qwen --base-url http://127.0.0.1:8080/v1   # llama-server
+        """
+    )
+
+    @Argument(help: "What the agent should do.")
+    var task: String
+
+    @Option(name: .long, help: "openai:NAME, anthropic:NAME or script:FILE (default: $AIRLOCK_MODEL).")
+    var model: String?
+
+    @Option(name: .long, help: "Provider base URL: OpenAI-style ends in /v1, Anthropic-style is the host root.")
+    var baseURL: String?
+
+    @Option(name: .long, help: "Environment variable holding the API key.")
+    var apiKeyEnv: String?
+
+    @Option(name: .long, help: "Directory mounted read-write at /workspace (default: the current directory).")
+    var workspace: String?
+
+    @Option(name: .long, help: "Sandbox backend (bwrap).")
+    var sandbox: String = "bwrap"
+
+    @Flag(name: .long, help: "A fresh sandbox for every tool call instead of one for the run.")
+    var freshSandboxPerCall = false
+
+    @Option(name: .long, help: "Most model calls.")
+    var maxSteps: Int?
+
+    @Option(name: .long, help: "Most tokens, input + output, as the provider reports them.")
+    var maxTokens: Int?
+
+    @Option(name: .long, help: "Most spend in USD (needs a price for the model; see --prices).")
+    var maxCost: Double?
+
+    @Option(name: .long, help: "Time for the whole run: 30s, 5m, 1h. Enforced during tool calls too.")
+    var timeout: DurationValue?
+
+    @Option(name: .long, help: "Time for each tool call (the model may ask for less with timeout_s).")
+    var callTimeout: DurationValue?
+
+    @Option(name: .long, help: "JSON file of prices: {\"prices\": {\"openai:NAME\": {\"input_per_mtok\": 2.5, \"output_per_mtok\": 10}}}.")
+    var prices: String?
+
+    @Option(name: .long, help: "Malformed tool calls in a row before the run ends.")
+    var maxFormatErrors: Int = 3
+
+    @Option(name: .long, help: "Sandbox memory limit, e.g. 2G.")
+    var memory: ByteSize?
+
+    @Option(name: .long, help: "Sandbox process limit.")
+    var pids: Int?
+
+    @Option(name: .long, help: "Sandbox CPU quota in cores.")
+    var cpus: Double?
+
+    @Flag(name: .long, help: "Ask the provider for a complete reply instead of a streamed one.")
+    var noStream = false
+
+    @Flag(name: .long, help: "One JSON event per line on stdout (run_started first, run_finished last).")
+    var json = false
+
+    @OptionGroup var state: StateOptions
+
+    func validate() throws {
+        if sandbox != "bwrap" { throw ValidationError("--sandbox \(sandbox) is not available; use bwrap") }
+        if let maxSteps, maxSteps < 1 { throw ValidationError("--max-steps must be at least 1") }
+        if let maxTokens, maxTokens < 1 { throw ValidationError("--max-tokens must be at least 1") }
+        if let maxCost, maxCost <= 0 { throw ValidationError("--max-cost must be positive") }
+        if maxFormatErrors < 1 { throw ValidationError("--max-format-errors must be at least 1") }
+    }
+
+    func run() async throws {
+        try await Output.guarded {
+            let plan = try RunPlan(command: self)
+            let code = try await plan.execute()
+            if code != 0 { throw ExitCode(code) }
+        }
+    }
+}

@@ -1,0 +1,69 @@
+import AirlockCore
+import AirlockModels
+import AirlockSandbox
+import ArgumentParser
+import Foundation
+
+/// `airlock run`, resolved: the model, budgets, sandbox and store it will use. Config
+/// mistakes surface here as exit 2, before anything starts.
+struct RunPlan {
+    let configuration: RunConfiguration
+    let model: any LanguageModel
+    let store: Store
+    let json: Bool
+
+    init(command: RunCommand) throws {
+        let environment = ProcessInfo.processInfo.environment
+        guard let modelText = command.model ?? environment["AIRLOCK_MODEL"] else {
+            throw CLIError("no model: pass --model openai:NAME, anthropic:NAME or script:FILE (or set AIRLOCK_MODEL)", code: 2)
+        }
+        guard let spec = ModelSpec(parsing: modelText) else {
+            throw CLIError("--model \(modelText) is not provider:name (openai:NAME, anthropic:NAME, script:FILE)", code: 2)
+        }
+        let keyVariable = command.apiKeyEnv ?? spec.provider.defaultAPIKeyEnv
+        let apiKey = keyVariable.flatMap { environment[$0] }.flatMap { $0.isEmpty ? nil : $0 }
+        do {
+            model = try ModelFactory.make(spec, options: ModelOptions(
+                baseURL: command.baseURL, apiKey: apiKey, apiKeyEnv: keyVariable, stream: !command.noStream))
+        } catch {
+            throw CLIError("\(error)", code: 2)
+        }
+
+        var priceTable = PriceTable.builtin
+        if let file = command.prices {
+            do { priceTable = try PriceTable.loading(overridesFrom: URL(fileURLWithPath: file)) }
+            catch { throw CLIError("cannot read prices from \(file): \(error)", code: 2) }
+        }
+        if command.maxCost != nil, priceTable.price(for: spec) == nil {
+            throw CLIError(PriceTable.missingPriceMessage(for: spec, priceFile: command.prices ?? "prices.json"), code: 2)
+        }
+
+        let workspace = command.workspace ?? FileManager.default.currentDirectoryPath
+        var sandbox = SandboxConfiguration(workspace: workspace)
+        sandbox.limits = ResourceLimits(memoryBytes: command.memory?.bytes, pids: command.pids, cpus: command.cpus)
+        let limits = BudgetLimits(maxSteps: command.maxSteps, maxTokens: command.maxTokens, maxCostUSD: command.maxCost,
+                                  timeout: command.timeout?.duration, callTimeout: command.callTimeout?.duration)
+        var configuration = RunConfiguration(task: command.task, model: spec, limits: limits, sandbox: sandbox)
+        configuration.freshSandboxPerCall = command.freshSandboxPerCall
+        configuration.maxFormatErrors = command.maxFormatErrors
+        configuration.prices = priceTable
+        self.configuration = configuration
+        // The key is a secret of the harness: redacted from everything written.
+        store = try command.state.open(redactor: Redactor(secrets: apiKey.map { [$0] } ?? []))
+        json = command.json
+    }
+
+    func execute() async throws -> Int32 {
+        let printer = ProgressPrinter(json: json, interactive: isatty(STDERR_FILENO) == 1)
+        let loop = AgentLoop(configuration: configuration, model: model, backend: BubblewrapBackend(),
+                             store: store, onEvent: { printer.show($0) })
+        let result: RunResult
+        do {
+            result = try await loop.run()
+        } catch {
+            throw CLIError("cannot record the run: \(error)", code: 1)
+        }
+        if !json, let answer = result.answer, !answer.isEmpty { Output.line(answer) }
+        return result.exitCode
+    }
+}

@@ -1,0 +1,47 @@
+import AirlockCore
+import AirlockModels
+import ArgumentParser
+import Foundation
+
+struct RunsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "runs",
+        abstract: "List runs, newest first, with their state and outcome.")
+
+    @Option(name: .long, help: "Show at most this many.")
+    var limit: Int = 50
+
+    @Flag(name: .long, help: "One JSON object per run, one per line.")
+    var json = false
+
+    @OptionGroup var state: StateOptions
+
+    func run() async throws {
+        try await Output.guarded {
+            let runs = try state.open().runs(limit: limit)
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys]
+                for run in runs { Output.line(String(decoding: try encoder.encode(run), as: UTF8.self)) }
+                return
+            }
+            if runs.isEmpty {
+                Output.line("no runs yet in \(state.directory().path) (start one with `airlock run`)")
+                return
+            }
+            Output.line(pad("RUN", 26) + pad("STATE", 10) + pad("OUTCOME", 16) + pad("EXIT", 5) + pad("STEPS", 6)
+                        + pad("TOKENS", 8) + pad("MODEL", 28) + "TASK")
+            for run in runs {
+                let task = run.task.replacingOccurrences(of: "\n", with: " ")
+                Output.line(pad(run.id, 26) + pad(run.status.rawValue, 10) + pad(run.outcome ?? "-", 16)
+                            + pad(run.exitCode.map(String.init) ?? "-", 5) + pad(String(run.steps), 6)
+                            + pad(String(run.inputTokens + run.outputTokens), 8) + pad(run.model, 28)
+                            + String(task.prefix(60)))
+            }
+        }
+    }
+
+    private func pad(_ text: String, _ width: Int) -> String {
+        text.count >= width ? String(text.prefix(width - 1)) + " " : text + String(repeating: " ", count: width - text.count)
+    }
+}

@@ -1,0 +1,95 @@
+import AirlockCore
+import AirlockModels
+import ArgumentParser
+import Foundation
+
+struct VerifyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Recompute a run's hash chain and name the first entry that was changed.",
+        discussion: """
+        Exit 0 when the ledger is intact; 1 and the first bad seq when any entry was edited, \
+        deleted, inserted or reordered, including edits made to the SQLite file directly. \
+        `--file` checks a JSONL export on its own (see `airlock export`). The format is in docs/ledger.md.
+        """)
+
+    @Argument(help: "The run (id, unique prefix, or 'latest').")
+    var run: String?
+
+    @Flag(name: .long, help: "Verify every run.")
+    var all = false
+
+    @Option(name: .long, help: "Verify a JSONL export instead of the database.")
+    var file: String?
+
+    @Flag(name: .long, help: "Print the result as JSON.")
+    var json = false
+
+    @OptionGroup var state: StateOptions
+
+    func validate() throws {
+        let chosen = [run != nil, all, file != nil].filter { $0 }.count
+        if chosen != 1 { throw ValidationError("give exactly one of RUN, --all or --file") }
+    }
+
+    func run() async throws {
+        try await Output.guarded {
+            var reports: [(String, VerifyReport)] = []
+            if let file {
+                do { reports.append((file, try LedgerVerifier.verify(jsonlFile: URL(fileURLWithPath: file)))) }
+                catch { throw CLIError("cannot read \(file): \(error)") }
+            } else {
+                let store = try state.open()
+                let ids = all ? try store.runs().map(\.id) : [try RunLookup.resolve(run ?? "", in: store).id]
+                for id in ids { reports.append((id, try store.verifyLedger(run: id))) }
+            }
+            for (name, report) in reports {
+                if json {
+                    let encoder = JSONEncoder()
+                    encoder.outputFormatting = [.sortedKeys]
+                    var object = try JSONValue(parsing: String(decoding: try encoder.encode(report), as: UTF8.self)).objectMembersCLI
+                    object["run"] = .string(name)
+                    Output.line(JSONValue.object(object).canonicalJSON)
+                } else if report.ok {
+                    Output.line("\(name): intact (\(report.count) entries)")
+                } else {
+                    Output.line("\(name): TAMPERED at seq \(report.firstBadSeq.map(String.init) ?? "?"): \(report.reason ?? "")")
+                }
+            }
+            if reports.contains(where: { !$0.1.ok }) { throw ExitCode(1) }
+        }
+    }
+}
+
+extension JSONValue {
+    var objectMembersCLI: [String: JSONValue] {
+        if case .object(let members) = self { return members }
+        return [:]
+    }
+}
+
+struct ExportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Write a run's ledger as JSONL (one entry a line) that `airlock verify --file` checks on its own.")
+
+    @Argument(help: "The run (id, unique prefix, or 'latest').")
+    var run: String
+
+    @Option(name: [.short, .long], help: "Output file (default: stdout).")
+    var output: String?
+
+    @OptionGroup var state: StateOptions
+
+    func run() async throws {
+        try await Output.guarded {
+            let store = try state.open()
+            let record = try RunLookup.resolve(run, in: store)
+            if let output {
+                try store.exportLedger(run: record.id, to: URL(fileURLWithPath: output))
+            } else {
+                FileHandle.standardOutput.write(Data(try store.exportLedgerJSONL(run: record.id).utf8))
+            }
+        }
+    }
+}
