@@ -66,6 +66,17 @@ enum Phases {
                 remove.append(removed)
             }
         }
+        Progress.say("phases: cgroup joins after an idle gap (50 ms each)")
+        var migrate: [Double] = [], idleJoined: [Double] = []
+        for round in 0..<(n + options.warmup) {
+            let (moved, ran) = try idleCgroupJoin(cgroups, rawTrue, name: "bench-idle-\(getpid())-\(round)")
+            if round >= options.warmup {
+                migrate.append(moved)
+                idleJoined.append(ran)
+            }
+        }
+        add("cgroup.procs write, idle (migration)", "parent moves a running child into a fresh group after 50 ms idle", migrate)
+        add("raw bwrap /bin/true joined, idle", "as raw bwrap + child joins the group, 50 ms after the last cgroup move", idleJoined)
         add("cgroup makeGroup", "mkdir of the sandbox's cgroup (\(cgroups.v2Mount.map { "v2 at \($0)" } ?? "v1"))", make)
         add("raw bwrap /bin/true joined to a cgroup", "as raw bwrap, plus the child writing cgroup.procs", joined)
         add("cgroup killAll + remove", "after the sandbox ended (kill path, not start)", remove)
@@ -109,4 +120,30 @@ func timed(_ body: () -> Void) -> Double {
     let start = clock.now
     body()
     return (clock.now - start).milliseconds
+}
+
+/// Times the cgroup moves the way a sandbox start meets them in real use: with no other
+/// move in the last 50 ms (back-to-back moves are cheaper; see docs/benchmarks.md).
+private func idleCgroupJoin(_ cgroups: CgroupHost, _ raw: RawLaunch, name: String) throws(BenchError) -> (Double, Double) {
+    let group: (any ControlGroup)?
+    do { group = try cgroups.makeGroup(name: name, limits: ResourceLimits()) } catch { throw BenchError("cgroup: \(error)") }
+    guard let group, let procs = group.procsFiles.first else { throw BenchError("no cgroup could be made") }
+    defer {
+        group.killAll()
+        group.remove()
+    }
+    let child: pid_t
+    do { child = try ChildProcess.spawn(ChildSpec(argv: ["/bin/sleep", "10"])) } catch { throw BenchError("\(error)") }
+    usleep(50_000)
+    let fd = open(procs, O_WRONLY | O_CLOEXEC)
+    let digits = Array(String(child).utf8)
+    let moved = timed { _ = write(fd, digits, digits.count) }
+    close(fd)
+    kill(child, SIGKILL)
+    _ = ChildProcess.wait(child)
+    usleep(50_000)
+    var launch = raw
+    launch.cgroupProcs = group.procsFiles
+    let ran = try launch.runToCompletion()
+    return (moved, ran)
 }
