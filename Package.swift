@@ -54,6 +54,7 @@ let package = Package(
         // The loop, tools and schemas, budgets, ledger and store.
         .target(name: "AirlockCore", dependencies: [
             "AirlockProtocol", "AirlockSandbox", "AirlockModels",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
@@ -69,23 +70,31 @@ let package = Package(
             "AirlockSandbox", "AirlockProtocol", "CAirlockSys",
         ]),
 
+        // Test doubles shared by the test targets: a loopback HTTP server that speaks canned
+        // provider replies. Not a product; nothing outside the tests depends on it.
+        .target(name: "AirlockTestSupport", dependencies: [
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]),
+
         .testTarget(name: "AirlockProtocolTests", dependencies: ["AirlockProtocol"]),
         .testTarget(name: "AirlockSandboxTests",
                     dependencies: ["AirlockSandbox", "AirlockProtocol", "CAirlockSys"]),
         .testTarget(name: "AirlockModelsTests", dependencies: [
-            "AirlockModels",
+            "AirlockModels", "AirlockTestSupport",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
         .testTarget(name: "AirlockCoreTests", dependencies: [
-            "AirlockCore", "AirlockModels", "AirlockSandbox",
+            "AirlockCore", "AirlockModels", "AirlockSandbox", "AirlockTestSupport",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
-        .testTarget(name: "AirlockCLITests", dependencies: ["AirlockCore"]),
+        .testTarget(name: "AirlockCLITests", dependencies: ["AirlockCore", "AirlockTestSupport"]),
     ]
 )

@@ -1,5 +1,6 @@
 import AirlockModels
 import AirlockSandbox
+import Foundation
 
 /// Everything one run is made of. A value: it is recorded whole in the ledger's first entry.
 public struct RunConfiguration: Sendable {
@@ -17,6 +18,9 @@ public struct RunConfiguration: Sendable {
     public var systemPrompt: String = SystemPrompt.default
     /// Output of a tool shown to the model, per stream (the rest is elided in the middle).
     public var modelOutputLimit: Int = 16 * 1024
+    /// Raw Ed25519 private key that signs the chain head at the run's end
+    /// (`chain_signed`); never recorded itself.
+    public var signingKey: Data?
 
     public init(task: String, model: ModelSpec, limits: BudgetLimits, sandbox: SandboxConfiguration) {
         self.task = task

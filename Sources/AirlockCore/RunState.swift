@@ -86,7 +86,10 @@ final class RunState: Sendable {
         ]
         if let answer = result.answer { payload["answer"] = .string(answer) }
         if let budget = result.budget { payload["budget"] = budget.payload }
-        _ = try? await record(.runFinished, .object(payload))
+        let head = try? await record(.runFinished, .object(payload))
+        if let key = configuration.signingKey, let head, let signature = try? ChainSignature.payload(signing: head, withRawKey: key) {
+            _ = try? await record(ChainSignature.kind, signature)
+        }
         let usage = result.usage
         _ = try? store.updateRun(id) { record in
             record.status = .finished

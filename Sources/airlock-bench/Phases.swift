@@ -93,6 +93,12 @@ enum Phases {
         }
         add("raw bwrap + guest → hello", "same plan, guest as command, plain pipes, no harness threads", hello)
         add("raw first exec (hello → exit)", "one exec frame over plain pipes", firstExec)
+        var connected: [Double] = []
+        for round in 0..<(n + options.warmup) {
+            let sample = try await rawGuest.connectionSession()
+            if round >= options.warmup { connected.append(sample) }
+        }
+        add("raw spawn + GuestConnection → first result", "GuestConnection over plain pipes; no cgroup, spawner or extra threads", connected)
         guard let hostGuest = BenchHost.guestOnHost() else { throw BenchError("airlock-guest not found") }
         let bareGuest = RawLaunch(plan: LaunchPlan(argv: [hostGuest, "--workspace", host.workspace]), host: host,
                                   changeIDs: false)

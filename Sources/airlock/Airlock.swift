@@ -12,6 +12,6 @@ struct Airlock: AsyncParsableCommand {
         narrow JSON protocol. See README.md and DESIGN.md.
         """,
         subcommands: [RunCommand.self, ExecCommand.self, RunsCommand.self, ShowCommand.self,
-                      VerifyCommand.self, ExportCommand.self, DoctorCommand.self]
+                      VerifyCommand.self, ExportCommand.self, KeygenCommand.self, DoctorCommand.self]
     )
 }

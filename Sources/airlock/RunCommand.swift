@@ -86,6 +86,12 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "One JSON event per line on stdout (run_started first, run_finished last).")
     var json = false
 
+    @Option(name: .long, help: "Ed25519 private key file (from `airlock keygen`) that signs the ledger's head at the end.")
+    var signKey: String?
+
+    @Flag(name: .long, help: "Put message content in OpenTelemetry spans (sent only when OTEL_EXPORTER_OTLP_ENDPOINT is set).")
+    var otelContent = false
+
     @OptionGroup var state: StateOptions
 
     func validate() throws {

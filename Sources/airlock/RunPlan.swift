@@ -11,6 +11,7 @@ struct RunPlan {
     let model: any LanguageModel
     let store: Store
     let json: Bool
+    let otelContent: Bool
 
     init(command: RunCommand) throws {
         let environment = ProcessInfo.processInfo.environment
@@ -47,10 +48,15 @@ struct RunPlan {
         configuration.freshSandboxPerCall = command.freshSandboxPerCall
         configuration.maxFormatErrors = command.maxFormatErrors
         configuration.prices = priceTable
+        if let keyFile = command.signKey {
+            do { configuration.signingKey = try ChainSignature.loadPrivateKey(keyFile) }
+            catch { throw CLIError("cannot read the signing key \(keyFile): \(error)", code: 2) }
+        }
         self.configuration = configuration
         // The key is a secret of the harness: redacted from everything written.
         store = try command.state.open(redactor: Redactor(secrets: apiKey.map { [$0] } ?? []))
         json = command.json
+        otelContent = command.otelContent
     }
 
     func execute() async throws -> Int32 {
@@ -64,6 +70,19 @@ struct RunPlan {
             throw CLIError("cannot record the run: \(error)", code: 1)
         }
         if !json, let answer = result.answer, !answer.isEmpty { Output.line(answer) }
+        await exportTrace(result.runID)
         return result.exitCode
+    }
+
+    /// OpenTelemetry spans derived from the ledger, when an OTLP endpoint is configured.
+    /// A collector that is down costs a warning, never the run's outcome.
+    private func exportTrace(_ run: String) async {
+        guard let exporter = OTLPExporter(environment: ProcessInfo.processInfo.environment) else { return }
+        do {
+            let spans = LedgerSpans.build(try store.ledgerEntries(run: run), includeContent: otelContent)
+            try await exporter.export(spans)
+        } catch {
+            Output.error("airlock: warning: could not export the trace to \(exporter.endpoint): \(error)")
+        }
     }
 }

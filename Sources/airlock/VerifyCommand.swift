@@ -25,6 +25,9 @@ struct VerifyCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Print the result as JSON.")
     var json = false
 
+    @Option(name: .long, help: "Also check the Ed25519 signature of the chain head with this public key (from `airlock keygen`).")
+    var publicKey: String?
+
     @OptionGroup var state: StateOptions
 
     func validate() throws {
@@ -41,7 +44,20 @@ struct VerifyCommand: AsyncParsableCommand {
             } else {
                 let store = try state.open()
                 let ids = all ? try store.runs().map(\.id) : [try RunLookup.resolve(run ?? "", in: store).id]
-                for id in ids { reports.append((id, try store.verifyLedger(run: id))) }
+                for id in ids {
+                    var report = try store.verifyLedger(run: id)
+                    if let publicKey, report.ok {
+                        let raw: Data
+                        do { raw = try ChainSignature.loadPublicKey(publicKey) }
+                        catch { throw CLIError("cannot read the public key \(publicKey): \(error)", code: 2) }
+                        let check = ChainSignature.verify(try store.ledgerEntries(run: id), publicKey: raw)
+                        if !check.ok {
+                            report.ok = false
+                            report.reason = check.reason
+                        }
+                    }
+                    reports.append((id, report))
+                }
             }
             for (name, report) in reports {
                 if json {
@@ -51,9 +67,10 @@ struct VerifyCommand: AsyncParsableCommand {
                     object["run"] = .string(name)
                     Output.line(JSONValue.object(object).canonicalJSON)
                 } else if report.ok {
-                    Output.line("\(name): intact (\(report.count) entries)")
+                    Output.line("\(name): intact (\(report.count) entries)" + (publicKey != nil ? ", signature valid" : ""))
                 } else {
-                    Output.line("\(name): TAMPERED at seq \(report.firstBadSeq.map(String.init) ?? "?"): \(report.reason ?? "")")
+                    let at = report.firstBadSeq.map { " at seq \($0)" } ?? ""
+                    Output.line("\(name): FAILED\(at): \(report.reason ?? "")")
                 }
             }
             if reports.contains(where: { !$0.1.ok }) { throw ExitCode(1) }
@@ -90,6 +107,23 @@ struct ExportCommand: AsyncParsableCommand {
             } else {
                 FileHandle.standardOutput.write(Data(try store.exportLedgerJSONL(run: record.id).utf8))
             }
+        }
+    }
+}
+
+struct KeygenCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "keygen",
+        abstract: "Make an Ed25519 key pair for signing ledgers: PREFIX.key (keep it with the harness) and PREFIX.pub.")
+
+    @Option(name: [.short, .long], help: "Path prefix of the two files.")
+    var out: String = "airlock-ledger"
+
+    func run() async throws {
+        try await Output.guarded {
+            do { try ChainSignature.generate(prefix: out) }
+            catch { throw CLIError("cannot write \(out).key: \(error)") }
+            Output.line("wrote \(out).key (private, mode 0600) and \(out).pub")
         }
     }
 }

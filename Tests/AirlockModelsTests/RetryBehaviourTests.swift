@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import AirlockTestSupport
 import Foundation
 import Testing
 

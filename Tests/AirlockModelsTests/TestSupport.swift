@@ -1,7 +1,13 @@
 import Foundation
 import Synchronization
 
+import AirlockTestSupport
 @testable import AirlockModels
+
+extension RecordedRequest {
+    /// The body parsed as JSON.
+    var json: JSONValue? { try? JSONDecoder().decode(JSONValue.self, from: Data(body)) }
+}
 
 enum Fixtures {
     static let fastRetry = RetryPolicy(maxAttempts: 3, baseDelay: .milliseconds(10),

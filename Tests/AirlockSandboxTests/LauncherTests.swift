@@ -166,7 +166,7 @@ struct LauncherTests {
     }
 }
 
-extension HostLayout: @retroactive CustomTestStringConvertible {
+extension HostLayout: CustomTestStringConvertible {
     public var testDescription: String {
         "layout(\(systemEntries.count) system entries, \(etcFiles.count) etc files)"
     }

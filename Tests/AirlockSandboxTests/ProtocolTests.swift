@@ -273,10 +273,10 @@ struct ProtocolTests {
     }
 }
 
-extension Request: @retroactive CustomTestStringConvertible {
+extension Request: CustomTestStringConvertible {
     public var testDescription: String { type }
 }
 
-extension Response: @retroactive CustomTestStringConvertible {
+extension Response: CustomTestStringConvertible {
     public var testDescription: String { type }
 }

@@ -4,54 +4,71 @@ import NIOHTTP1
 import NIOPosix
 import Synchronization
 
-@testable import AirlockModels
-
 /// A reply the test server sends: head, then body chunks as separate writes with pauses
 /// so the client really sees them split, then either the end or a dropped connection.
-struct CannedResponse: Sendable {
-    var status = 200
-    var headers: [(String, String)] = []
-    var chunks: [[UInt8]] = []
-    var pause: Duration = .milliseconds(3)
-    var delayBeforeHead: Duration?
+public struct CannedResponse: Sendable {
+    public var status: Int
+    public var headers: [(String, String)]
+    public var chunks: [[UInt8]]
+    public var pause: Duration
+    public var delayBeforeHead: Duration?
     /// Close the connection after the chunks, without ending the body.
-    var dropConnection = false
+    public var dropConnection: Bool
 
-    static func json(_ body: String, status: Int = 200,
-                     headers: [(String, String)] = []) -> CannedResponse {
+    public init(status: Int = 200, headers: [(String, String)] = [], chunks: [[UInt8]] = [],
+                pause: Duration = .milliseconds(3), delayBeforeHead: Duration? = nil,
+                dropConnection: Bool = false) {
+        self.status = status
+        self.headers = headers
+        self.chunks = chunks
+        self.pause = pause
+        self.delayBeforeHead = delayBeforeHead
+        self.dropConnection = dropConnection
+    }
+
+    public static func json(_ body: String, status: Int = 200,
+                            headers: [(String, String)] = []) -> CannedResponse {
         CannedResponse(status: status, headers: [("content-type", "application/json")] + headers,
                        chunks: [Array(body.utf8)])
     }
 
     /// An event stream whose bytes are cut at every `cut` bytes, ignoring UTF-8 boundaries.
-    static func sse(_ text: String, cut: Int = 7, drop: Bool = false) -> CannedResponse {
+    public static func sse(_ text: String, cut: Int = 7, drop: Bool = false) -> CannedResponse {
         CannedResponse(headers: [("content-type", "text/event-stream")],
                        chunks: split(Array(text.utf8), every: cut), dropConnection: drop)
     }
 
-    static func split(_ bytes: [UInt8], every size: Int) -> [[UInt8]] {
+    public static func split(_ bytes: [UInt8], every size: Int) -> [[UInt8]] {
         stride(from: 0, to: bytes.count, by: size).map {
             Array(bytes[$0..<min($0 + size, bytes.count)])
         }
     }
 }
 
-struct RecordedRequest: Sendable {
-    var method: String
-    var uri: String
-    var headers: [(String, String)]
-    var body: [UInt8]
+public struct RecordedRequest: Sendable {
+    public var method: String
+    public var uri: String
+    public var headers: [(String, String)]
+    public var body: [UInt8]
 
-    func header(_ name: String) -> String? {
+    public init(method: String, uri: String, headers: [(String, String)], body: [UInt8]) {
+        self.method = method
+        self.uri = uri
+        self.headers = headers
+        self.body = body
+    }
+
+    public func header(_ name: String) -> String? {
         headers.first { $0.0.lowercased() == name.lowercased() }?.1
     }
 
-    var json: JSONValue? { try? JSONDecoder().decode(JSONValue.self, from: Data(body)) }
+    /// The body as text (lossy for non-UTF-8 bytes).
+    public var text: String { String(decoding: body, as: UTF8.self) }
 }
 
 /// A loopback HTTP/1.1 server scripted with a queue of canned responses; it records every
 /// request so tests can check headers and the exact bytes sent.
-final class TestHTTPServer: Sendable {
+public final class TestHTTPServer: Sendable {
     private struct State {
         var queue: [CannedResponse]
         var requests: [RecordedRequest] = []
@@ -59,13 +76,13 @@ final class TestHTTPServer: Sendable {
 
     typealias Connection = NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>
 
-    let port: Int
+    public let port: Int
     private let box: StateBox
     private let serverChannel: any Channel
     private let acceptTask: Task<Void, Never>
 
-    var baseURL: String { "http://127.0.0.1:\(port)" }
-    var requests: [RecordedRequest] { box.state.withLock { $0.requests } }
+    public var baseURL: String { "http://127.0.0.1:\(port)" }
+    public var requests: [RecordedRequest] { box.state.withLock { $0.requests } }
 
     private init(port: Int, box: StateBox, serverChannel: any Channel,
                  acceptTask: Task<Void, Never>) {
@@ -75,7 +92,7 @@ final class TestHTTPServer: Sendable {
         self.acceptTask = acceptTask
     }
 
-    static func start(_ responses: [CannedResponse]) async throws -> TestHTTPServer {
+    public static func start(_ responses: [CannedResponse]) async throws -> TestHTTPServer {
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .bind(host: "127.0.0.1", port: 0) { channel in
@@ -99,15 +116,15 @@ final class TestHTTPServer: Sendable {
                               acceptTask: task)
     }
 
-    func shutdown() async {
+    public func shutdown() async {
         acceptTask.cancel()
         try? await serverChannel.close()
         await acceptTask.value
     }
 
     /// Runs `body` with a fresh server and always shuts it down.
-    static func with<T>(_ responses: [CannedResponse],
-                        _ body: (TestHTTPServer) async throws -> T) async throws -> T {
+    public static func with<T>(_ responses: [CannedResponse],
+                               _ body: (TestHTTPServer) async throws -> T) async throws -> T {
         let server = try await start(responses)
         do {
             let result = try await body(server)
