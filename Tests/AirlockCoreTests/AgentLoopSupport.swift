@@ -256,3 +256,29 @@ enum HostProcesses {
         }
     }
 }
+
+/// Wraps a model and keeps every request the loop sent it.
+final class RecordingModel: LanguageModel {
+    let inner: any LanguageModel
+    private let sent = Mutex<[ModelRequest]>([])
+
+    init(_ inner: any LanguageModel) { self.inner = inner }
+
+    var spec: ModelSpec { inner.spec }
+    var requests: [ModelRequest] { sent.withLock { $0 } }
+
+    func complete(_ request: ModelRequest, observer: ModelObserver?) async throws -> AssistantTurn {
+        sent.withLock { $0.append(request) }
+        return try await inner.complete(request, observer: observer)
+    }
+
+    /// The content of the last tool result in request `index`.
+    func lastToolResult(_ index: Int) -> (content: String, isError: Bool)? {
+        let all = requests
+        guard index < all.count else { return nil }
+        for message in all[index].messages.reversed() {
+            if case .tool(_, _, let content, let isError) = message { return (content, isError) }
+        }
+        return nil
+    }
+}
