@@ -28,13 +28,16 @@ struct WorkspaceFiles {
     }
 
     func read(_ path: String, maxBytes: Int?) throws(Failure) -> FileContent {
-        let fd = try open(path, O_RDONLY)
+        // Non-blocking open: a FIFO nobody writes to must not hang the call (it is refused
+        // just below); regular files ignore the flag, which is cleared anyway.
+        let fd = try open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY)
         defer { close(fd) }
         var info = Glibc.stat()
         guard fstat(fd, &info) == 0 else { throw Self.failure("io", path) }
         guard (info.st_mode & S_IFMT) == S_IFREG else {
             throw Failure(code: "not_a_file", message: "\(path) is not a regular file")
         }
+        _ = fcntl(fd, F_SETFL, O_RDONLY)
         let limit = min(maxBytes ?? Int.max, ProtocolVersion.maxFrameBytes / 2)
         var bytes = [UInt8](repeating: 0, count: min(limit, Int(info.st_size)))
         var total = 0
@@ -126,6 +129,11 @@ struct WorkspaceFiles {
     }
 
     func status(_ path: String) throws(Failure) -> FileStat {
+        if try checked(path) == "." {
+            var info = Glibc.stat()
+            guard fstat(rootFD, &info) == 0 else { throw Self.failure("io", path) }
+            return Self.describe(".", info)
+        }
         let (parent, name) = try splitParent(path)
         let dirFD = try open(parent.isEmpty ? "." : parent, O_DIRECTORY | O_RDONLY)
         defer { close(dirFD) }

@@ -31,11 +31,13 @@ enum GuestBinary {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
                                                     attributes: [.posixPermissions: 0o755])
             chmod("/run/airlock", 0o755)
-            let temporary = target + ".tmp-\(getpid())"
-            try? FileManager.default.removeItem(atPath: temporary)
+            // Unique per call: sandboxes started concurrently in one process must not
+            // share (and delete, or rename half-copied) one temporary file.
+            let temporary = target + ".tmp-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
             try FileManager.default.copyItem(atPath: path, toPath: temporary)
             chmod(temporary, 0o755)
             guard rename(temporary, target) == 0 else {
+                unlink(temporary)
                 throw SandboxError(.unavailable, "cannot install the guest at \(target)")
             }
             return target

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 @main
 struct Airlock: AsyncParsableCommand {
@@ -14,4 +15,22 @@ struct Airlock: AsyncParsableCommand {
         subcommands: [RunCommand.self, ExecCommand.self, RunsCommand.self, ShowCommand.self,
                       VerifyCommand.self, ExportCommand.self, KeygenCommand.self, DoctorCommand.self]
     )
+
+    /// Usage errors exit 2 (DESIGN.md §3), not ArgumentParser's 64.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(2)
+            }
+            exit(withError: error)
+        }
+    }
 }

@@ -78,7 +78,7 @@ struct CLIWorkspace {
 
     func remove() { try? FileManager.default.removeItem(atPath: path) }
 
-    func exec(_ options: [String] = [], _ command: [String], environment: [String: String] = [:]) async throws -> AirlockCLI.Outcome {
+    func exec(_ command: [String], options: [String] = [], environment: [String: String] = [:]) async throws -> AirlockCLI.Outcome {
         try await AirlockCLI.run(["exec", "--workspace", path] + options + ["--"] + command, environment: environment)
     }
 }
@@ -102,7 +102,7 @@ struct ExecCommandTests {
     func timeout() async throws {
         let workspace = try CLIWorkspace()
         defer { workspace.remove() }
-        let outcome = try await workspace.exec(["--timeout", "500ms"], ["sleep", "10"])
+        let outcome = try await workspace.exec(["sleep", "10"], options: ["--timeout", "500ms"])
         #expect(outcome.status == 124, "stderr: \(outcome.stderr)")
     }
 
@@ -121,7 +121,7 @@ struct ExecCommandTests {
         let hog = hasPython3
             ? ["python3", "-c", "b = bytearray(b'x' * (300 << 20)); print(len(b))"]
             : ["sh", "-c", "x=$(head -c 314572800 /dev/zero | tr '\\0' x); echo ${#x}"]
-        let outcome = try await workspace.exec(["--memory", "64M"], hog)
+        let outcome = try await workspace.exec(hog, options: ["--memory", "64M"])
         #expect(outcome.status == 137, "stderr: \(outcome.stderr)")
         #expect(!outcome.stdout.contains("314572800"))
     }
@@ -193,7 +193,7 @@ struct ExecCommandTests {
     func environmentSet() async throws {
         let workspace = try CLIWorkspace()
         defer { workspace.remove() }
-        let outcome = try await workspace.exec(["--env", "A=B", "--env", "EMPTY="], ["sh", "-c", "echo \"$A\"; echo \"[${EMPTY-unset}]\""])
+        let outcome = try await workspace.exec(["sh", "-c", "echo \"$A\"; echo \"[${EMPTY-unset}]\""], options: ["--env", "A=B", "--env", "EMPTY="])
         #expect(outcome.status == 0, "stderr: \(outcome.stderr)")
         #expect(outcome.stdout == "B\n[]\n")
     }

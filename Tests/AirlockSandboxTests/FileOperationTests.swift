@@ -56,7 +56,7 @@ struct FileOperationTests {
     }
 
     /// Either a sandbox's connection or a raw guest, behind one call.
-    enum Target {
+    enum Target: Sendable {
         case sandbox(any Sandbox)
         case raw(RawGuest)
 
@@ -270,6 +270,39 @@ struct FileOperationTests {
             #expect(FileManager.default.contents(atPath: path) == Data(text.utf8))
         }
         #expect(FileManager.default.contents(atPath: scene.workspace + "/target.txt") == Data("target\n".utf8))
+    }
+
+    @Test("reading a FIFO is refused instead of hanging the call", arguments: modes)
+    func fifoRefused(mode: Mode) async throws {
+        let scene = try Scene()
+        defer { scene.remove() }
+        #expect(mkfifo(scene.workspace + "/pipe", 0o666) == 0)
+        let target = try await Self.start(mode, scene)
+        // Nobody ever opens the other end: a blocking open would wait forever. The sleep
+        // only detects a hang; it is not a timing assertion.
+        let answers = await withTaskGroup(of: (String, Response?).self) { group in
+            group.addTask { ("read", try? await target.call(.readFile(PathRequest(path: "pipe")))) }
+            group.addTask {
+                ("edit", try? await target.call(.editFile(EditFileRequest(path: "pipe", old: "a", new: "b"))))
+            }
+            group.addTask {
+                try? await Task.sleep(for: .seconds(20))
+                return ("hang", nil)
+            }
+            var answers: [String: Response?] = [:]
+            while answers.count < 2, let (name, answer) = await group.next() {
+                if name == "hang" { break }
+                answers[name] = answer
+            }
+            group.cancelAll()
+            return answers
+        }
+        let stat = try await target.call(.stat(PathRequest(path: "pipe")))
+        await target.stop()
+        #expect(answers.count == 2, "read_file or edit_file on a FIFO hung")
+        #expect(answers["read"].flatMap { $0 }.flatMap(Self.errorCode) == "not_a_file")
+        #expect(answers["edit"].flatMap { $0 }.flatMap(Self.errorCode) == "not_a_file")
+        if case .stat(let info) = stat { #expect(info.kind == .other) } else { Issue.record("stat answered \(stat)") }
     }
 
     @Test("edit_file needs exactly one match", arguments: modes)

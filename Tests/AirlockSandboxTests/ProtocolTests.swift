@@ -99,6 +99,7 @@ struct ProtocolTests {
     func guestSplitWritesAndUnknownCancel() async throws {
         let workspace = try TemporaryDirectory("airlock-proto")
         defer { workspace.remove() }
+        try FileManager.default.createDirectory(atPath: workspace.path + "/sub", withIntermediateDirectories: true)
         let guest = try RawGuest(workspace: workspace.path)
         let frame = try FrameCodec().encode(RequestFrame(id: 7, request: .exec(ExecRequest(argv: ["/bin/echo", "split"]))))
         // One frame in three writes, with pauses between.
@@ -116,7 +117,7 @@ struct ProtocolTests {
         let cancel = try await guest.call(8, .cancel(CancelRequest(target: 999)))
         #expect(Self.errorCode(cancel) == "unknown_request")
         // Two frames in one write.
-        let both = try FrameCodec().encode(RequestFrame(id: 9, request: .stat(PathRequest(path: "."))))
+        let both = try FrameCodec().encode(RequestFrame(id: 9, request: .stat(PathRequest(path: "sub"))))
             + FrameCodec().encode(RequestFrame(id: 10, request: .listFiles(PathRequest(path: "."))))
         try guest.send(raw: both)
         if case .stat(let info)? = await guest.finalResponse(9) {

@@ -78,7 +78,7 @@ final class RawGuest: @unchecked Sendable {
                    _ predicate: ([ResponseFrame]) -> Bool) async -> Bool {
         let clock = ContinuousClock()
         let end = clock.now + timeout
-        while clock.now < end {
+        while clock.now < end && !Task.isCancelled {
             if predicate(received) { return true }
             if outputEnded.withLock({ $0 }) { return predicate(received) }
             try? await Task.sleep(for: .milliseconds(10))
