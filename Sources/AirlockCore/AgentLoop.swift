@@ -145,17 +145,34 @@ public struct AgentLoop: Sendable {
         run.emit("tool_call", ["step": .int(step), "call": .string(callID), "name": .string(call.name),
                                "summary": .string(Transcript.argumentSummary(call))])
         let started = ContinuousClock.now
-        let raced = await Deadline.race(run.deadline) { () -> Result<ToolOutcome, SandboxError> in
+        // Raced against the run's deadline and against the harness's own limit for an
+        // answer, whichever comes first: a guest the call stopped must not hang the run.
+        let answerLimit = executor.answerLimit(for: request)
+        let callDeadline = started + answerLimit
+        let runDeadlineFirst = run.deadline.map { $0 <= callDeadline } ?? false
+        let raced = await Deadline.race(runDeadlineFirst ? run.deadline : callDeadline) { () -> Result<ToolOutcome, SandboxError> in
             do throws(SandboxError) { return .success(try await executor.execute(call, request: request, in: sandbox)) }
             catch { return .failure(error) }
         }
         let elapsed = (ContinuousClock.now - started).milliseconds
         switch raced {
+        case .expired where !runDeadlineFirst:
+            let message = "the sandbox did not answer within \(answerLimit.milliseconds) ms (the call's timeout plus \(ToolExecutor.answerSlack.milliseconds) ms); the call timed out and the sandbox was killed"
+            let allowed = try await session.died(reason: message)
+            _ = try run.store.updateToolCall(run: run.id, callID: callID, status: .timedOut, result: message, finished: true)
+            try await run.record(.toolResult, ["call": .string(callID), "status": .string("timed_out"), "error": .string(message)])
+            run.emit("sandbox_replaced", ["call": .string(callID), "reason": .string(message), "replaced": .bool(allowed)])
+            guard allowed else {
+                return .stop(run.result(.sandboxFailed, reason: "the sandbox was lost \(configuration.maxSandboxReplacements + 1) times; last: \(message)"))
+            }
+            return .continue(ToolOutcome(content: "error: \(message). A fresh sandbox with the same /workspace replaces it. Processes and /tmp from before are gone.",
+                                         isError: true, status: .timedOut, exitCode: nil, record: [:]))
         case .expired:
             await session.shutdown(reason: "run timeout during a tool call")
             _ = try run.store.updateToolCall(run: run.id, callID: callID, status: .timedOut, result: "killed: run timeout", finished: true)
             try await run.record(.toolResult, ["call": .string(callID), "status": .string("killed"), "reason": .string("run timeout")])
-            let exceeded = BudgetCheck.check(run.usage, against: configuration.limits)
+            // The time budget is what ran out, even when another is used up as well.
+            let exceeded = BudgetCheck.check(run.usage, against: BudgetLimits(timeout: configuration.limits.timeout))
                 ?? BudgetExceeded(budget: .time, limit: Double(configuration.limits.timeout?.milliseconds ?? 0) / 1000,
                                   used: Double(configuration.limits.timeout?.milliseconds ?? 0) / 1000,
                                   message: "the run's time budget ran out during a tool call")
@@ -209,7 +226,7 @@ public struct AgentLoop: Sendable {
         }
         switch raced {
         case .expired:
-            let exceeded = BudgetCheck.check(run.usage, against: configuration.limits)
+            let exceeded = BudgetCheck.check(run.usage, against: BudgetLimits(timeout: configuration.limits.timeout))
                 ?? BudgetExceeded(budget: .time, limit: 0, used: 0, message: "the run's time budget ran out during a model call")
             return .stop(run.result(.budgetExceeded, reason: exceeded.message, budget: exceeded))
         case .value(.failure(let error)):

@@ -10,6 +10,21 @@ struct ToolExecutor: Sendable {
     let outputLimit: Int
     /// A call with no timeout of its own still ends eventually.
     static let defaultCallTimeout: Duration = .seconds(600)
+    /// A file call with no `--call-timeout` is answered well within this.
+    static let defaultFileCallTimeout: Duration = .seconds(60)
+    /// Beyond a call's own timeout (the guest's to enforce, kill grace included), the time
+    /// the harness gives the guest to answer before it treats the sandbox as hung.
+    static let answerSlack: Duration = .seconds(2)
+
+    /// How long the harness waits for the guest's answer to `request`. The guest enforces
+    /// a call's timeout, but the model's commands run as the guest's uid and can stop it
+    /// (`kill -STOP $PPID`); the harness's own limit keeps that from evading the timeout.
+    func answerLimit(for request: Request) -> Duration {
+        if case .exec(let exec) = request, let ms = exec.timeoutMs {
+            return .milliseconds(ms + (exec.killGraceMs ?? 500)) + Self.answerSlack
+        }
+        return (limits.callTimeout ?? Self.defaultFileCallTimeout) + Self.answerSlack
+    }
 
     /// The frame a call becomes.
     func request(for call: ValidToolCall) -> Request? {

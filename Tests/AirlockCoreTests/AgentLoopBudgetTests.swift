@@ -75,17 +75,21 @@ struct AgentLoopBudgetTests {
         defer { fixture.remove() }
         let marker = "30.\(Int.random(in: 100_000...999_999))"
         let model = try Script.model([
-            Script.shell("sleep \(marker) & sleep \(marker); wait"),
+            // A background child, one in its own session (out of the call's process group),
+            // and the call's own foreground process.
+            Script.shell("sleep \(marker) & setsid sleep \(marker) & sleep \(marker); wait"),
             Script.submit("should never get here"),
         ])
         let seen = Watcher(marker)
         let timeout = Duration.seconds(2)
         let started = ContinuousClock.now
-        let run = try await fixture.run(model, limits: BudgetLimits(timeout: timeout))
+        // One step allowed too, and used up by the time the clock runs out: the budget that
+        // ended the run is still time.
+        let run = try await fixture.run(model, limits: BudgetLimits(maxSteps: 1, timeout: timeout))
         let elapsed = ContinuousClock.now - started
         seen.stop()
 
-        #expect(seen.sawIt, "the sleeps never ran, so nothing was interrupted")
+        #expect(await seen.sawIt, "the sleeps never ran, so nothing was interrupted")
         #expect(run.result.outcome == .budgetExceeded, "\(run.result.reason)")
         #expect(run.result.exitCode == 3)
         #expect(run.finishedBudget == "time")
@@ -119,6 +123,27 @@ struct AgentLoopBudgetTests {
         #expect(told.isError)
         #expect(fixture.file("after.txt") == "after\n")
         #expect(HostProcesses.matching("sleep \(marker)").isEmpty)
+        let calls = try run.store.toolCalls(run: run.result.runID)
+        #expect(calls.first?.status == .timedOut)
+    }
+
+    @Test("--call-timeout holds even when the call stops the guest: the sandbox is killed and replaced, the run goes on")
+    func callTimeoutWithAStoppedGuest() async throws {
+        let fixture = try LoopFixture()
+        defer { fixture.remove() }
+        // The command runs as the guest's uid, so it can SIGSTOP the guest (its parent):
+        // the guest can then no longer enforce the call's timeout, the harness must.
+        let model = RecordingModel(try Script.model([
+            Script.shell("kill -STOP $PPID; sleep 1"),
+            Script.shell("echo after > after.txt"),
+            Script.submit("went on"),
+        ]))
+        let run = try await fixture.run(model, limits: BudgetLimits(callTimeout: .seconds(1)), limit: .seconds(20))
+        #expect(run.result.outcome == .submitted, "\(run.result.reason)")
+        let told = try #require(model.lastToolResult(1))
+        #expect(told.isError && told.content.contains("timed out"), "\(told.content)")
+        #expect(fixture.file("after.txt") == "after\n", "a fresh sandbox ran the next call")
+        #expect(run.ledgerKinds.contains("sandbox_replaced"))
         let calls = try run.store.toolCalls(run: run.result.runID)
         #expect(calls.first?.status == .timedOut)
     }
