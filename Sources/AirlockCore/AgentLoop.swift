@@ -30,14 +30,35 @@ public struct AgentLoop: Sendable {
         let record = try store.createRun(task: configuration.task, model: configuration.model.description,
                                          workspace: configuration.sandbox.workspace,
                                          config: configuration.ledgerPayload)
-        let run = RunState(id: record.id, configuration: configuration, store: store, onEvent: onEvent,
-                           ledger: Ledger(store: store, run: record.id))
+        guard let lock = try RunLock.acquire(run: record.id, stateDirectory: store.stateDirectory) else {
+            throw StoreError.runLocked(record.id)
+        }
+        defer { withExtendedLifetime(lock) {} }
+        return try await drive(runID: record.id, from: nil)
+    }
+
+    /// Continues a run whose harness died, from its ledger: a model call in flight is made
+    /// again (both attempts stay recorded); a tool call in flight is not re-run unless it
+    /// is read-only — the model is told its outcome is unknown. Refuses a run that another
+    /// live harness holds.
+    public func resume(runID: String) async throws -> RunResult {
+        guard let lock = try RunLock.acquire(run: runID, stateDirectory: store.stateDirectory) else {
+            throw StoreError.runLocked(runID)
+        }
+        defer { withExtendedLifetime(lock) {} }
+        let recovery = RunRecovery(entries: try store.ledgerEntries(run: runID), systemPrompt: configuration.systemPrompt)
+        return try await drive(runID: runID, from: recovery)
+    }
+
+    private func drive(runID: String, from recovery: RunRecovery?) async throws -> RunResult {
+        let run = RunState(id: runID, configuration: configuration, store: store, onEvent: onEvent,
+                           ledger: Ledger(store: store, run: runID), restoring: recovery)
         let session = SandboxSession(backend: backend, configuration: configuration.sandbox,
                                      freshPerCall: configuration.freshSandboxPerCall,
                                      maxReplacements: configuration.maxSandboxReplacements, ledger: run.ledger)
         let result: RunResult
         do {
-            result = try await drive(run, session)
+            result = try await loop(run, session, recovery)
         } catch {
             result = run.result(.failed, reason: "the run could not continue: \(error)")
         }
@@ -45,10 +66,21 @@ public struct AgentLoop: Sendable {
         return await run.finish(result)
     }
 
-    private func drive(_ run: RunState, _ session: SandboxSession) async throws -> RunResult {
-        try await run.record(.runStarted, configuration.ledgerPayload)
-        run.emit("run_started", ["task": .string(configuration.task), "model": .string(configuration.model.description),
-                                 "workspace": .string(configuration.sandbox.workspace)])
+    private func loop(_ run: RunState, _ session: SandboxSession, _ recovery: RunRecovery?) async throws -> RunResult {
+        if let recovery {
+            _ = try run.store.updateRun(run.id) { $0.status = .running }
+            try await run.record(.runResumed, ["steps": .int(recovery.steps), "pending_calls": .int(recovery.pending?.calls.count ?? 0),
+                                               "pid": .int(Int(getpid()))])
+            run.emit("run_resumed", ["task": .string(configuration.task), "model": .string(configuration.model.description),
+                                     "workspace": .string(configuration.sandbox.workspace), "steps": .int(recovery.steps)])
+        } else {
+            try await run.record(.runStarted, configuration.ledgerPayload)
+            run.emit("run_started", ["task": .string(configuration.task), "model": .string(configuration.model.description),
+                                     "workspace": .string(configuration.sandbox.workspace)])
+        }
+        if let answer = recovery?.submittedAnswer {
+            return run.result(.submitted, reason: "the model submitted its answer", answer: answer)
+        }
         if !configuration.freshSandboxPerCall {
             do {
                 let sandbox = try await session.acquire()
@@ -57,9 +89,13 @@ public struct AgentLoop: Sendable {
                 return run.result(.sandboxFailed, reason: "the sandbox could not start: \(error)")
             }
         }
-        var messages: [ChatMessage] = [.system(configuration.systemPrompt), .user(configuration.task)]
-        let executor = ToolExecutor(limits: configuration.limits, outputLimit: configuration.modelOutputLimit)
-        var formatErrors = 0
+        var context = CallContext(run: run, session: session,
+                                  executor: ToolExecutor(limits: configuration.limits, outputLimit: configuration.modelOutputLimit),
+                                  formatErrors: recovery?.formatErrors ?? 0)
+        var messages = recovery?.messages ?? [.system(configuration.systemPrompt), .user(configuration.task)]
+        if let pending = recovery?.pending {
+            if let stop = try await finishPending(pending, &messages, &context) { return stop }
+        }
 
         while true {
             if let exceeded = BudgetCheck.check(run.usage, against: configuration.limits) {
@@ -69,6 +105,7 @@ public struct AgentLoop: Sendable {
             try await run.record(.modelRequest, ["step": .int(step), "messages": .int(messages.count),
                                                 "last": Transcript.summary(messages.last)])
             run.emit("model_request", ["step": .int(step)])
+            FaultInjection.point("model_request")
             let turn: AssistantTurn
             switch await callModel(messages, run) {
             case .turn(let value): turn = value
@@ -78,57 +115,69 @@ public struct AgentLoop: Sendable {
             run.charge(turn.usage, cost: cost)
             try await run.record(.modelResponse, Transcript.turn(turn, step: step))
             try await run.record(.budgetCharged, run.usagePayload)
+            try run.saveProgress()
             run.emit("model_response", Transcript.turn(turn, step: step).objectMembers)
             messages.append(.assistant(turn))
+            FaultInjection.point("model_response")
 
             if turn.toolCalls.isEmpty {
                 return run.result(.answered, reason: "the model replied without a tool call", answer: turn.text ?? "")
             }
             for call in turn.toolCalls {
-                let callID = run.uniqueCallID(call.id, step: step)
-                try run.store.recordToolCall(run: run.id, step: step, call: ToolCall(id: callID, name: call.name, arguments: call.arguments))
-                try await run.record(.toolCallProposed, ["call": .string(callID), "name": .string(call.name),
-                                                         "arguments": .string(call.arguments)])
-                let valid: ValidToolCall
-                switch ToolCallValidator.validate(call) {
-                case .failure(let problem):
-                    formatErrors += 1
-                    try await run.record(.toolCallRejected, ["call": .string(callID), "kind": .string(problem.kind.rawValue),
-                                                             "message": .string(problem.message)])
-                    _ = try run.store.updateToolCall(run: run.id, callID: callID, status: .rejected,
-                                                     result: problem.message, finished: true)
-                    run.emit("tool_rejected", ["call": .string(callID), "name": .string(call.name), "problem": .string(problem.message)])
-                    messages.append(.tool(callID: call.id, name: call.name, content: "error: \(problem.message)", isError: true))
-                    if formatErrors >= configuration.maxFormatErrors {
-                        return run.result(.formatErrors, reason: "\(formatErrors) malformed tool calls in a row; last: \(problem.message)")
-                    }
-                    continue
-                case .success(let value):
-                    valid = value
-                    formatErrors = 0
-                    try await run.record(.toolCallValidated, ["call": .string(callID), "name": .string(valid.name),
-                                                              "arguments": valid.arguments])
-                }
-                if case .submit(let answer) = valid {
-                    _ = try run.store.updateToolCall(run: run.id, callID: callID, status: .completed, result: answer, finished: true)
-                    return run.result(.submitted, reason: "the model submitted its answer", answer: answer)
-                }
-                switch try await runTool(valid, callID: callID, step: step, executor: executor, run: run, session: session) {
-                case .continue(let outcome):
-                    messages.append(.tool(callID: call.id, name: call.name, content: outcome.content, isError: outcome.isError))
-                case .stop(let result):
-                    return result
+                switch try await processCall(call, step: step, known: nil, &context) {
+                case .message(let message): messages.append(message)
+                case .stop(let result): return result
                 }
             }
         }
     }
 
-    private enum ToolStep { case `continue`(ToolOutcome), stop(RunResult) }
-    private enum ModelStep { case turn(AssistantTurn), stop(RunResult) }
+    /// The calls of the turn a dead harness left unfinished, in order.
+    private func finishPending(_ pending: RunRecovery.PendingTurn, _ messages: inout [ChatMessage],
+                               _ context: inout CallContext) async throws -> RunResult? {
+        for (index, state) in pending.calls.enumerated() {
+            let call = pending.turn.toolCalls[index]
+            switch state {
+            case .answered(let message):
+                messages.append(message)
+            case .notStarted:
+                switch try await processCall(call, step: pending.step, known: nil, &context) {
+                case .message(let message): messages.append(message)
+                case .stop(let result): return result
+                }
+            case .proposed(let callID):
+                switch try await processCall(call, step: pending.step, known: callID, &context) {
+                case .message(let message): messages.append(message)
+                case .stop(let result): return result
+                }
+            case .interrupted(let callID):
+                if ["read_file", "list_files"].contains(call.name) {
+                    // Read-only: running it again changes nothing.
+                    switch try await processCall(call, step: pending.step, known: callID, &context) {
+                    case .message(let message): messages.append(message)
+                    case .stop(let result): return result
+                    }
+                } else {
+                    let content = "error: the harness stopped while this call was running, so its outcome is unknown: it may or may not have taken effect. Check the state of the workspace before trying it again."
+                    try await context.run.record(.toolResult, ["call": .string(callID), "status": .string("interrupted"),
+                                                               "content": .string(content), "is_error": .bool(true)])
+                    _ = try context.run.store.updateToolCall(run: context.run.id, callID: callID, status: .failed,
+                                                             result: content, finished: true)
+                    context.run.emit("tool_result", ["call": .string(callID), "name": .string(call.name), "ok": .bool(false),
+                                                     "interrupted": .bool(true)])
+                    messages.append(.tool(callID: call.id, name: call.name, content: content, isError: true))
+                }
+            }
+        }
+        return nil
+    }
+
+    enum ToolStep { case `continue`(ToolOutcome), stop(RunResult) }
+    enum ModelStep { case turn(AssistantTurn), stop(RunResult) }
 
     /// One tool call in the sandbox, raced against the run's deadline. A dead sandbox is
     /// replaced and the model told; a deadline kills the call and ends the run.
-    private func runTool(_ call: ValidToolCall, callID: String, step: Int, executor: ToolExecutor,
+    func runTool(_ call: ValidToolCall, callID: String, step: Int, executor: ToolExecutor,
                          run: RunState, session: SandboxSession) async throws -> ToolStep {
         guard let request = executor.request(for: call) else {
             return .continue(ToolOutcome(content: "nothing to do", isError: false, status: .completed, exitCode: nil, record: [:]))
@@ -160,13 +209,14 @@ public struct AgentLoop: Sendable {
             let message = "the sandbox did not answer within \(answerLimit.milliseconds) ms (the call's timeout plus \(ToolExecutor.answerSlack.milliseconds) ms); the call timed out and the sandbox was killed"
             let allowed = try await session.died(reason: message)
             _ = try run.store.updateToolCall(run: run.id, callID: callID, status: .timedOut, result: message, finished: true)
-            try await run.record(.toolResult, ["call": .string(callID), "status": .string("timed_out"), "error": .string(message)])
+            let content = "error: \(message). A fresh sandbox with the same /workspace replaces it. Processes and /tmp from before are gone."
+            try await run.record(.toolResult, ["call": .string(callID), "status": .string("timed_out"), "error": .string(message),
+                                               "content": .string(content), "is_error": .bool(true)])
             run.emit("sandbox_replaced", ["call": .string(callID), "reason": .string(message), "replaced": .bool(allowed)])
             guard allowed else {
                 return .stop(run.result(.sandboxFailed, reason: "the sandbox was lost \(configuration.maxSandboxReplacements + 1) times; last: \(message)"))
             }
-            return .continue(ToolOutcome(content: "error: \(message). A fresh sandbox with the same /workspace replaces it. Processes and /tmp from before are gone.",
-                                         isError: true, status: .timedOut, exitCode: nil, record: [:]))
+            return .continue(ToolOutcome(content: content, isError: true, status: .timedOut, exitCode: nil, record: [:]))
         case .expired:
             await session.shutdown(reason: "run timeout during a tool call")
             _ = try run.store.updateToolCall(run: run.id, callID: callID, status: .timedOut, result: "killed: run timeout", finished: true)
@@ -180,16 +230,20 @@ public struct AgentLoop: Sendable {
         case .value(.failure(let error)):
             let allowed = try await session.died(reason: error.message)
             _ = try run.store.updateToolCall(run: run.id, callID: callID, status: .failed, result: error.message, finished: true)
-            try await run.record(.toolResult, ["call": .string(callID), "status": .string("sandbox_died"), "error": .string(error.message)])
+            let content = "error: the sandbox died during this call (\(error.message)); a fresh sandbox with the same /workspace replaces it. Processes and /tmp from before are gone."
+            try await run.record(.toolResult, ["call": .string(callID), "status": .string("sandbox_died"), "error": .string(error.message),
+                                               "content": .string(content), "is_error": .bool(true)])
             run.emit("sandbox_replaced", ["call": .string(callID), "reason": .string(error.message), "replaced": .bool(allowed)])
             guard allowed else {
                 return .stop(run.result(.sandboxFailed, reason: "the sandbox died \(configuration.maxSandboxReplacements + 1) times; last: \(error.message)"))
             }
-            return .continue(ToolOutcome(content: "error: the sandbox died during this call (\(error.message)); a fresh sandbox with the same /workspace replaces it. Processes and /tmp from before are gone.",
-                                         isError: true, status: .failed, exitCode: nil, record: [:]))
+            return .continue(ToolOutcome(content: content, isError: true, status: .failed, exitCode: nil, record: [:]))
         case .value(.success(let outcome)):
+            FaultInjection.point("tool_result")
             try await session.release()
             var record = outcome.record
+            record["content"] = JSONValue.string(outcome.content)
+            record["is_error"] = JSONValue.bool(outcome.isError)
             record["call"] = JSONValue.string(callID)
             record["status"] = JSONValue.string(outcome.status.rawValue)
             record["duration_ms"] = JSONValue.int(elapsed)
@@ -206,14 +260,17 @@ public struct AgentLoop: Sendable {
     }
 
     /// The model call, raced against the deadline, with its retries recorded.
-    private func callModel(_ messages: [ChatMessage], _ run: RunState) async -> ModelStep {
+    func callModel(_ messages: [ChatMessage], _ run: RunState) async -> ModelStep {
         let retries = Mutex<[ModelEvent]>([])
         let request = ModelRequest(messages: messages, tools: BuiltinTools.specs)
         let model = self.model
         let raced = await Deadline.race(run.deadline) { () -> Result<AssistantTurn, ModelError> in
             do {
                 return .success(try await model.complete(request) { event in
-                    if case .retrying = event { retries.withLock { $0.append(event) } }
+                    switch event {
+                    case .retrying: retries.withLock { $0.append(event) }
+                    case .textDelta: FaultInjection.point("model_stream")
+                    }
                 })
             } catch let error as ModelError {
                 return .failure(error)

@@ -21,6 +21,8 @@ public struct RunConfiguration: Sendable {
     /// Raw Ed25519 private key that signs the chain head at the run's end
     /// (`chain_signed`); never recorded itself.
     public var signingKey: Data?
+    /// Where the provider was reached (recorded so `resume` can reach it again; no secret).
+    public var providerBaseURL: String?
 
     public init(task: String, model: ModelSpec, limits: BudgetLimits, sandbox: SandboxConfiguration) {
         self.task = task
@@ -53,6 +55,8 @@ public struct RunConfiguration: Sendable {
                 "fresh_per_call": .bool(freshSandboxPerCall),
             ]),
             "max_format_errors": .int(maxFormatErrors),
+            "max_sandbox_replacements": .int(maxSandboxReplacements),
+            "base_url": providerBaseURL.map { .string($0) } ?? .null,
             "tools": .array(BuiltinTools.specs.map { .string($0.name) }),
         ])
     }
@@ -62,5 +66,31 @@ extension Duration {
     public var milliseconds: Int {
         let parts = components
         return Int(parts.seconds) * 1000 + Int(parts.attoseconds / 1_000_000_000_000_000)
+    }
+}
+
+extension RunConfiguration {
+    /// The configuration a run was started with, read back from its `run_started` entry.
+    public init?(recorded payload: JSONValue) {
+        guard let task = payload["task"]?.stringValue, let model = payload["model"]?.stringValue.flatMap(ModelSpec.init(parsing:)),
+              let workspace = payload["sandbox"]?["workspace"]?.stringValue else { return nil }
+        let budgets = payload["budgets"]
+        func double(_ value: JSONValue?) -> Double? {
+            if case .double(let number)? = value { return number }
+            return value?.intValue.map(Double.init)
+        }
+        let limits = BudgetLimits(maxSteps: budgets?["max_steps"]?.intValue, maxTokens: budgets?["max_tokens"]?.intValue,
+                                  maxCostUSD: double(budgets?["max_cost_usd"]),
+                                  timeout: budgets?["timeout_ms"]?.intValue.map { .milliseconds($0) },
+                                  callTimeout: budgets?["call_timeout_ms"]?.intValue.map { .milliseconds($0) })
+        var sandbox = SandboxConfiguration(workspace: workspace)
+        let sandboxLimits = payload["sandbox"]?["limits"]
+        sandbox.limits = ResourceLimits(memoryBytes: sandboxLimits?["memory_bytes"]?.intValue,
+                                        pids: sandboxLimits?["pids"]?.intValue, cpus: double(sandboxLimits?["cpus"]))
+        self.init(task: task, model: model, limits: limits, sandbox: sandbox)
+        freshSandboxPerCall = payload["sandbox"]?["fresh_per_call"] == .bool(true)
+        maxFormatErrors = payload["max_format_errors"]?.intValue ?? maxFormatErrors
+        maxSandboxReplacements = payload["max_sandbox_replacements"]?.intValue ?? maxSandboxReplacements
+        providerBaseURL = payload["base_url"]?.stringValue
     }
 }

@@ -14,15 +14,22 @@ final class RunState: Sendable {
     let deadline: ContinuousClock.Instant?
     private let state: Mutex<(usage: BudgetUsage, callIDs: Set<String>)>
 
-    init(id: String, configuration: RunConfiguration, store: Store, onEvent: RunEventHandler?, ledger: Ledger) {
+    /// `restoring` carries a resumed run's budget use and call ids; time already spent
+    /// counts against the time budget.
+    init(id: String, configuration: RunConfiguration, store: Store, onEvent: RunEventHandler?, ledger: Ledger,
+         restoring recovery: RunRecovery? = nil) {
         self.id = id
         self.configuration = configuration
         self.store = store
         self.ledger = ledger
         self.onEvent = onEvent
-        let usage = BudgetUsage()
+        var usage = BudgetUsage()
+        if let recovery {
+            usage = BudgetUsage(steps: recovery.steps, inputTokens: recovery.inputTokens, outputTokens: recovery.outputTokens,
+                                costUSD: recovery.costUSD, started: .now - .milliseconds(recovery.elapsedMilliseconds))
+        }
         deadline = configuration.limits.timeout.map { usage.started + $0 }
-        state = Mutex((usage, []))
+        state = Mutex((usage, recovery?.callIDs ?? []))
     }
 
     var usage: BudgetUsage { state.withLock { $0.usage } }
@@ -76,6 +83,17 @@ final class RunState: Sendable {
         if let cost = limits.maxCostUSD { left["cost_usd"] = .double(cost - usage.costUSD) }
         if let deadline { left["time_ms"] = .int(max(0, (deadline - .now).milliseconds)) }
         return .object(left)
+    }
+
+    /// Keeps the runs table's counters current, so `airlock runs` shows a live run's progress.
+    func saveProgress() throws {
+        let usage = self.usage
+        _ = try store.updateRun(id) { record in
+            record.steps = usage.steps
+            record.inputTokens = usage.inputTokens
+            record.outputTokens = usage.outputTokens
+            record.costUSD = usage.costUSD
+        }
     }
 
     /// Records the end everywhere: ledger, runs table, event stream.

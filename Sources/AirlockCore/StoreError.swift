@@ -5,6 +5,8 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     case toolCallNotFound(run: String, callID: String)
     case walUnavailable(String)
     case internalError(String)
+    /// Another live harness process is driving the run.
+    case runLocked(String)
 
     public var description: String {
         switch self {
@@ -18,6 +20,8 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         case .walUnavailable(let mode):
             return "the state database could not use WAL journaling (got \(mode)); "
                 + "is the state directory on a network file system?"
+        case .runLocked(let run):
+            return "run \(run) is held by another live harness process; it cannot be driven twice at once"
         case .internalError(let message):
             return "store: \(message)"
         }

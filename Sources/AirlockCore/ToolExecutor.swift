@@ -45,7 +45,7 @@ struct ToolExecutor: Sendable {
     /// protocol); a failing command or a refused path is an outcome.
     func execute(_ call: ValidToolCall, request: Request, in sandbox: any Sandbox) async throws(SandboxError) -> ToolOutcome {
         if case .exec(let exec) = request {
-            let result = try await sandbox.guest.exec(exec)
+            let result = try await sandbox.guest.exec(exec) { _, _ in FaultInjection.point("tool_output") }
             return shellOutcome(result)
         }
         let response = try await sandbox.guest.call(request)

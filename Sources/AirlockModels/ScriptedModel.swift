@@ -29,6 +29,11 @@ public actor ScriptedModel: LanguageModel {
         try self.init(spec: ModelSpec(provider: .script, name: path))
     }
 
+    /// Passes over turns a resumed run already received (their responses are in its ledger).
+    public func skip(_ count: Int) {
+        next = min(turns.count, next + max(0, count))
+    }
+
     /// Turns not yet replayed.
     public var remainingTurns: Int { turns.count - next }
 

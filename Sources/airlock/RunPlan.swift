@@ -48,6 +48,7 @@ struct RunPlan {
         configuration.freshSandboxPerCall = command.freshSandboxPerCall
         configuration.maxFormatErrors = command.maxFormatErrors
         configuration.prices = priceTable
+        configuration.providerBaseURL = command.baseURL
         if let keyFile = command.signKey {
             do { configuration.signingKey = try ChainSignature.loadPrivateKey(keyFile) }
             catch { throw CLIError("cannot read the signing key \(keyFile): \(error)", code: 2) }

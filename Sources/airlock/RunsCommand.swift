@@ -18,7 +18,15 @@ struct RunsCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await Output.guarded {
-            let runs = try state.open().runs(limit: limit)
+            let store = try state.open()
+            // A run marked running whose harness is gone (its lock is free) was interrupted.
+            let runs = try store.runs(limit: limit).map { run -> RunRecord in
+                var run = run
+                if run.status == .running, !RunLock.isHeld(run: run.id, stateDirectory: store.stateDirectory) {
+                    run.status = .interrupted
+                }
+                return run
+            }
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys]
@@ -29,14 +37,18 @@ struct RunsCommand: AsyncParsableCommand {
                 Output.line("no runs yet in \(state.directory().path) (start one with `airlock run`)")
                 return
             }
-            Output.line(pad("RUN", 26) + pad("STATE", 10) + pad("OUTCOME", 16) + pad("EXIT", 5) + pad("STEPS", 6)
+            Output.line(pad("RUN", 26) + pad("STATE", 12) + pad("OUTCOME", 16) + pad("EXIT", 5) + pad("STEPS", 6)
                         + pad("TOKENS", 8) + pad("MODEL", 28) + "TASK")
             for run in runs {
                 let task = run.task.replacingOccurrences(of: "\n", with: " ")
-                Output.line(pad(run.id, 26) + pad(run.status.rawValue, 10) + pad(run.outcome ?? "-", 16)
+                let state = run.status == .interrupted ? "interrupted*" : run.status.rawValue
+                Output.line(pad(run.id, 26) + pad(state, 12) + pad(run.outcome ?? "-", 16)
                             + pad(run.exitCode.map(String.init) ?? "-", 5) + pad(String(run.steps), 6)
                             + pad(String(run.inputTokens + run.outputTokens), 8) + pad(run.model, 28)
                             + String(task.prefix(60)))
+            }
+            if runs.contains(where: { $0.status == .interrupted }) {
+                Output.line("* its harness died; continue it with `airlock resume RUN`")
             }
         }
     }

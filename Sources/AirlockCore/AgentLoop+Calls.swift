@@ -1,0 +1,64 @@
+import AirlockModels
+import AirlockSandbox
+
+/// What a tool call needs from its run, and the one counter that spans calls.
+struct CallContext {
+    let run: RunState
+    let session: SandboxSession
+    let executor: ToolExecutor
+    var formatErrors: Int
+}
+
+enum CallStep {
+    /// The tool message the model sees next.
+    case message(ChatMessage)
+    case stop(RunResult)
+}
+
+extension AgentLoop {
+    /// One proposed tool call: recorded, validated against its schema, then run in the
+    /// sandbox. `known` is the id a dead harness already recorded the proposal under.
+    func processCall(_ call: ToolCall, step: Int, known: String?, _ context: inout CallContext) async throws -> CallStep {
+        let run = context.run
+        let callID: String
+        if let known {
+            callID = known
+        } else {
+            callID = run.uniqueCallID(call.id, step: step)
+            try run.store.recordToolCall(run: run.id, step: step, call: ToolCall(id: callID, name: call.name, arguments: call.arguments))
+            try await run.record(.toolCallProposed, ["call": .string(callID), "name": .string(call.name),
+                                                     "arguments": .string(call.arguments)])
+        }
+        let valid: ValidToolCall
+        switch ToolCallValidator.validate(call) {
+        case .failure(let problem):
+            context.formatErrors += 1
+            let content = "error: \(problem.message)"
+            try await run.record(.toolCallRejected, ["call": .string(callID), "kind": .string(problem.kind.rawValue),
+                                                     "message": .string(problem.message), "content": .string(content)])
+            _ = try run.store.updateToolCall(run: run.id, callID: callID, status: .rejected, result: problem.message, finished: true)
+            run.emit("tool_rejected", ["call": .string(callID), "name": .string(call.name), "problem": .string(problem.message)])
+            if context.formatErrors >= configuration.maxFormatErrors {
+                return .stop(run.result(.formatErrors,
+                                        reason: "\(context.formatErrors) malformed tool calls in a row; last: \(problem.message)"))
+            }
+            return .message(.tool(callID: call.id, name: call.name, content: content, isError: true))
+        case .success(let value):
+            valid = value
+            context.formatErrors = 0
+            try await run.record(.toolCallValidated, ["call": .string(callID), "name": .string(valid.name),
+                                                      "arguments": valid.arguments])
+        }
+        if case .submit(let answer) = valid {
+            _ = try run.store.updateToolCall(run: run.id, callID: callID, status: .completed, result: answer, finished: true)
+            return .stop(run.result(.submitted, reason: "the model submitted its answer", answer: answer))
+        }
+        FaultInjection.point("tool_dispatch")
+        switch try await runTool(valid, callID: callID, step: step, executor: context.executor, run: run, session: context.session) {
+        case .continue(let outcome):
+            return .message(.tool(callID: call.id, name: call.name, content: outcome.content, isError: outcome.isError))
+        case .stop(let result):
+            return .stop(result)
+        }
+    }
+}

@@ -1,0 +1,93 @@
+import AirlockCore
+import AirlockModels
+import AirlockSandbox
+import ArgumentParser
+import Foundation
+
+struct ResumeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "resume",
+        abstract: "Continue a run whose harness died (killed, crashed, machine restarted).",
+        discussion: """
+        The run's state is rebuilt from its ledger. A model call that was in flight is made \
+        again (both attempts stay recorded). A tool call that was in flight is NOT run again — \
+        the model is told its outcome is unknown — unless it is read-only (read_file, \
+        list_files). A fresh sandbox starts on the same workspace. A run that another live \
+        harness holds is refused. Budgets continue from what was already used.
+        Exit codes as for `airlock run`.
+        """)
+
+    @Argument(help: "The run (id, unique prefix, or 'latest').")
+    var run: String
+
+    @Option(name: .long, help: "Provider base URL (default: the one the run was started with).")
+    var baseURL: String?
+
+    @Option(name: .long, help: "Environment variable holding the API key.")
+    var apiKeyEnv: String?
+
+    @Option(name: .long, help: "JSON file of prices (see `airlock run --help`).")
+    var prices: String?
+
+    @Option(name: .long, help: "Ed25519 private key that signs the ledger's head at the end.")
+    var signKey: String?
+
+    @Flag(name: .long, help: "One JSON event per line on stdout.")
+    var json = false
+
+    @OptionGroup var state: StateOptions
+
+    func run() async throws {
+        try await Output.guarded {
+            let environment = ProcessInfo.processInfo.environment
+            let probe = try state.open()
+            let record = try RunLookup.resolve(run, in: probe)
+            if record.status == .finished {
+                throw CLIError("run \(record.id) already finished (\(record.outcome ?? "?"), exit \(record.exitCode ?? 1)); nothing to resume")
+            }
+            if RunLock.isHeld(run: record.id, stateDirectory: probe.stateDirectory) {
+                let holder = RunLock.holder(run: record.id, stateDirectory: probe.stateDirectory) ?? "?"
+                throw CLIError("run \(record.id) is being driven by a live harness (pid \(holder)); refusing to resume it twice")
+            }
+            let entries = try probe.ledgerEntries(run: record.id)
+            guard let started = entries.first(where: { $0.kind == .runStarted }),
+                  var configuration = RunConfiguration(recorded: started.payload) else {
+                throw CLIError("run \(record.id) has no readable run_started entry; it cannot be resumed")
+            }
+            let spec = configuration.model
+            let keyVariable = apiKeyEnv ?? spec.provider.defaultAPIKeyEnv
+            let apiKey = keyVariable.flatMap { environment[$0] }.flatMap { $0.isEmpty ? nil : $0 }
+            let model: any LanguageModel
+            do {
+                model = try ModelFactory.make(spec, options: ModelOptions(
+                    baseURL: baseURL ?? configuration.providerBaseURL, apiKey: apiKey, apiKeyEnv: keyVariable))
+            } catch {
+                throw CLIError("\(error)", code: 2)
+            }
+            // A script replays from the start; the turns already answered are in the ledger.
+            if let script = model as? ScriptedModel {
+                await script.skip(entries.filter { $0.kind == .modelResponse && $0.payload["error"] == nil }.count)
+            }
+            if let prices {
+                do { configuration.prices = try PriceTable.loading(overridesFrom: URL(fileURLWithPath: prices)) }
+                catch { throw CLIError("cannot read prices from \(prices): \(error)", code: 2) }
+            }
+            if let signKey {
+                do { configuration.signingKey = try ChainSignature.loadPrivateKey(signKey) }
+                catch { throw CLIError("cannot read the signing key \(signKey): \(error)", code: 2) }
+            }
+            let store = try state.open(redactor: Redactor(secrets: apiKey.map { [$0] } ?? []))
+            let printer = ProgressPrinter(json: json, interactive: isatty(STDERR_FILENO) == 1)
+            let loop = AgentLoop(configuration: configuration, model: model, backend: BubblewrapBackend(),
+                                 store: store, onEvent: { printer.show($0) })
+            let result: RunResult
+            do {
+                result = try await loop.resume(runID: record.id)
+            } catch {
+                throw CLIError("cannot resume \(record.id): \(error)")
+            }
+            if !json, let answer = result.answer, !answer.isEmpty { Output.line(answer) }
+            if result.exitCode != 0 { throw ExitCode(result.exitCode) }
+        }
+    }
+}
