@@ -75,6 +75,11 @@ public struct AgentLoop: Sendable {
                                      "workspace": .string(configuration.sandbox.workspace), "steps": .int(recovery.steps)])
         } else {
             try await run.record(.runStarted, configuration.ledgerPayload)
+            if configuration.snapshotWorkspace {
+                let target = WorkspaceSnapshot.directory(for: run.id, stateDirectory: store.stateDirectory).path
+                try WorkspaceSnapshot.copy(configuration.sandbox.workspace, to: target)
+                try await run.record(.workspaceSnapshot, ["path": .string(target), "source": .string(configuration.sandbox.workspace)])
+            }
             run.emit("run_started", ["task": .string(configuration.task), "model": .string(configuration.model.description),
                                      "workspace": .string(configuration.sandbox.workspace)])
         }

@@ -13,6 +13,7 @@ public struct LedgerKind: RawRepresentable, Sendable, Hashable, Codable,
 
     public static let runStarted: LedgerKind = "run_started"
     public static let runResumed: LedgerKind = "run_resumed"
+    public static let workspaceSnapshot: LedgerKind = "workspace_snapshot"
     public static let modelRequest: LedgerKind = "model_request"
     public static let modelResponse: LedgerKind = "model_response"
     public static let modelRetry: LedgerKind = "model_retry"

@@ -21,6 +21,8 @@ public struct RunConfiguration: Sendable {
     /// Raw Ed25519 private key that signs the chain head at the run's end
     /// (`chain_signed`); never recorded itself.
     public var signingKey: Data?
+    /// Copy the workspace at the start, so `airlock replay` can re-run the calls on it.
+    public var snapshotWorkspace = false
     /// Where the provider was reached (recorded so `resume` can reach it again; no secret).
     public var providerBaseURL: String?
 

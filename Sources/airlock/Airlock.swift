@@ -12,7 +12,7 @@ struct Airlock: AsyncParsableCommand {
         with its own namespaces, seccomp filter and cgroup limits, reached only through a \
         narrow JSON protocol. See README.md and DESIGN.md.
         """,
-        subcommands: [RunCommand.self, ResumeCommand.self, ExecCommand.self, RunsCommand.self, ShowCommand.self,
+        subcommands: [RunCommand.self, ResumeCommand.self, ReplayCommand.self, ExecCommand.self, RunsCommand.self, ShowCommand.self,
                       VerifyCommand.self, ExportCommand.self, KeygenCommand.self, DoctorCommand.self]
     )
 

@@ -50,6 +50,9 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "A fresh sandbox for every tool call instead of one for the run.")
     var freshSandboxPerCall = false
 
+    @Flag(name: .long, help: "Copy the workspace at the start (reflinks where possible) so `airlock replay` can re-run the calls.")
+    var snapshotWorkspace = false
+
     @Option(name: .long, help: "Most model calls.")
     var maxSteps: Int?
 

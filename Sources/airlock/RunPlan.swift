@@ -46,6 +46,7 @@ struct RunPlan {
                                   timeout: command.timeout?.duration, callTimeout: command.callTimeout?.duration)
         var configuration = RunConfiguration(task: command.task, model: spec, limits: limits, sandbox: sandbox)
         configuration.freshSandboxPerCall = command.freshSandboxPerCall
+        configuration.snapshotWorkspace = command.snapshotWorkspace
         configuration.maxFormatErrors = command.maxFormatErrors
         configuration.prices = priceTable
         configuration.providerBaseURL = command.baseURL

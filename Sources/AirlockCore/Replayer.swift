@@ -1,0 +1,72 @@
+import AirlockModels
+import AirlockSandbox
+import Foundation
+
+/// Re-drives a recorded run without its model: every recorded tool call runs again, in a
+/// fresh sandbox, on a copy of the run's starting workspace, and what the model would now
+/// see is compared with what it saw. No network, no cost.
+public struct Replayer: Sendable {
+    public struct CallReport: Sendable, Hashable {
+        public var call: String
+        public var tool: String
+        public var same: Bool
+        public var skipped: String?
+        public var recorded: String
+        public var replayed: String
+    }
+
+    public struct Report: Sendable, Hashable {
+        public var calls: [CallReport]
+        public var differences: Int { calls.filter { !$0.same && $0.skipped == nil }.count }
+    }
+
+    public let backend: any SandboxBackend
+    public let configuration: RunConfiguration
+
+    public init(backend: any SandboxBackend, configuration: RunConfiguration) {
+        self.backend = backend
+        self.configuration = configuration
+    }
+
+    /// Replays `entries` in `workspace` (a copy the caller made; it will be changed).
+    public func replay(_ entries: [LedgerEntry], workspace: String,
+                       progress: (@Sendable (CallReport) -> Void)? = nil) async throws -> Report {
+        var sandboxConfiguration = configuration.sandbox
+        sandboxConfiguration.workspace = workspace
+        var sandbox = try await backend.start(sandboxConfiguration)
+        let executor = ToolExecutor(limits: configuration.limits, outputLimit: configuration.modelOutputLimit)
+        var validated: [String: (name: String, arguments: JSONValue)] = [:]
+        var reports: [CallReport] = []
+        for entry in entries {
+            let payload = entry.payload
+            guard let call = payload["call"]?.stringValue else { continue }
+            if entry.kind == .toolCallValidated, let name = payload["name"]?.stringValue, let arguments = payload["arguments"] {
+                validated[call] = (name, arguments)
+                continue
+            }
+            guard entry.kind == .toolResult, let (name, arguments) = validated.removeValue(forKey: call) else { continue }
+            let recorded = payload["content"]?.stringValue ?? ""
+            var report = CallReport(call: call, tool: name, same: true, skipped: nil, recorded: recorded, replayed: "")
+            let status = payload["status"]?.stringValue ?? ""
+            if ["interrupted", "killed", "sandbox_died"].contains(status) {
+                report.skipped = "its recorded outcome is \(status)"
+            } else if case .success(let valid) = ToolCallValidator.validate(ToolCall(id: call, name: name, arguments: CanonicalJSON.string(arguments))),
+                      let request = executor.request(for: valid) {
+                do {
+                    report.replayed = try await executor.execute(valid, request: request, in: sandbox).content
+                } catch {
+                    report.replayed = "error: the sandbox died during this call (\(error.message))"
+                    await sandbox.kill()
+                    sandbox = try await backend.start(sandboxConfiguration)
+                }
+                report.same = report.replayed == recorded
+            } else {
+                report.skipped = "not a replayable call"
+            }
+            reports.append(report)
+            progress?(report)
+        }
+        await sandbox.kill()
+        return Report(calls: reports)
+    }
+}

@@ -1,0 +1,87 @@
+import AirlockCore
+import AirlockModels
+import AirlockSandbox
+import ArgumentParser
+import Foundation
+
+struct ReplayCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "replay",
+        abstract: "Re-run a recorded run's tool calls on a copy of its starting workspace and report what differs.",
+        discussion: """
+        The model is not called: its recorded responses stand. Each recorded tool call runs \
+        again in a fresh sandbox on a copy of the workspace as it was when the run started \
+        (recorded by `airlock run --snapshot-workspace`), and what the model would see now is \
+        compared with what it saw. For a run recorded without a snapshot, name a workspace \
+        with --workspace (it is copied first; the original is not changed).
+        Exit 0 when every result matches, 1 when any differs.
+        """)
+
+    @Argument(help: "The run (id, unique prefix, or 'latest').")
+    var run: String
+
+    @Option(name: .long, help: "Replay on a copy of this directory instead of the run's snapshot.")
+    var workspace: String?
+
+    @Flag(name: .long, help: "One JSON object per call, then a summary, one per line.")
+    var json = false
+
+    @OptionGroup var state: StateOptions
+
+    func run() async throws {
+        try await Output.guarded {
+            let store = try state.open()
+            let record = try RunLookup.resolve(run, in: store)
+            let entries = try store.ledgerEntries(run: record.id)
+            guard let started = entries.first(where: { $0.kind == .runStarted }),
+                  let configuration = RunConfiguration(recorded: started.payload) else {
+                throw CLIError("run \(record.id) has no readable run_started entry")
+            }
+            let source: String
+            if let workspace {
+                source = workspace
+            } else if let snapshot = entries.first(where: { $0.kind == .workspaceSnapshot })?.payload["path"]?.stringValue {
+                source = snapshot
+            } else {
+                throw CLIError("run \(record.id) was recorded without --snapshot-workspace; name a starting workspace with --workspace DIR", code: 2)
+            }
+            let copy = NSTemporaryDirectory() + "airlock-replay-\(record.id)-\(getpid())"
+            do { try WorkspaceSnapshot.copy(source, to: copy) }
+            catch { throw CLIError("cannot copy \(source): \(error)") }
+            defer { try? FileManager.default.removeItem(atPath: copy) }
+            if !json { Output.error("replaying \(record.id) on a copy of \(source)") }
+            let replayer = Replayer(backend: BubblewrapBackend(), configuration: configuration)
+            let report: Replayer.Report
+            do {
+                report = try await replayer.replay(entries, workspace: copy) { call in
+                    if json {
+                        Output.line(JSONValue.object([
+                            "type": "call", "run": .string(record.id), "call": .string(call.call), "tool": .string(call.tool),
+                            "same": .bool(call.same), "skipped": call.skipped.map { .string($0) } ?? .null,
+                            "recorded": .string(call.recorded), "replayed": .string(call.replayed),
+                        ]).canonicalJSON)
+                    } else if let reason = call.skipped {
+                        Output.line("  \(call.call) \(call.tool): skipped (\(reason))")
+                    } else if call.same {
+                        Output.line("  \(call.call) \(call.tool): same")
+                    } else {
+                        Output.line("  \(call.call) \(call.tool): DIFFERENT\n    recorded: \(firstLine(call.recorded))\n    replayed: \(firstLine(call.replayed))")
+                    }
+                }
+            } catch {
+                throw CLIError("the replay sandbox failed: \(error)", code: 5)
+            }
+            if json {
+                Output.line(JSONValue.object(["type": "replay_finished", "run": .string(record.id),
+                                              "calls": .int(report.calls.count), "differences": .int(report.differences)]).canonicalJSON)
+            } else {
+                Output.line("\(report.calls.count) calls replayed, \(report.differences) different")
+            }
+            if report.differences > 0 { throw ExitCode(1) }
+        }
+    }
+
+    private func firstLine(_ text: String) -> String {
+        String(text.replacingOccurrences(of: "\n", with: " ⏎ ").prefix(160))
+    }
+}
