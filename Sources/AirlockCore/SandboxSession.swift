@@ -23,7 +23,14 @@ actor SandboxSession {
 
     /// The sandbox to use for the next call, started if there is none.
     func acquire() async throws -> any Sandbox {
-        if let current, current.isAlive { return current }
+        if let current {
+            if current.isAlive { return current }
+            // It died between calls (killed from outside, OOM): recorded and counted as a
+            // replacement like a death under a call, not silently restarted.
+            guard try await died(reason: "the sandbox died between calls") else {
+                throw SandboxError(.guestDied, "the sandbox was lost \(replacements) times (at most \(maxReplacements) replacements); last: it died between calls")
+            }
+        }
         let sandbox = try await backend.start(configuration)
         current = sandbox
         try await ledger.append(.sandboxStarted, [

@@ -59,8 +59,8 @@ public struct BubblewrapBackend: SandboxBackend {
                 throw SandboxError(.startFailed, "guest speaks protocol \(hello.version), harness \(ProtocolVersion.current)",
                                    fix: "rebuild airlock and airlock-guest together")
             }
-            sandbox.startMilliseconds = Double((clock.now - began).components.attoseconds) / 1e15
-                + Double((clock.now - began).components.seconds) * 1000
+            let took = (clock.now - began).components
+            sandbox.startMilliseconds = Double(took.seconds) * 1000 + Double(took.attoseconds) / 1e15
             return sandbox
         } catch {
             group?.killAll()

@@ -32,15 +32,22 @@ final class BubblewrapSandbox: Sandbox, @unchecked Sendable {
         guard first else { return }
         let process = self.process
         let cgroup = self.cgroup
-        await Task.detached {
-            // The cgroup takes every process, setsid daemons included; killing bwrap ends
-            // the pid namespace's init, which takes whatever the cgroup could not.
-            cgroup?.killAll()
-            Glibc.kill(process.pid, SIGKILL)
-            process.connection.close()
-            _ = process.waitForExit(timeout: 5)
-            cgroup?.remove()
-        }.value
+        // The kill blocks (cgroupfs writes, waiting for the reaper): it gets its own thread
+        // so it never holds one of the few threads Swift's concurrency pool has.
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            let thread = Thread {
+                // The cgroup takes every process, setsid daemons included; killing bwrap
+                // ends the pid namespace's init, which takes whatever the cgroup could not.
+                cgroup?.killAll()
+                Glibc.kill(process.pid, SIGKILL)
+                process.connection.close()
+                _ = process.waitForExit(timeout: 5)
+                cgroup?.remove()
+                done.resume()
+            }
+            thread.name = "airlock-sandbox-kill"
+            thread.start()
+        }
     }
 
     deinit {

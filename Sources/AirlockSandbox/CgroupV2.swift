@@ -30,7 +30,10 @@ struct CgroupV2: ControlGroup {
     func killAll() {
         let procs = path + "/cgroup.procs"
         if CgroupFile.write(path + "/cgroup.kill", "1") {
-            for _ in 0..<500 where !CgroupFile.pids(procs).isEmpty { usleep(1000) }
+            for _ in 0..<500 {
+                if CgroupFile.pids(procs).isEmpty { break }
+                usleep(1000)
+            }
         }
         // Kernels before 5.14 lack cgroup.kill: freeze-free loop, bounded by pids.max.
         CgroupKill.loop(procsFile: procs)

@@ -67,15 +67,19 @@ enum Phases {
             }
         }
         Progress.say("phases: cgroup joins after an idle gap (50 ms each)")
-        var migrate: [Double] = [], idleJoined: [Double] = []
+        var migrate: [Double] = [], idleJoined: [Double] = [], idleRaw: [Double] = []
         for round in 0..<(n + options.warmup) {
             let (moved, ran) = try idleCgroupJoin(cgroups, rawTrue, name: "bench-idle-\(getpid())-\(round)")
+            usleep(50_000)
+            let plain = try rawTrue.runToCompletion()
             if round >= options.warmup {
                 migrate.append(moved)
                 idleJoined.append(ran)
+                idleRaw.append(plain)
             }
         }
         add("cgroup.procs write, idle (migration)", "parent moves a running child into a fresh group after 50 ms idle", migrate)
+        add("raw bwrap /bin/true, idle", "as raw bwrap, 50 ms after the last sandbox (the idle baseline)", idleRaw)
         add("raw bwrap /bin/true joined, idle", "as raw bwrap + child joins the group, 50 ms after the last cgroup move", idleJoined)
         add("cgroup makeGroup", "mkdir of the sandbox's cgroup (\(cgroups.v2Mount.map { "v2 at \($0)" } ?? "v1"))", make)
         add("raw bwrap /bin/true joined to a cgroup", "as raw bwrap, plus the child writing cgroup.procs", joined)
@@ -105,17 +109,22 @@ enum Phases {
         add("bare guest → hello (no sandbox)", "airlock-guest started directly: its own start-up",
             try repeatSync { () throws(BenchError) -> Double in try bareGuest.guestSession(exec: false).hello })
 
-        Progress.say("phases: backend start with a reused backend")
+        Progress.say("phases: sandbox starts after an idle gap (50 ms each), fresh vs reused backend")
         let backend = BubblewrapBackend()
-        var reused: [Double] = [], inside: [Double] = []
+        var fresh: [Double] = [], reused: [Double] = [], inside: [Double] = []
         for round in 0..<(n + options.warmup) {
-            let sample = try await AirlockRuns.startToFirstResult(host, backend: backend)
+            usleep(50_000)
+            let made = try await AirlockRuns.startToFirstResult(host)
+            usleep(50_000)
+            let kept = try await AirlockRuns.startToFirstResult(host, backend: backend)
             if round >= options.warmup {
-                reused.append(sample.total)
-                inside.append(sample.start)
+                fresh.append(made.total)
+                reused.append(kept.total)
+                inside.append(kept.start)
             }
         }
-        add("airlock start → first result, reused backend", "no HostLayout/CgroupHost probing per start", reused)
+        add("airlock start → first result, idle, new backend", "BubblewrapBackend() made per start, 50 ms after the last start", fresh)
+        add("airlock start → first result, idle, reused backend", "no HostLayout/CgroupHost probing per start", reused)
         add("  of which backend.start (its own figure)", "start() entry → hello", inside)
         return phases
     }

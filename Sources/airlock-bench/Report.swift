@@ -121,7 +121,7 @@ struct Report: Codable {
     }
 
     private func row(_ label: String, _ a: String, _ b: String, _ c: String) -> String {
-        pad(label, 46) + lpad(a, 10) + lpad(b, 10) + lpad(c, 9)
+        pad(label, 52) + lpad(a, 10) + lpad(b, 10) + lpad(c, 9)
     }
 }
 
