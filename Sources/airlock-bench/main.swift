@@ -4,6 +4,25 @@ import Glibc
 // airlock-bench: Airlock's sandbox start and exec round trip against raw baselines, side
 // by side in one run (DESIGN.md §6). Figures on stdout, progress on stderr.
 
+// `airlock-bench ledger` and `airlock-bench loop`: the harness's own costs.
+if let mode = CommandLine.arguments.dropFirst().first, mode == "ledger" || mode == "loop" {
+    let count = CommandLine.arguments.dropFirst(2).first.flatMap { Int($0) } ?? (mode == "ledger" ? 1000 : 100)
+    do {
+        if mode == "ledger" {
+            print(try LedgerBench.run(appends: count))
+        } else {
+            let host = try BenchHost.make()
+            try FileManager.default.createDirectory(atPath: host.workspace + "/empty", withIntermediateDirectories: true)
+            defer { host.remove() }
+            print(try await LoopBench.run(steps: count, workspace: host.workspace))
+        }
+        Glibc.exit(0)
+    } catch {
+        Progress.say("airlock-bench: \(error)")
+        Glibc.exit(1)
+    }
+}
+
 let options: Options
 switch Options.parse(Array(CommandLine.arguments.dropFirst())) {
 case .success(let parsed):
