@@ -67,7 +67,7 @@ let package = Package(
 
         // Benchmarks: run on demand, print medians and ratios against raw baselines.
         .executableTarget(name: "airlock-bench", dependencies: [
-            "AirlockSandbox", "AirlockProtocol", "CAirlockSys",
+            "AirlockSandbox", "AirlockProtocol", "CAirlockSys", "AirlockCore", "AirlockModels",
         ]),
 
         // Test doubles shared by the test targets: a loopback HTTP server that speaks canned
