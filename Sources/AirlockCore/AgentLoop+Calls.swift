@@ -20,22 +20,24 @@ extension AgentLoop {
     /// sandbox. `known` is the id a dead harness already recorded the proposal under.
     func processCall(_ call: ToolCall, step: Int, known: String?, _ context: inout CallContext) async throws -> CallStep {
         let run = context.run
+        var leading: [(LedgerKind, [String: JSONValue])] = []
         let callID: String
         if let known {
             callID = known
         } else {
             callID = run.uniqueCallID(call.id, step: step)
-            try run.store.recordToolCall(run: run.id, step: step, call: ToolCall(id: callID, name: call.name, arguments: call.arguments))
-            try await run.record(.toolCallProposed, ["call": .string(callID), "name": .string(call.name),
-                                                     "arguments": .string(call.arguments)])
+            leading.append((.toolCallProposed, ["call": .string(callID), "name": .string(call.name),
+                                                "arguments": .string(call.arguments)]))
         }
+        let record = ToolCall(id: callID, name: call.name, arguments: call.arguments)
         let valid: ValidToolCall
         switch ToolCallValidator.validate(call) {
         case .failure(let problem):
             context.formatErrors += 1
             let content = "error: \(problem.message)"
-            try await run.record(.toolCallRejected, ["call": .string(callID), "kind": .string(problem.kind.rawValue),
-                                                     "message": .string(problem.message), "content": .string(content)])
+            try await run.record(leading + [(.toolCallRejected, ["call": .string(callID), "kind": .string(problem.kind.rawValue),
+                                                                 "message": .string(problem.message), "content": .string(content)])])
+            if known == nil { try run.store.recordToolCall(run: run.id, step: step, call: record, status: .rejected) }
             _ = try run.store.updateToolCall(run: run.id, callID: callID, status: .rejected, result: problem.message, finished: true)
             run.emit("tool_rejected", ["call": .string(callID), "name": .string(call.name), "problem": .string(problem.message)])
             if context.formatErrors >= configuration.maxFormatErrors {
@@ -46,15 +48,18 @@ extension AgentLoop {
         case .success(let value):
             valid = value
             context.formatErrors = 0
-            try await run.record(.toolCallValidated, ["call": .string(callID), "name": .string(valid.name),
-                                                      "arguments": valid.arguments])
+            leading.append((.toolCallValidated, ["call": .string(callID), "name": .string(valid.name),
+                                                 "arguments": valid.arguments]))
         }
         if case .submit(let answer) = valid {
+            try await run.record(leading)
+            if known == nil { try run.store.recordToolCall(run: run.id, step: step, call: record, status: .completed) }
             _ = try run.store.updateToolCall(run: run.id, callID: callID, status: .completed, result: answer, finished: true)
             return .stop(run.result(.submitted, reason: "the model submitted its answer", answer: answer))
         }
-        FaultInjection.point("tool_dispatch")
-        switch try await runTool(valid, callID: callID, step: step, executor: context.executor, run: run, session: context.session) {
+        if known == nil { try run.store.recordToolCall(run: run.id, step: step, call: record, status: .running) }
+        switch try await runTool(valid, callID: callID, step: step, executor: context.executor, run: run,
+                                 session: context.session, leading: leading) {
         case .continue(let outcome):
             return .message(.tool(callID: call.id, name: call.name, content: outcome.content, isError: outcome.isError))
         case .stop(let result):

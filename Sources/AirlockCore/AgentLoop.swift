@@ -118,8 +118,8 @@ public struct AgentLoop: Sendable {
             }
             let cost = configuration.prices.cost(for: configuration.model, usage: turn.usage ?? Usage())
             run.charge(turn.usage, cost: cost)
-            try await run.record(.modelResponse, Transcript.turn(turn, step: step))
-            try await run.record(.budgetCharged, run.usagePayload)
+            try await run.record([(.modelResponse, Transcript.turn(turn, step: step).objectMembers),
+                                  (.budgetCharged, run.usagePayload.objectMembers)])
             try run.saveProgress()
             run.emit("model_response", Transcript.turn(turn, step: step).objectMembers)
             messages.append(.assistant(turn))
@@ -182,20 +182,25 @@ public struct AgentLoop: Sendable {
 
     /// One tool call in the sandbox, raced against the run's deadline. A dead sandbox is
     /// replaced and the model told; a deadline kills the call and ends the run.
+    /// `leading` are the entries that decided this call (proposal, validation); they are
+    /// written in one transaction with the frame's entry, before the frame is sent.
     func runTool(_ call: ValidToolCall, callID: String, step: Int, executor: ToolExecutor,
-                         run: RunState, session: SandboxSession) async throws -> ToolStep {
+                 run: RunState, session: SandboxSession,
+                 leading: [(LedgerKind, [String: JSONValue])] = []) async throws -> ToolStep {
         guard let request = executor.request(for: call) else {
+            if !leading.isEmpty { try await run.record(leading) }
             return .continue(ToolOutcome(content: "nothing to do", isError: false, status: .completed, exitCode: nil, record: [:]))
         }
         let sandbox: any Sandbox
         do {
             sandbox = try await session.acquire()
         } catch {
+            if !leading.isEmpty { try await run.record(leading) }
             return .stop(run.result(.sandboxFailed, reason: "the sandbox could not start: \(error)"))
         }
-        try await run.record(.frameSent, ["call": .string(callID), "sandbox": .string(sandbox.id),
-                                          "frame": .string(request.type), "arguments": call.arguments])
-        _ = try run.store.updateToolCall(run: run.id, callID: callID, status: .running)
+        FaultInjection.point("tool_dispatch")
+        try await run.record(leading + [(.frameSent, ["call": .string(callID), "sandbox": .string(sandbox.id),
+                                                      "frame": .string(request.type), "arguments": call.arguments])])
         run.emit("tool_call", ["step": .int(step), "call": .string(callID), "name": .string(call.name),
                                "summary": .string(Transcript.argumentSummary(call))])
         let started = ContinuousClock.now
@@ -252,8 +257,8 @@ public struct AgentLoop: Sendable {
             record["call"] = JSONValue.string(callID)
             record["status"] = JSONValue.string(outcome.status.rawValue)
             record["duration_ms"] = JSONValue.int(elapsed)
-            try await run.record(.frameReceived, ["call": .string(callID), "frame": .string(outcome.exitCode == nil ? "result" : "exit")])
-            try await run.record(.toolResult, .object(record))
+            try await run.record([(.frameReceived, ["call": .string(callID), "frame": .string(outcome.exitCode == nil ? "result" : "exit")]),
+                                  (.toolResult, record)])
             _ = try run.store.updateToolCall(run: run.id, callID: callID, status: outcome.status,
                                              result: outcome.content, exitCode: outcome.exitCode, finished: true)
             var event: [String: JSONValue] = ["call": .string(callID), "name": .string(call.name), "ok": .bool(!outcome.isError),

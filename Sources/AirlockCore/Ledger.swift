@@ -29,6 +29,16 @@ public actor Ledger {
         return entry
     }
 
+    /// Appends several entries in one durable transaction (one fsync): the entries that
+    /// lead up to one action are written together, before it.
+    @discardableResult
+    public func append(batch: [(LedgerKind, JSONValue)]) throws -> [LedgerEntry] {
+        let entries = try store.appendLedgerEntries(run: run, items: batch.map { ($0.0, redactor.redact($0.1)) },
+                                                    now: clock)
+        if let entry = entries.last { last = entry }
+        return entries
+    }
+
     @discardableResult
     public func append(kind: LedgerKind, payload: JSONValue) throws -> LedgerEntry {
         try append(kind, payload)

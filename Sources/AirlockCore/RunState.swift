@@ -59,6 +59,11 @@ final class RunState: Sendable {
         try await ledger.append(kind, .object(payload))
     }
 
+    /// Several entries in one durable transaction.
+    func record(_ batch: [(LedgerKind, [String: JSONValue])]) async throws {
+        try await ledger.append(batch: batch.map { ($0.0, JSONValue.object($0.1)) })
+    }
+
     func emit(_ type: String, _ fields: [String: JSONValue] = [:]) {
         onEvent?(RunEvent(type, run: id, fields))
     }

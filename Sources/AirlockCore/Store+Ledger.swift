@@ -8,27 +8,41 @@ extension Store {
     /// must already be redacted; `Ledger` does that.
     func appendLedgerEntry(run: String, kind: LedgerKind, payload: JSONValue,
                            now: () -> Date) throws -> LedgerEntry {
+        let entries = try appendLedgerEntries(run: run, items: [(kind, payload)], now: now)
+        guard let entry = entries.first else { throw StoreError.internalError("no entry appended") }
+        return entry
+    }
+
+    /// Appends several entries in one transaction: one fsync for all of them, and either
+    /// all are on disk or none is.
+    func appendLedgerEntries(run: String, items: [(LedgerKind, JSONValue)],
+                             now: () -> Date) throws -> [LedgerEntry] {
         try write { db in
             let last = try Row.fetchOne(db, sql: """
                 SELECT seq, hash FROM ledger WHERE run_id = ? ORDER BY seq DESC LIMIT 1
                 """, arguments: [run])
-            let seq = (last?["seq"] ?? 0) + 1
-            let prevHash: String = last?["hash"] ?? LedgerEntry.genesisHash
-            // Taken inside the transaction so times never go backwards along the chain.
-            let time = Timestamp.rfc3339(now())
-            let payloadJSON = payload.canonicalJSON
-            let bytes = LedgerEntry.canonicalBytes(run: run, seq: seq, time: time, kind: kind,
-                                                   payloadJSON: payloadJSON)
-            guard let hash = LedgerEntry.computeHash(prevHash: prevHash, canonicalBytes: bytes) else {
-                throw StoreError.internalError("stored prev hash of \(run) is not hex: \(prevHash)")
+            var seq: Int = last?["seq"] ?? 0
+            var prevHash: String = last?["hash"] ?? LedgerEntry.genesisHash
+            var appended: [LedgerEntry] = []
+            for (kind, payload) in items {
+                seq += 1
+                // Taken inside the transaction so times never go backwards along the chain.
+                let time = Timestamp.rfc3339(now())
+                let payloadJSON = payload.canonicalJSON
+                let bytes = LedgerEntry.canonicalBytes(run: run, seq: seq, time: time, kind: kind,
+                                                       payloadJSON: payloadJSON)
+                guard let hash = LedgerEntry.computeHash(prevHash: prevHash, canonicalBytes: bytes) else {
+                    throw StoreError.internalError("stored prev hash of \(run) is not hex: \(prevHash)")
+                }
+                try db.execute(sql: """
+                    INSERT INTO ledger (run_id, seq, time, kind, payload, prev_hash, hash)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [run, seq, time, kind.rawValue, payloadJSON, prevHash, hash])
+                appended.append(LedgerEntry(run: run, seq: seq, time: time, kind: kind,
+                                            payloadJSON: payloadJSON, prevHash: prevHash, hash: hash))
+                prevHash = hash
             }
-            let entry = LedgerEntry(run: run, seq: seq, time: time, kind: kind,
-                                    payloadJSON: payloadJSON, prevHash: prevHash, hash: hash)
-            try db.execute(sql: """
-                INSERT INTO ledger (run_id, seq, time, kind, payload, prev_hash, hash)
-                VALUES (?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [run, seq, time, kind.rawValue, payloadJSON, prevHash, hash])
-            return entry
+            return appended
         }
     }
 

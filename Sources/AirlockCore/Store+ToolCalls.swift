@@ -3,7 +3,9 @@ import Foundation
 import GRDB
 
 extension Store {
-    /// Records a tool call as proposed by the model (arguments redacted).
+    /// Records a tool call as proposed by the model (arguments redacted). Recording the same
+    /// call again (a resumed run redoing a call whose ledger entries never reached the disk)
+    /// starts its row afresh.
     @discardableResult
     public func recordToolCall(run: String, step: Int, call: ToolCall,
                                status: ToolCallStatus = .proposed, now: Date = Date()) throws -> ToolCallRecord {
@@ -12,7 +14,7 @@ extension Store {
                                     startedAt: Timestamp.rfc3339(now))
         try write { db in
             try db.execute(sql: """
-                INSERT INTO tool_calls (run_id, call_id, step, name, arguments, status, started_at)
+                INSERT OR REPLACE INTO tool_calls (run_id, call_id, step, name, arguments, status, started_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [record.run, record.callID, record.step, record.name,
                                  record.arguments, record.status.rawValue, record.startedAt])
