@@ -52,10 +52,21 @@ public struct Replayer: Sendable {
                 report.skipped = "its recorded outcome is \(status)"
             } else if case .success(let valid) = ToolCallValidator.validate(ToolCall(id: call, name: name, arguments: CanonicalJSON.string(arguments))),
                       let request = executor.request(for: valid) {
-                do {
-                    report.replayed = try await executor.execute(valid, request: request, in: sandbox).content
-                } catch {
+                // The same harness-side limit as in a run: a guest the call stopped cannot hang the replay.
+                let current = sandbox
+                let raced = await Deadline.race(.now + executor.answerLimit(for: request)) { () -> Result<ToolOutcome, SandboxError> in
+                    do throws(SandboxError) { return .success(try await executor.execute(valid, request: request, in: current)) }
+                    catch { return .failure(error) }
+                }
+                switch raced {
+                case .value(.success(let outcome)):
+                    report.replayed = outcome.content
+                case .value(.failure(let error)):
                     report.replayed = "error: the sandbox died during this call (\(error.message))"
+                    await sandbox.kill()
+                    sandbox = try await backend.start(sandboxConfiguration)
+                case .expired:
+                    report.replayed = "error: the sandbox did not answer in time"
                     await sandbox.kill()
                     sandbox = try await backend.start(sandboxConfiguration)
                 }

@@ -1,3 +1,4 @@
+import Foundation
 import Glibc
 
 /// What this host offers for cgroups, read from /proc/self/mounts and /proc/self/cgroup.
@@ -69,6 +70,7 @@ public struct CgroupHost: Sendable, Hashable {
     /// its absence is not an error: the pid namespace's end kills the tree anyway.
     public func makeGroup(name: String, limits: ResourceLimits) throws(SandboxError) -> (any ControlGroup)? {
         let needed = Self.needed(limits)
+        sweepAbandoned()
         if let v2Mount, needed.isSubset(of: v2Controllers), geteuid() == 0 {
             let base = v2Mount + "/airlock"
             if CgroupFile.makeDirectory(base) {
@@ -107,5 +109,20 @@ public struct CgroupHost: Sendable, Hashable {
             fix: geteuid() == 0
                 ? "mount the cgroup controllers (cgroup v2 with memory, pids and cpu delegated, or cgroup v1)"
                 : "run as root, or under a delegated cgroup v2 subtree (systemd-run --user --scope -p Delegate=yes airlock …)")
+    }
+
+    /// Groups a SIGKILLed harness left behind (named `sbx-PID-…` by their creator): removed
+    /// once empty and their creator is gone. rmdir refuses a group that still has tasks.
+    func sweepAbandoned() {
+        var bases: [String] = v1Groups.values.map { $0 + "/airlock" }
+        if let v2Mount { bases.append(v2Mount + "/airlock") }
+        for base in bases {
+            guard let names = try? FileManager.default.contentsOfDirectory(atPath: base) else { continue }
+            for name in names where name.hasPrefix("sbx-") {
+                let parts = name.split(separator: "-")
+                guard parts.count >= 3, let pid = Int32(parts[1]), kill(pid, 0) != 0, errno == ESRCH else { continue }
+                rmdir(base + "/" + name)
+            }
+        }
     }
 }

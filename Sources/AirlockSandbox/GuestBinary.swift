@@ -40,11 +40,24 @@ enum GuestBinary {
                 unlink(temporary)
                 throw SandboxError(.unavailable, "cannot install the guest at \(target)")
             }
+            removeStale(in: directory, keeping: target)
             return target
         } catch let error as SandboxError {
             throw error
         } catch {
             throw SandboxError(.unavailable, "cannot stage the guest under \(directory): \(error)")
+        }
+    }
+
+    /// Older staged guests (from earlier builds) go once a new one is in place; one still
+    /// used by a running sandbox stays mapped until that sandbox ends.
+    private static func removeStale(in directory: String, keeping target: String) {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
+        let hourAgo = Date().addingTimeInterval(-3600)
+        for name in names where name.hasPrefix("airlock-guest-") && directory + "/" + name != target {
+            let path = directory + "/" + name
+            let modified = (try? FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as? Date) ?? Date()
+            if modified < hourAgo { try? FileManager.default.removeItem(atPath: path) }
         }
     }
 }
