@@ -47,7 +47,8 @@ public struct BubblewrapBackend: SandboxBackend {
         let group = try cgroups.makeGroup(name: id, limits: configuration.limits)
         do throws(SandboxError) {
             let process = try await SandboxProcess.spawn(plan: plan, identity: identity, cgroup: group)
-            let sandbox = BubblewrapSandbox(id: id, process: process, cgroup: group)
+            let sandbox = BubblewrapSandbox(id: id, process: process, cgroup: group, identity: identity,
+                                            workspace: configuration.workspace)
             guard let hello = await process.connection.waitForHello(timeout: startTimeout) else {
                 await sandbox.kill()
                 let detail = process.diagnostics().trimmingCharacters(in: .whitespacesAndNewlines)
@@ -65,6 +66,7 @@ public struct BubblewrapBackend: SandboxBackend {
         } catch {
             group?.killAll()
             group?.remove()
+            identity.giveBack(configuration.workspace)
             throw error
         }
     }

@@ -11,10 +11,15 @@ final class BubblewrapSandbox: Sandbox, @unchecked Sendable {
     // Written once by the backend before the sandbox is handed out.
     var startMilliseconds: Double = 0
 
-    init(id: String, process: SandboxProcess, cgroup: (any ControlGroup)?) {
+    private let identity: SandboxIdentity
+    private let workspace: String
+
+    init(id: String, process: SandboxProcess, cgroup: (any ControlGroup)?, identity: SandboxIdentity, workspace: String) {
         self.id = id
         self.process = process
         self.cgroup = cgroup
+        self.identity = identity
+        self.workspace = workspace
     }
 
     var guest: GuestConnection { process.connection }
@@ -32,6 +37,8 @@ final class BubblewrapSandbox: Sandbox, @unchecked Sendable {
         guard first else { return }
         let process = self.process
         let cgroup = self.cgroup
+        let identity = self.identity
+        let workspace = self.workspace
         // The kill blocks (cgroupfs writes, waiting for the reaper): it gets its own thread
         // so it never holds one of the few threads Swift's concurrency pool has.
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
@@ -43,6 +50,7 @@ final class BubblewrapSandbox: Sandbox, @unchecked Sendable {
                 process.connection.close()
                 _ = process.waitForExit(timeout: 5)
                 cgroup?.remove()
+                identity.giveBack(workspace)
                 done.resume()
             }
             thread.name = "airlock-sandbox-kill"
@@ -55,6 +63,7 @@ final class BubblewrapSandbox: Sandbox, @unchecked Sendable {
             cgroup?.killAll()
             Glibc.kill(process.pid, SIGKILL)
             cgroup?.remove()
+            identity.giveBack(workspace)
         }
     }
 }

@@ -162,12 +162,14 @@ public final class GuestConnection: Sendable {
             return
         }
         if case .hello(let hello) = frame.response {
-            let waiter = state.withLock { state -> CheckedContinuation<Hello?, Never>? in
-                guard state.hello == nil else { return nil }
+            let (waiter, repeated) = state.withLock { state -> (CheckedContinuation<Hello?, Never>?, Bool) in
+                guard state.hello == nil else { return (nil, true) }
                 state.hello = hello
                 defer { state.helloWaiter = nil }
-                return state.helloWaiter
+                return (state.helloWaiter, false)
             }
+            // Only the first greeting counts; a guest that greets again is misbehaving.
+            if repeated { violation("repeated hello frame") }
             waiter?.resume(returning: hello)
             return
         }

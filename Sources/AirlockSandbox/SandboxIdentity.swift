@@ -12,25 +12,39 @@ struct SandboxIdentity: Sendable, Hashable {
     var gid: gid_t
     /// Whether the harness changes uid before exec (it runs as root).
     var changesIDs: Bool
+    /// The owner a root-owned workspace had before it was handed to the sandbox uid; it
+    /// gets the workspace back when the sandbox ends.
+    var originalOwner: (uid: uid_t, gid: gid_t)?
+
+    static func == (lhs: SandboxIdentity, rhs: SandboxIdentity) -> Bool {
+        lhs.uid == rhs.uid && lhs.gid == rhs.gid && lhs.changesIDs == rhs.changesIDs
+            && lhs.originalOwner?.uid == rhs.originalOwner?.uid && lhs.originalOwner?.gid == rhs.originalOwner?.gid
+    }
+
+    func hash(into hasher: inout Hasher) {
+        hasher.combine(uid)
+        hasher.combine(gid)
+        hasher.combine(changesIDs)
+    }
 
     static let defaultSandboxUID: uid_t = 65532
 
     static func resolve(workspace: String, keepRoot: Bool) throws(SandboxError) -> SandboxIdentity {
         guard geteuid() == 0, !keepRoot else {
-            return SandboxIdentity(uid: geteuid(), gid: getegid(), changesIDs: false)
+            return SandboxIdentity(uid: geteuid(), gid: getegid(), changesIDs: false, originalOwner: nil)
         }
         var info = stat()
         guard stat(workspace, &info) == 0 else {
             throw SandboxError(.configuration, "workspace \(workspace) cannot be read")
         }
         if info.st_uid != 0 {
-            return SandboxIdentity(uid: info.st_uid, gid: info.st_gid, changesIDs: true)
+            return SandboxIdentity(uid: info.st_uid, gid: info.st_gid, changesIDs: true, originalOwner: nil)
         }
         let uid = ProcessInfo.processInfo.environment["AIRLOCK_SANDBOX_UID"].flatMap { uid_t($0) }
             ?? defaultSandboxUID
         guard uid != 0 else { throw SandboxError(.configuration, "AIRLOCK_SANDBOX_UID must not be 0") }
-        try handOver(workspace, to: uid)
-        return SandboxIdentity(uid: uid, gid: uid, changesIDs: true)
+        try handOver(workspace, to: uid, gid: uid)
+        return SandboxIdentity(uid: uid, gid: uid, changesIDs: true, originalOwner: (info.st_uid, info.st_gid))
     }
 
     /// Directories never handed to the sandbox uid, whatever the user passed.
@@ -38,20 +52,43 @@ struct SandboxIdentity: Sendable, Hashable {
                                          "/opt", "/srv", "/boot", "/run", "/bin", "/lib", "/sbin"]
 
     /// chown -R the root-owned workspace to the sandbox uid (symlinks themselves, never
-    /// their targets), so the unprivileged sandbox can write it.
-    static func handOver(_ workspace: String, to uid: uid_t) throws(SandboxError) {
+    /// their targets), so the unprivileged sandbox can write it. `giveBack` reverses it when
+    /// the sandbox ends, so a root-owned project (a git checkout) stays root's.
+    static func handOver(_ workspace: String, to uid: uid_t, gid: gid_t) throws(SandboxError) {
         let home = ProcessInfo.processInfo.environment["HOME"]
         if protected.contains(workspace) || workspace == home {
             throw SandboxError(.configuration,
                                "refusing to hand \(workspace) to the sandbox user (uid \(uid)): it is a system or home directory",
                                fix: "pass --workspace with a project directory, e.g. --workspace ./my-project")
         }
-        guard lchown(workspace, uid, uid) == 0 else {
+        guard lchown(workspace, uid, gid) == 0 else {
             throw SandboxError(.configuration, "cannot chown \(workspace) to uid \(uid): \(String(cString: strerror(errno)))")
         }
-        let enumerator = FileManager.default.enumerator(atPath: workspace)
+        chownTree(workspace, uid, gid)
+    }
+
+    /// Returns the workspace, and whatever the sandbox created in it, to its owner. Set-uid
+    /// and set-gid bits the sandbox set on files are removed first: nothing the sandbox made
+    /// becomes a privileged program of the owner (the kernel clears them on chown as well).
+    func giveBack(_ workspace: String) {
+        guard let owner = originalOwner else { return }
+        Self.chownTree(workspace, owner.uid, owner.gid, stripPrivilege: true)
+    }
+
+    private static func chownTree(_ root: String, _ uid: uid_t, _ gid: gid_t, stripPrivilege: Bool = false) {
+        func apply(_ path: String) {
+            if stripPrivilege {
+                var info = stat()
+                if lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, info.st_mode & (S_ISUID | S_ISGID) != 0 {
+                    _ = chmod(path, info.st_mode & 0o1777)
+                }
+            }
+            _ = lchown(path, uid, gid)
+        }
+        apply(root)
+        let enumerator = FileManager.default.enumerator(atPath: root)
         while let relative = enumerator?.nextObject() as? String {
-            _ = lchown(workspace + "/" + relative, uid, uid)
+            apply(root + "/" + relative)
         }
     }
 }
