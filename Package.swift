@@ -95,6 +95,11 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
+        // Attacks from inside real sandboxes, weakened-sandbox proofs, and boundary fuzzing.
+        .testTarget(name: "AirlockEscapeTests", dependencies: [
+            "AirlockSandbox", "AirlockProtocol", "AirlockCore", "AirlockModels",
+            "AirlockTestSupport", "CAirlockSys",
+        ]),
         .testTarget(name: "AirlockCLITests", dependencies: ["AirlockCore", "AirlockTestSupport"]),
     ]
 )

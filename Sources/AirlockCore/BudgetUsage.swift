@@ -22,8 +22,9 @@ public struct BudgetUsage: Sendable, Hashable {
     /// Counts one model turn with its usage and cost (nil cost: price unknown, counts as 0).
     public mutating func charge(_ usage: Usage?, cost: Double?) {
         steps += 1
-        inputTokens += usage?.inputTokens ?? 0
-        outputTokens += usage?.outputTokens ?? 0
+        // Saturating: each count is at most 10¹⁵ (Usage clamps), the totals stay far from overflow.
+        inputTokens = Usage.sum([inputTokens, usage?.inputTokens ?? 0])
+        outputTokens = Usage.sum([outputTokens, usage?.outputTokens ?? 0])
         costUSD += cost ?? 0
     }
 }

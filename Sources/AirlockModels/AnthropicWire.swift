@@ -84,8 +84,8 @@ enum AnthropicWire {
     /// Cached prompt tokens are still input the run paid for, so they count as input.
     static func usage(_ json: JSONValue?) -> Usage? {
         guard let json, case .object = json else { return nil }
-        let input = ["input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"]
-            .reduce(0) { $0 + (json[$1]?.intValue ?? 0) }
+        let input = Usage.sum(["input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"]
+            .map { json[$0]?.intValue ?? 0 })
         return Usage(inputTokens: input, outputTokens: json["output_tokens"]?.intValue ?? 0)
     }
 

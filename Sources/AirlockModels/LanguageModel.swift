@@ -62,9 +62,20 @@ public struct Usage: Sendable, Hashable, Codable {
     public var inputTokens: Int
     public var outputTokens: Int
 
+    /// Counts come from a server that may be hostile: each is clamped to 0…10¹⁵, so sums
+    /// over a whole run can never overflow.
+    public static let maximumCount = 1_000_000_000_000_000
+
     public init(inputTokens: Int = 0, outputTokens: Int = 0) {
-        self.inputTokens = inputTokens
-        self.outputTokens = outputTokens
+        self.inputTokens = Self.clamped(inputTokens)
+        self.outputTokens = Self.clamped(outputTokens)
+    }
+
+    public static func clamped(_ count: Int) -> Int { min(max(0, count), maximumCount) }
+
+    /// Adds counts without trapping on a hostile server's numbers.
+    public static func sum(_ counts: [Int]) -> Int {
+        counts.reduce(0) { clamped($0 + clamped($1)) }
     }
 
     public var totalTokens: Int { inputTokens + outputTokens }

@@ -147,7 +147,7 @@ enum OpenAIStream {
         if let usage {
             events.append(["id": "chatcmpl-1", "object": "chat.completion.chunk", "model": "test", "choices": [Any](),
                            "usage": ["prompt_tokens": usage.0, "completion_tokens": usage.1,
-                                     "total_tokens": usage.0 + usage.1]])
+                                     "total_tokens": usage.0.addingReportingOverflow(usage.1).partialValue]])
         }
         return sse(events, done: done)
     }
