@@ -171,14 +171,17 @@ struct ExecCommandTests {
     func outputStreams() async throws {
         let workspace = try CLIWorkspace()
         defer { workspace.remove() }
-        let running = try AirlockCLI.Running(["exec", "--workspace", workspace.path, "--",
-                                              "sh", "-c", "echo streamed-early; sleep 8; echo late"])
+        // The command waits for a file the test creates only after it has seen the first
+        // line: the line can only have arrived while the command was still running.
+        let running = try AirlockCLI.Running(["exec", "--workspace", workspace.path, "--", "sh", "-c",
+                                              "echo streamed-early; i=0; while [ ! -e go ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done; echo late"])
         let clock = ContinuousClock()
         let end = clock.now + .seconds(60)
         var seenWhileRunning = false
         while running.process.isRunning && clock.now < end {
             if running.stdout.contains("streamed-early") {
-                seenWhileRunning = running.process.isRunning && !running.stdout.contains("late")
+                seenWhileRunning = !running.stdout.contains("late")
+                FileManager.default.createFile(atPath: workspace.path + "/go", contents: Data())
                 break
             }
             try await Task.sleep(for: .milliseconds(20))

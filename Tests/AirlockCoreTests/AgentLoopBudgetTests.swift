@@ -81,7 +81,9 @@ struct AgentLoopBudgetTests {
             Script.submit("should never get here"),
         ])
         let seen = Watcher(marker)
-        let timeout = Duration.seconds(2)
+        // Long enough that the sandbox is up and the call running when it ends, even with
+        // the whole suite starting sandboxes on two cores.
+        let timeout = Duration.seconds(6)
         let started = ContinuousClock.now
         // One step allowed too, and used up by the time the clock runs out: the budget that
         // ended the run is still time.

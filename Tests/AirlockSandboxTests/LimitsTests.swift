@@ -107,8 +107,9 @@ struct LimitsTests {
         let elapsed = clock.now - began
         #expect(result.status.timedOut)
         #expect(result.status.signal == 9, "status \(result.status)")
-        // The one timing bound: deadline + 1.5 s (the grace is 0.5 s of that).
-        #expect(elapsed < .milliseconds(2500), "took \(elapsed)")
+        // The one timing bound: the TERM goes at the deadline, the KILL 0.5 s later; the rest
+        // is margin for a 2-core machine running the whole suite at once.
+        #expect(elapsed < .milliseconds(3500), "took \(elapsed)")
 
         // No `sleep` survives inside (zombies have an empty cmdline; the pattern does not
         // match this scan's own command line).
