@@ -39,7 +39,6 @@ struct ResumeCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await Output.guarded {
-            let environment = ProcessInfo.processInfo.environment
             let probe = try state.open()
             let record = try RunLookup.resolve(run, in: probe)
             if record.status == .finished {
@@ -54,28 +53,16 @@ struct ResumeCommand: AsyncParsableCommand {
                   var configuration = RunConfiguration(recorded: started.payload) else {
                 throw CLIError("run \(record.id) has no readable run_started entry; it cannot be resumed")
             }
-            let spec = configuration.model
-            let keyVariable = apiKeyEnv ?? spec.provider.defaultAPIKeyEnv
-            let apiKey = keyVariable.flatMap { environment[$0] }.flatMap { $0.isEmpty ? nil : $0 }
-            let model: any LanguageModel
-            do {
-                model = try ModelFactory.make(spec, options: ModelOptions(
-                    baseURL: baseURL ?? configuration.providerBaseURL, apiKey: apiKey, apiKeyEnv: keyVariable))
-            } catch {
-                throw CLIError("\(error)", code: 2)
-            }
+            let provider = try ProviderSetup.model(configuration.model, baseURL: baseURL ?? configuration.providerBaseURL,
+                                                   apiKeyEnv: apiKeyEnv)
+            let model = provider.model
+            let apiKey = provider.apiKey
             // A script replays from the start; the turns already answered are in the ledger.
             if let script = model as? ScriptedModel {
                 await script.skip(entries.filter { $0.kind == .modelResponse && $0.payload["error"] == nil }.count)
             }
-            if let prices {
-                do { configuration.prices = try PriceTable.loading(overridesFrom: URL(fileURLWithPath: prices)) }
-                catch { throw CLIError("cannot read prices from \(prices): \(error)", code: 2) }
-            }
-            if let signKey {
-                do { configuration.signingKey = try ChainSignature.loadPrivateKey(signKey) }
-                catch { throw CLIError("cannot read the signing key \(signKey): \(error)", code: 2) }
-            }
+            if prices != nil { configuration.prices = try ProviderSetup.prices(prices) }
+            configuration.signingKey = try ProviderSetup.signingKey(signKey)
             let store = try state.open(redactor: Redactor(secrets: apiKey.map { [$0] } ?? []))
             let printer = ProgressPrinter(json: json, interactive: isatty(STDERR_FILENO) == 1)
             let loop = AgentLoop(configuration: configuration, model: model, backend: BubblewrapBackend(),

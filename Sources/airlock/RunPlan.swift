@@ -21,20 +21,11 @@ struct RunPlan {
         guard let spec = ModelSpec(parsing: modelText) else {
             throw CLIError("--model \(modelText) is not provider:name (openai:NAME, anthropic:NAME, script:FILE)", code: 2)
         }
-        let keyVariable = command.apiKeyEnv ?? spec.provider.defaultAPIKeyEnv
-        let apiKey = keyVariable.flatMap { environment[$0] }.flatMap { $0.isEmpty ? nil : $0 }
-        do {
-            model = try ModelFactory.make(spec, options: ModelOptions(
-                baseURL: command.baseURL, apiKey: apiKey, apiKeyEnv: keyVariable, stream: !command.noStream))
-        } catch {
-            throw CLIError("\(error)", code: 2)
-        }
-
-        var priceTable = PriceTable.builtin
-        if let file = command.prices {
-            do { priceTable = try PriceTable.loading(overridesFrom: URL(fileURLWithPath: file)) }
-            catch { throw CLIError("cannot read prices from \(file): \(error)", code: 2) }
-        }
+        let provider = try ProviderSetup.model(spec, baseURL: command.baseURL, apiKeyEnv: command.apiKeyEnv,
+                                               stream: !command.noStream)
+        model = provider.model
+        let apiKey = provider.apiKey
+        let priceTable = try ProviderSetup.prices(command.prices)
         if command.maxCost != nil, priceTable.price(for: spec) == nil {
             throw CLIError(PriceTable.missingPriceMessage(for: spec, priceFile: command.prices ?? "prices.json"), code: 2)
         }
@@ -50,10 +41,7 @@ struct RunPlan {
         configuration.maxFormatErrors = command.maxFormatErrors
         configuration.prices = priceTable
         configuration.providerBaseURL = command.baseURL
-        if let keyFile = command.signKey {
-            do { configuration.signingKey = try ChainSignature.loadPrivateKey(keyFile) }
-            catch { throw CLIError("cannot read the signing key \(keyFile): \(error)", code: 2) }
-        }
+        configuration.signingKey = try ProviderSetup.signingKey(command.signKey)
         self.configuration = configuration
         // The key is a secret of the harness: redacted from everything written.
         store = try command.state.open(redactor: Redactor(secrets: apiKey.map { [$0] } ?? []))
