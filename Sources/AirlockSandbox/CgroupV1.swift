@@ -7,6 +7,7 @@ struct CgroupV1: ControlGroup {
     let paths: [String: String]
 
     var procsFiles: [String] { paths.values.sorted().map { $0 + "/cgroup.procs" } }
+    var cloneDirectory: String? { nil }
 
     static func create(mounts: [String: String], name: String, limits: ResourceLimits) -> CgroupV1? {
         var paths: [String: String] = [:]

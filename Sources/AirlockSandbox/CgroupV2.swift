@@ -6,6 +6,7 @@ struct CgroupV2: ControlGroup {
     let path: String
 
     var procsFiles: [String] { [path + "/cgroup.procs"] }
+    var cloneDirectory: String? { path }
 
     /// Creates `<parent>/<name>` and applies the limits the parent's controllers allow.
     static func create(parent: String, name: String, limits: ResourceLimits,

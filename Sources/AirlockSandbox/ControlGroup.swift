@@ -3,8 +3,12 @@ import Glibc
 /// One sandbox's cgroup(s): limits applied before the sandbox starts, its processes joined
 /// at spawn, and the whole tree killed at the end (daemons that double-forked included).
 public protocol ControlGroup: Sendable {
-    /// `cgroup.procs` files the sandbox's first process writes itself into before exec.
+    /// `cgroup.procs` files of the group (the first process joins them before exec; the
+    /// kill reads them).
     var procsFiles: [String] { get }
+    /// A cgroup v2 directory the first process can be started in directly
+    /// (clone3 CLONE_INTO_CGROUP), instead of joining `procsFiles` after fork.
+    var cloneDirectory: String? { get }
     /// Kills every process in the group and waits until it is empty.
     func killAll()
     /// Removes the group's directories (after `killAll`).

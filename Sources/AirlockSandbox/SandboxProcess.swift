@@ -68,10 +68,13 @@ final class SandboxProcess: Sendable {
             map += [fd, target]
         }
         let argv = plan.argv
-        let procs = cgroup?.procsFiles ?? []
+        // A v2 group is entered at clone time; v1 groups are joined by the child.
+        let cloneFD: Int32 = cgroup?.cloneDirectory.map { open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) } ?? -1
+        defer { if cloneFD >= 0 { close(cloneFD) } }
+        let procs = cloneFD >= 0 ? [] : (cgroup?.procsFiles ?? [])
         let mapping = map
         let error = await Spawner.shared.run {
-            forkExec(argv: argv, cgroupProcs: procs, fdMap: mapping, identity: identity)
+            forkExec(argv: argv, cgroupProcs: procs, cgroupFD: cloneFD, fdMap: mapping, identity: identity)
         }
         for fd in [stdinPipe[0], stdoutPipe[1], stderrPipe[1]] + dataFDs { close(fd) }
         guard error.errorNumber == 0 else {
@@ -89,7 +92,7 @@ struct SpawnOutcome: Sendable {
 }
 
 /// fork + exec through the C shim (runs on the spawner thread).
-private func forkExec(argv: [String], cgroupProcs: [String], fdMap: [Int32],
+private func forkExec(argv: [String], cgroupProcs: [String], cgroupFD: Int32, fdMap: [Int32],
                       identity: SandboxIdentity) -> SpawnOutcome {
     var pid: pid_t = 0
     var options = airlock_spawn_options()
@@ -109,6 +112,7 @@ private func forkExec(argv: [String], cgroupProcs: [String], fdMap: [Int32],
                         options.uid = identity.uid
                         options.gid = identity.gid
                         options.parent_death_signal = SIGKILL
+                        options.cgroup_fd = cgroupFD
                         return airlock_spawn(&options, &pid)
                     }
                 }

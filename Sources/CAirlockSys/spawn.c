@@ -27,6 +27,20 @@ static void child_fail(int report_fd, int err) {
     _exit(127);
 }
 
+static int write_pid_fd(int fd, pid_t pid) {
+    char digits[24];
+    char text[24];
+    int n = 0, length = 0;
+    if (pid == 0) digits[n++] = '0';
+    while (pid > 0 && n < (int)sizeof(digits)) {
+        digits[n++] = (char)('0' + pid % 10);
+        pid /= 10;
+    }
+    while (n > 0) text[length++] = digits[--n];
+    ssize_t written = write(fd, text, (size_t)length);
+    return written == length ? 0 : (errno ? errno : EIO);
+}
+
 static int write_pid(const char *path, pid_t pid) {
     char digits[24];
     int n = 0;
@@ -55,7 +69,24 @@ int airlock_spawn(const airlock_spawn_options *o, pid_t *pid_out) {
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
 
-    pid_t pid = fork();
+    // With a cgroup v2 directory, clone3(CLONE_INTO_CGROUP) starts the child inside it:
+    // no migration afterwards, which costs milliseconds on a busy cgroup lock. Kernels
+    // without it fall back to fork and a write to cgroup.procs in the child.
+    int joined = 0;
+    pid_t pid = -1;
+    if (o->cgroup_fd > 0) {
+        struct {
+            unsigned long long flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size,
+                tls, set_tid, set_tid_size, cgroup;
+        } args;
+        memset(&args, 0, sizeof(args));
+        args.flags = 0x200000000ULL; /* CLONE_INTO_CGROUP */
+        args.exit_signal = SIGCHLD;
+        args.cgroup = (unsigned long long)o->cgroup_fd;
+        pid = (pid_t)syscall(435 /* SYS_clone3 */, &args, sizeof(args));
+        if (pid >= 0) joined = 1;
+    }
+    if (!joined) pid = fork();
     if (pid < 0) {
         int err = errno;
         pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -76,6 +107,13 @@ int airlock_spawn(const airlock_spawn_options *o, pid_t *pid_out) {
                 int err = write_pid(*path, getpid());
                 if (err) child_fail(report[1], err);
             }
+        }
+        if (o->cgroup_fd > 0 && !joined) {
+            int fd = openat(o->cgroup_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+            if (fd < 0) child_fail(report[1], errno);
+            int err = write_pid_fd(fd, getpid());
+            close(fd);
+            if (err) child_fail(report[1], err);
         }
         if (o->new_session && setsid() < 0) child_fail(report[1], errno);
         if (o->new_process_group && setpgid(0, 0) != 0) child_fail(report[1], errno);
@@ -102,9 +140,11 @@ int airlock_spawn(const airlock_spawn_options *o, pid_t *pid_out) {
         fcntl(report[1], F_SETFD, flags | FD_CLOEXEC);
 
         if (o->change_ids) {
-            if (setgroups(0, NULL) != 0) child_fail(report[1], errno);
-            if (setresgid(o->gid, o->gid, o->gid) != 0) child_fail(report[1], errno);
-            if (setresuid(o->uid, o->uid, o->uid) != 0) child_fail(report[1], errno);
+            // Raw system calls: glibc's wrappers broadcast the change to every thread the
+            // parent had, and after a raw clone3 it would wait for threads that are not here.
+            if (syscall(SYS_setgroups, 0, NULL) != 0) child_fail(report[1], errno);
+            if (syscall(SYS_setresgid, o->gid, o->gid, o->gid) != 0) child_fail(report[1], errno);
+            if (syscall(SYS_setresuid, o->uid, o->uid, o->uid) != 0) child_fail(report[1], errno);
         }
         // After the uid change: changing credentials clears the parent-death signal.
         if (o->parent_death_signal) {

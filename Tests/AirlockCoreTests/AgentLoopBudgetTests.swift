@@ -96,7 +96,8 @@ struct AgentLoopBudgetTests {
         #expect(run.result.exitCode == 3)
         #expect(run.finishedBudget == "time")
         // The one timing assertion: the deadline, plus the allowed second, plus margin.
-        #expect(elapsed < timeout + .milliseconds(2500), "the run ended \(elapsed) after it started")
+        // (Generous: the whole suite shares two cores; the sleeps would have run 30 s.)
+        #expect(elapsed < timeout + .seconds(5), "the run ended \(elapsed) after it started")
         #expect(HostProcesses.matching("sleep \(marker)").isEmpty, "a process of the call survived")
         #expect(await model.remainingTurns == 1)
 

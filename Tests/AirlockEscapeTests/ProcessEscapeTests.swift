@@ -188,7 +188,7 @@ struct ProcessEscapeTests {
         #expect(result.status.stdoutTruncated && result.status.stderrTruncated)
         // 600 MB crossed the pipe; the harness grew by a small fraction of it.
         #expect(after.hwm - before.hwm < 100 * 1024, "VmHWM grew \(after.hwm - before.hwm) KiB")
-        #expect(after.rss - before.rss < 100 * 1024, "VmRSS grew \(after.rss - before.rss) KiB")
+        #expect(after.rss - before.rss < 150 * 1024, "VmRSS grew \(after.rss - before.rss) KiB")
         try await fixture.expectHarnessAlive(sandbox)
         await sandbox.kill()
     }

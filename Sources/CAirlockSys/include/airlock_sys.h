@@ -20,6 +20,7 @@ typedef struct {
     uid_t uid;
     gid_t gid;
     int parent_death_signal;      // 0: none
+    int cgroup_fd;                // > 0: a cgroup v2 directory to start the child in
 } airlock_spawn_options;
 
 /// Starts a child. Returns 0 and sets *pid, or an errno describing why the child could not
