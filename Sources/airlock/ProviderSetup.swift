@@ -34,4 +34,23 @@ enum ProviderSetup {
         do { return try ChainSignature.loadPrivateKey(file) }
         catch { throw CLIError("cannot read the signing key \(file): \(error)", code: 2) }
     }
+
+    /// What is redacted before anything is written: the API key, the values of the named
+    /// variables, key-shaped strings, and the user's own patterns.
+    static func redactor(apiKey: String?, secretEnv: [String], patterns: [String]) throws -> Redactor {
+        let environment = ProcessInfo.processInfo.environment
+        var secrets = apiKey.map { [$0] } ?? []
+        for name in secretEnv {
+            guard let value = environment[name], !value.isEmpty else {
+                throw CLIError("--secret-env \(name): the variable is not set", code: 2)
+            }
+            secrets.append(value)
+        }
+        var compiled = Redactor.defaultPatterns
+        for (index, pattern) in patterns.enumerated() {
+            do { compiled.append(try Redactor.Pattern(name: "user-\(index + 1)", regex: pattern)) }
+            catch { throw CLIError("--redact \(pattern) is not a valid regular expression", code: 2) }
+        }
+        return Redactor(secrets: secrets, patterns: compiled)
+    }
 }

@@ -89,6 +89,12 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "One JSON event per line on stdout (run_started first, run_finished last).")
     var json = false
 
+    @Option(name: .long, help: ArgumentHelp("A regular expression whose matches are redacted from the ledger and every export (repeatable), besides API keys and key-shaped strings.", valueName: "regex"))
+    var redact: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("An environment variable of the harness whose value is a secret to redact everywhere (repeatable).", valueName: "var"))
+    var secretEnv: [String] = []
+
     @Option(name: .long, help: "Ed25519 private key file (from `airlock keygen`) that signs the ledger's head at the end.")
     var signKey: String?
 

@@ -44,7 +44,8 @@ struct RunPlan {
         configuration.signingKey = try ProviderSetup.signingKey(command.signKey)
         self.configuration = configuration
         // The key is a secret of the harness: redacted from everything written.
-        store = try command.state.open(redactor: Redactor(secrets: apiKey.map { [$0] } ?? []))
+        store = try command.state.open(redactor: try ProviderSetup.redactor(apiKey: apiKey, secretEnv: command.secretEnv,
+                                                                             patterns: command.redact))
         json = command.json
         otelContent = command.otelContent
     }
