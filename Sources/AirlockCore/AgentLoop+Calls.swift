@@ -7,6 +7,7 @@ struct CallContext {
     let session: SandboxSession
     let executor: ToolExecutor
     var formatErrors: Int
+    var rates = RateWindow()
 }
 
 enum CallStep {
@@ -56,6 +57,26 @@ extension AgentLoop {
             if known == nil { try run.store.recordToolCall(run: run.id, step: step, call: record, status: .completed) }
             _ = try run.store.updateToolCall(run: run.id, callID: callID, status: .completed, result: answer, finished: true)
             return .stop(run.result(.submitted, reason: "the model submitted its answer", answer: answer))
+        }
+        // The policy decides before anything crosses; its decision is written with the
+        // call's other entries, before the frame.
+        var verdict = PolicyEngine(policy: configuration.policy).decide(valid)
+        if verdict.decision == .allow, let limited = context.rates.admit(valid.name, limits: configuration.policy.rateLimits) {
+            verdict = PolicyEngine.Verdict(decision: .deny, rule: "rate_limits", reason: limited)
+        }
+        leading.append((.policyDecision, ["call": .string(callID)].merging(verdict.payload) { $1 }))
+        if verdict.decision != .allow {
+            let reason = verdict.decision == .ask
+                ? "\(verdict.reason) (it needs a human's approval and no approver is configured for this run)"
+                : verdict.reason
+            let content = "error: denied by policy: \(reason)"
+            try await run.record(leading + [(.toolResult, ["call": .string(callID), "status": .string("denied"),
+                                                           "content": .string(content), "is_error": .bool(true)])])
+            if known == nil { try run.store.recordToolCall(run: run.id, step: step, call: record, status: .denied) }
+            _ = try run.store.updateToolCall(run: run.id, callID: callID, status: .denied, result: reason, finished: true)
+            run.emit("tool_denied", ["call": .string(callID), "name": .string(call.name), "reason": .string(reason),
+                                     "rule": verdict.rule.map { .string($0) } ?? .null])
+            return .message(.tool(callID: call.id, name: call.name, content: content, isError: true))
         }
         if known == nil { try run.store.recordToolCall(run: run.id, step: step, call: record, status: .running) }
         switch try await runTool(valid, callID: callID, step: step, executor: context.executor, run: run,

@@ -21,6 +21,8 @@ public struct RunConfiguration: Sendable {
     /// Raw Ed25519 private key that signs the chain head at the run's end
     /// (`chain_signed`); never recorded itself.
     public var signingKey: Data?
+    /// Rules applied to every validated call before it reaches the sandbox.
+    public var policy: Policy = .permissive
     /// Copy the workspace at the start, so `airlock replay` can re-run the calls on it.
     public var snapshotWorkspace = false
     /// Where the provider was reached (recorded so `resume` can reach it again; no secret).
@@ -57,10 +59,20 @@ public struct RunConfiguration: Sendable {
                 "fresh_per_call": .bool(freshSandboxPerCall),
             ]),
             "max_format_errors": .int(maxFormatErrors),
+            "policy": policyPayload,
             "max_sandbox_replacements": .int(maxSandboxReplacements),
             "base_url": providerBaseURL.map { .string($0) } ?? .null,
             "tools": .array(BuiltinTools.specs.map { .string($0.name) }),
         ])
+    }
+}
+
+extension RunConfiguration {
+    /// The policy as recorded in `run_started`.
+    var policyPayload: JSONValue {
+        guard let data = try? JSONEncoder().encode(policy),
+              let value = try? JSONValue(parsing: String(decoding: data, as: UTF8.self)) else { return .null }
+        return value
     }
 }
 
@@ -94,5 +106,10 @@ extension RunConfiguration {
         maxFormatErrors = payload["max_format_errors"]?.intValue ?? maxFormatErrors
         maxSandboxReplacements = payload["max_sandbox_replacements"]?.intValue ?? maxSandboxReplacements
         providerBaseURL = payload["base_url"]?.stringValue
+        if let recorded = payload["policy"], recorded != .null,
+           let data = CanonicalJSON.string(recorded).data(using: .utf8),
+           let decoded = try? JSONDecoder().decode(Policy.self, from: data) {
+            policy = decoded
+        }
     }
 }

@@ -44,6 +44,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Directory mounted read-write at /workspace (default: the current directory).")
     var workspace: String?
 
+    @Option(name: .long, help: "Policy file (YAML, docs/policy.md): allow / ask / deny rules and rate limits for tool calls. Without an interactive approver, 'ask' is denied.")
+    var policy: String?
+
     @Option(name: .long, help: "Sandbox backend (bwrap).")
     var sandbox: String = "bwrap"
 

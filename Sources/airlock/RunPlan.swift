@@ -42,6 +42,10 @@ struct RunPlan {
         configuration.prices = priceTable
         configuration.providerBaseURL = command.baseURL
         configuration.signingKey = try ProviderSetup.signingKey(command.signKey)
+        if let file = command.policy {
+            do { configuration.policy = try PolicyFile.load(file) }
+            catch { throw CLIError("\(error)", code: 2) }
+        }
         self.configuration = configuration
         // The key is a secret of the harness: redacted from everything written.
         store = try command.state.open(redactor: try ProviderSetup.redactor(apiKey: apiKey, secretEnv: command.secretEnv,
