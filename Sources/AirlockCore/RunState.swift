@@ -114,10 +114,13 @@ final class RunState: Sendable {
             _ = try? await record(ChainSignature.kind, signature)
         }
         let usage = result.usage
+        // A run is finished only once its ledger says so. If the end could not be written
+        // (a full disk), the run stays resumable instead of claiming an end it lacks.
+        let ended = head != nil
         _ = try? store.updateRun(id) { record in
-            record.status = .finished
-            record.outcome = result.outcome.rawValue
-            record.exitCode = Int(result.exitCode)
+            record.status = ended ? .finished : .interrupted
+            record.outcome = ended ? result.outcome.rawValue : nil
+            record.exitCode = ended ? Int(result.exitCode) : nil
             record.steps = usage.steps
             record.inputTokens = usage.inputTokens
             record.outputTokens = usage.outputTokens
