@@ -38,7 +38,8 @@ enum Transcript {
 }
 
 extension JSONValue {
-    var objectMembers: [String: JSONValue] {
+    /// The members of an object; empty for anything else.
+    public var objectMembers: [String: JSONValue] {
         if case .object(let members) = self { return members }
         return [:]
     }

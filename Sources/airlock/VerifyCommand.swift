@@ -63,7 +63,7 @@ struct VerifyCommand: AsyncParsableCommand {
                 if json {
                     let encoder = JSONEncoder()
                     encoder.outputFormatting = [.sortedKeys]
-                    var object = try JSONValue(parsing: String(decoding: try encoder.encode(report), as: UTF8.self)).objectMembersCLI
+                    var object = try JSONValue(parsing: String(decoding: try encoder.encode(report), as: UTF8.self)).objectMembers
                     object["run"] = .string(name)
                     Output.line(JSONValue.object(object).canonicalJSON)
                 } else if report.ok {
@@ -75,13 +75,6 @@ struct VerifyCommand: AsyncParsableCommand {
             }
             if reports.contains(where: { !$0.1.ok }) { throw ExitCode(1) }
         }
-    }
-}
-
-extension JSONValue {
-    var objectMembersCLI: [String: JSONValue] {
-        if case .object(let members) = self { return members }
-        return [:]
     }
 }
 
