@@ -8,6 +8,8 @@ struct CallContext {
     let executor: ToolExecutor
     var formatErrors: Int
     var rates = RateWindow()
+    /// Rules a human approved for the rest of the run.
+    var approvedRules: Set<String> = []
 }
 
 enum CallStep {
@@ -65,10 +67,39 @@ extension AgentLoop {
             verdict = PolicyEngine.Verdict(decision: .deny, rule: "rate_limits", reason: limited)
         }
         leading.append((.policyDecision, ["call": .string(callID)].merging(verdict.payload) { $1 }))
-        if verdict.decision != .allow {
-            let reason = verdict.decision == .ask
-                ? "\(verdict.reason) (it needs a human's approval and no approver is configured for this run)"
-                : verdict.reason
+        var denial = verdict.decision == .deny ? verdict.reason : nil
+        if verdict.decision == .ask {
+            if let rule = verdict.rule, context.approvedRules.contains(rule) {
+                leading.append((.approvalAnswered, ["call": .string(callID), "decision": "approve_rule",
+                                                    "by": "airlock", "reason": .string("\(rule) was approved for this run")]))
+            } else {
+                // The question is durable before it is asked: a harness killed while waiting
+                // asks again when the run is resumed.
+                try await run.record(leading + [(.approvalRequested, ["call": .string(callID), "approver": .string(approver.name),
+                                                                      "rule": verdict.rule.map { .string($0) } ?? .null,
+                                                                      "reason": .string(verdict.reason)])])
+                leading = []
+                _ = try run.store.updateRun(run.id) { $0.status = .paused }
+                run.emit("approval_requested", ["call": .string(callID), "name": .string(call.name), "reason": .string(verdict.reason)])
+                let answer = await approver.decide(ApprovalRequest(run: run.id, call: callID, tool: valid.name,
+                                                                   summary: Transcript.argumentSummary(valid),
+                                                                   rule: verdict.rule, reason: verdict.reason))
+                _ = try run.store.updateRun(run.id) { $0.status = .running }
+                try await run.record(.approvalAnswered, ["call": .string(callID), "decision": .string(answer.decision.rawValue),
+                                                         "by": .string(answer.by), "reason": answer.reason.map { .string($0) } ?? .null])
+                run.emit("approval_answered", ["call": .string(callID), "decision": .string(answer.decision.rawValue), "by": .string(answer.by)])
+                switch answer.decision {
+                case .approve: break
+                case .approveRule: if let rule = verdict.rule { context.approvedRules.insert(rule) }
+                case .deny: denial = "\(verdict.reason); denied by \(answer.by)" + (answer.reason.map { ": \($0)" } ?? "")
+                case .terminate:
+                    if known == nil { try run.store.recordToolCall(run: run.id, step: step, call: record, status: .denied) }
+                    return .stop(run.result(.terminated, reason: "\(answer.by) terminated the run at the approval of \(callID)"
+                                            + (answer.reason.map { ": \($0)" } ?? "")))
+                }
+            }
+        }
+        if let reason = denial {
             let content = "error: denied by policy: \(reason)"
             try await run.record(leading + [(.toolResult, ["call": .string(callID), "status": .string("denied"),
                                                            "content": .string(content), "is_error": .bool(true)])])

@@ -15,13 +15,16 @@ public struct AgentLoop: Sendable {
     public let backend: any SandboxBackend
     public let store: Store
     public let onEvent: RunEventHandler?
+    /// Who answers the policy's `ask`: a human at the terminal, or nobody (denied).
+    public let approver: any Approver
 
     public init(configuration: RunConfiguration, model: any LanguageModel, backend: any SandboxBackend,
-                store: Store, onEvent: RunEventHandler? = nil) {
+                store: Store, approver: any Approver = DenyApprover(), onEvent: RunEventHandler? = nil) {
         self.configuration = configuration
         self.model = model
         self.backend = backend
         self.store = store
+        self.approver = approver
         self.onEvent = onEvent
     }
 

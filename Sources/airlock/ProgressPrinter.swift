@@ -34,6 +34,8 @@ struct ProgressPrinter: Sendable {
         case "tool_result":
             let code = fields["exit_code"]?.intValue.map { "exit \($0)" } ?? (fields["ok"] == .bool(true) ? "ok" : "error")
             return "    → \(code) · \(fields["duration_ms"]?.intValue ?? 0) ms · left: \(budget(fields["budget"]))"
+        case "approval_answered":
+            return "    ? \(text("decision")) by \(text("by"))"
         case "tool_denied":
             return "    ✗ denied \(text("name")): \(text("reason"))"
         case "tool_rejected":

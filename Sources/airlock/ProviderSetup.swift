@@ -53,4 +53,23 @@ enum ProviderSetup {
         }
         return Redactor(secrets: secrets, patterns: compiled)
     }
+
+    /// `--approver`: `tty` asks on the harness's terminal, `deny` answers every ask with no.
+    /// Without the flag: the terminal when there is one, else deny.
+    static func approver(_ name: String?) throws -> any Approver {
+        switch name {
+        case "deny"?:
+            return DenyApprover()
+        case "tty"?:
+            guard let terminal = TerminalApprover.onTerminal() else {
+                throw CLIError("--approver tty needs a terminal (/dev/tty); use --approver deny for unattended runs", code: 2)
+            }
+            return terminal
+        case nil:
+            if isatty(STDIN_FILENO) == 1, let terminal = TerminalApprover.onTerminal() { return terminal }
+            return DenyApprover()
+        case let other?:
+            throw CLIError("--approver \(other) is not available; use tty or deny (the web approver is not built yet)", code: 2)
+        }
+    }
 }

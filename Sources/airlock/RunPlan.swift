@@ -12,6 +12,7 @@ struct RunPlan {
     let store: Store
     let json: Bool
     let otelContent: Bool
+    let approver: any Approver
 
     init(command: RunCommand) throws {
         let environment = ProcessInfo.processInfo.environment
@@ -52,12 +53,13 @@ struct RunPlan {
                                                                              patterns: command.redact))
         json = command.json
         otelContent = command.otelContent
+        approver = try ProviderSetup.approver(command.approver)
     }
 
     func execute() async throws -> Int32 {
         let printer = ProgressPrinter(json: json, interactive: isatty(STDERR_FILENO) == 1)
         let loop = AgentLoop(configuration: configuration, model: model, backend: BubblewrapBackend(),
-                             store: store, onEvent: { printer.show($0) })
+                             store: store, approver: approver, onEvent: { printer.show($0) })
         let result: RunResult
         do {
             result = try await loop.run()

@@ -1,0 +1,54 @@
+import AirlockModels
+import Foundation
+
+/// A call the policy says to ask about, as a human sees it.
+public struct ApprovalRequest: Sendable, Hashable {
+    public var run: String
+    public var call: String
+    public var tool: String
+    public var summary: String
+    public var rule: String?
+    public var reason: String
+}
+
+/// A human's answer, with who gave it.
+public struct ApprovalAnswer: Sendable, Hashable {
+    public enum Decision: String, Sendable, Hashable {
+        /// Run this call.
+        case approve
+        /// Run this call and every later call the same rule asks about, for this run.
+        case approveRule = "approve_rule"
+        case deny
+        /// End the run (exit 4).
+        case terminate
+    }
+
+    public var decision: Decision
+    public var reason: String?
+    /// A local user name, a web session's identity, or `airlock` for automatic answers.
+    public var by: String
+
+    public init(_ decision: Decision, reason: String? = nil, by: String) {
+        self.decision = decision
+        self.reason = reason
+        self.by = by
+    }
+}
+
+/// Answers approval requests. It lives in the harness: the sandbox has no terminal, no
+/// network to the harness and no view of its state, so it cannot answer for itself.
+public protocol Approver: Sendable {
+    /// `airlock run --approver NAME`.
+    var name: String { get }
+    func decide(_ request: ApprovalRequest) async -> ApprovalAnswer
+}
+
+/// `--approver deny`: for CI and unattended runs, every ask is denied.
+public struct DenyApprover: Approver {
+    public let name = "deny"
+    public init() {}
+
+    public func decide(_ request: ApprovalRequest) async -> ApprovalAnswer {
+        ApprovalAnswer(.deny, reason: "no human is attending this run (--approver deny)", by: "airlock")
+    }
+}
