@@ -40,7 +40,7 @@ extension AgentLoop {
             let content = "error: \(problem.message)"
             try await run.record(leading + [(.toolCallRejected, ["call": .string(callID), "kind": .string(problem.kind.rawValue),
                                                                  "message": .string(problem.message), "content": .string(content)])])
-            if known == nil { try run.store.recordToolCall(run: run.id, step: step, call: record, status: .rejected) }
+            try run.store.recordToolCall(run: run.id, step: step, call: record, status: .rejected)
             _ = try run.store.updateToolCall(run: run.id, callID: callID, status: .rejected, result: problem.message, finished: true)
             run.emit("tool_rejected", ["call": .string(callID), "name": .string(call.name), "problem": .string(problem.message)])
             if context.formatErrors >= configuration.maxFormatErrors {
@@ -56,7 +56,7 @@ extension AgentLoop {
         }
         if case .submit(let answer) = valid {
             try await run.record(leading)
-            if known == nil { try run.store.recordToolCall(run: run.id, step: step, call: record, status: .completed) }
+            try run.store.recordToolCall(run: run.id, step: step, call: record, status: .completed)
             _ = try run.store.updateToolCall(run: run.id, callID: callID, status: .completed, result: answer, finished: true)
             return .stop(run.result(.submitted, reason: "the model submitted its answer", answer: answer))
         }
@@ -93,7 +93,7 @@ extension AgentLoop {
                 case .approveRule: if let rule = verdict.rule { context.approvedRules.insert(rule) }
                 case .deny: denial = "\(verdict.reason); denied by \(answer.by)" + (answer.reason.map { ": \($0)" } ?? "")
                 case .terminate:
-                    if known == nil { try run.store.recordToolCall(run: run.id, step: step, call: record, status: .denied) }
+                    try run.store.recordToolCall(run: run.id, step: step, call: record, status: .denied)
                     return .stop(run.result(.terminated, reason: "\(answer.by) terminated the run at the approval of \(callID)"
                                             + (answer.reason.map { ": \($0)" } ?? "")))
                 }
@@ -103,13 +103,13 @@ extension AgentLoop {
             let content = "error: denied by policy: \(reason)"
             try await run.record(leading + [(.toolResult, ["call": .string(callID), "status": .string("denied"),
                                                            "content": .string(content), "is_error": .bool(true)])])
-            if known == nil { try run.store.recordToolCall(run: run.id, step: step, call: record, status: .denied) }
+            try run.store.recordToolCall(run: run.id, step: step, call: record, status: .denied)
             _ = try run.store.updateToolCall(run: run.id, callID: callID, status: .denied, result: reason, finished: true)
             run.emit("tool_denied", ["call": .string(callID), "name": .string(call.name), "reason": .string(reason),
                                      "rule": verdict.rule.map { .string($0) } ?? .null])
             return .message(.tool(callID: call.id, name: call.name, content: content, isError: true))
         }
-        if known == nil { try run.store.recordToolCall(run: run.id, step: step, call: record, status: .running) }
+        try run.store.recordToolCall(run: run.id, step: step, call: record, status: .running)
         switch try await runTool(valid, callID: callID, step: step, executor: context.executor, run: run,
                                  session: context.session, leading: leading) {
         case .continue(let outcome):

@@ -56,6 +56,21 @@ extension Store {
                     BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
                 """)
         }
+        // Answers to approval requests given from outside the run's process (`airlock
+        // approve` / `deny`); the run's ledger records each one it takes.
+        migrator.registerMigration("v2-approvals") { db in
+            try db.execute(sql: """
+                CREATE TABLE approvals (
+                    run_id TEXT NOT NULL,
+                    call_id TEXT NOT NULL,
+                    decision TEXT NOT NULL,
+                    reason TEXT,
+                    answered_by TEXT NOT NULL,
+                    answered_at TEXT NOT NULL,
+                    PRIMARY KEY (run_id, call_id)
+                );
+                """)
+        }
         return migrator
     }
 }

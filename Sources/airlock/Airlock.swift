@@ -13,7 +13,8 @@ struct Airlock: AsyncParsableCommand {
         narrow JSON protocol. See README.md and DESIGN.md.
         """,
         subcommands: [RunCommand.self, ResumeCommand.self, ReplayCommand.self, ExecCommand.self, RunsCommand.self, ShowCommand.self,
-                      VerifyCommand.self, ExportCommand.self, KeygenCommand.self, PolicyCommand.self, DoctorCommand.self]
+                      VerifyCommand.self, ExportCommand.self, KeygenCommand.self, PolicyCommand.self, ApproveCommand.self, DenyCommand.self,
+                      DoctorCommand.self]
     )
 
     /// Usage errors exit 2 (DESIGN.md §3), not ArgumentParser's 64.

@@ -54,10 +54,16 @@ enum ProviderSetup {
         return Redactor(secrets: secrets, patterns: compiled)
     }
 
-    /// `--approver`: `tty` asks on the harness's terminal, `deny` answers every ask with no.
+    /// `--approver`: `tty` asks on the harness's terminal; `web` waits for `airlock approve` /
+    /// `airlock deny` from another shell (the web page itself is not built yet); `deny`
+    /// answers every ask with no.
     /// Without the flag: the terminal when there is one, else deny.
-    static func approver(_ name: String?) throws -> any Approver {
+    static func approver(_ name: String?, store: Store) throws -> any Approver {
         switch name {
+        case "web"?, "queue"?:
+            return QueueApprover(store: store) { request in
+                Output.error("  ⏸ waiting for approval of \(request.call) (\(request.tool): \(request.summary)) — answer with: airlock approve \(request.run) \(request.call)   or   airlock deny \(request.run) \(request.call) --reason …")
+            }
         case "deny"?:
             return DenyApprover()
         case "tty"?:
@@ -69,7 +75,7 @@ enum ProviderSetup {
             if isatty(STDIN_FILENO) == 1, let terminal = TerminalApprover.onTerminal() { return terminal }
             return DenyApprover()
         case let other?:
-            throw CLIError("--approver \(other) is not available; use tty or deny (the web approver is not built yet)", code: 2)
+            throw CLIError("--approver \(other) is not available; use tty, web or deny", code: 2)
         }
     }
 }

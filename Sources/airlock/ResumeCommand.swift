@@ -32,7 +32,7 @@ struct ResumeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Ed25519 private key that signs the ledger's head at the end.")
     var signKey: String?
 
-    @Option(name: .long, help: "Who answers the policy's 'ask': tty (a prompt on this terminal) or deny. Default: tty when there is a terminal, else deny.")
+    @Option(name: .long, help: "Who answers the policy's 'ask': tty (a prompt on this terminal), web (wait for `airlock approve`/`deny` from another shell) or deny. Default: tty when there is a terminal, else deny.")
     var approver: String?
 
     @Flag(name: .long, help: "One JSON event per line on stdout.")
@@ -69,7 +69,7 @@ struct ResumeCommand: AsyncParsableCommand {
             let store = try state.open(redactor: Redactor(secrets: apiKey.map { [$0] } ?? []))
             let printer = ProgressPrinter(json: json, interactive: isatty(STDERR_FILENO) == 1)
             let loop = AgentLoop(configuration: configuration, model: model, backend: BubblewrapBackend(),
-                                 store: store, approver: try ProviderSetup.approver(approver), onEvent: { printer.show($0) })
+                                 store: store, approver: try ProviderSetup.approver(approver, store: store), onEvent: { printer.show($0) })
             let result: RunResult
             do {
                 result = try await loop.resume(runID: record.id)

@@ -47,7 +47,7 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Policy file (YAML, docs/policy.md): allow / ask / deny rules and rate limits for tool calls. Without an interactive approver, 'ask' is denied.")
     var policy: String?
 
-    @Option(name: .long, help: "Who answers the policy's 'ask': tty (a prompt on this terminal) or deny. Default: tty when there is a terminal, else deny.")
+    @Option(name: .long, help: "Who answers the policy's 'ask': tty (a prompt on this terminal), web (wait for `airlock approve`/`deny` from another shell) or deny. Default: tty when there is a terminal, else deny.")
     var approver: String?
 
     @Option(name: .long, help: "Sandbox backend (bwrap).")

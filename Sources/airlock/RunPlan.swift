@@ -53,7 +53,7 @@ struct RunPlan {
                                                                              patterns: command.redact))
         json = command.json
         otelContent = command.otelContent
-        approver = try ProviderSetup.approver(command.approver)
+        approver = try ProviderSetup.approver(command.approver, store: store)
     }
 
     func execute() async throws -> Int32 {

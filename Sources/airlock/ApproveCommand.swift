@@ -1,0 +1,84 @@
+import AirlockCore
+import AirlockModels
+import ArgumentParser
+import Foundation
+
+struct ApproveCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "approve",
+        abstract: "Approve a call that a run (started with --approver web) is waiting on.",
+        discussion: """
+        Without CALL, lists the calls the run is waiting on. The answer is recorded with your \
+        user name and the time; the run's ledger records it when the run takes it — also when \
+        the run is resumed after its harness died.
+        """)
+
+    @Argument(help: "The run (id, unique prefix, or 'latest').")
+    var run: String
+
+    @Argument(help: "The call id (see `airlock approve RUN`).")
+    var call: String?
+
+    @Flag(name: .long, help: "Approve every later call of the same rule in this run too.")
+    var rule = false
+
+    @OptionGroup var state: StateOptions
+
+    func run() async throws {
+        try await Output.guarded {
+            try Answering.answer(run: run, call: call, decision: rule ? .approveRule : .approve, reason: nil, state: state)
+        }
+    }
+}
+
+struct DenyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "deny",
+        abstract: "Deny a call that a run (started with --approver web) is waiting on; the reason goes to the model.")
+
+    @Argument(help: "The run (id, unique prefix, or 'latest').")
+    var run: String
+
+    @Argument(help: "The call id (see `airlock approve RUN`).")
+    var call: String?
+
+    @Option(name: .long, help: "Why; the model is told.")
+    var reason: String?
+
+    @Flag(name: .long, help: "End the run instead (exit 4).")
+    var terminate = false
+
+    @OptionGroup var state: StateOptions
+
+    func run() async throws {
+        try await Output.guarded {
+            try Answering.answer(run: run, call: call, decision: terminate ? .terminate : .deny, reason: reason, state: state)
+        }
+    }
+}
+
+enum Answering {
+    static func answer(run: String, call: String?, decision: ApprovalAnswer.Decision, reason: String?,
+                       state: StateOptions) throws {
+        let store = try state.open()
+        let record = try RunLookup.resolve(run, in: store)
+        let pending = try store.pendingApprovals(run: record.id)
+        guard let call else {
+            if pending.isEmpty {
+                Output.line("\(record.id) is not waiting for an approval")
+            } else {
+                for (call, why) in pending { Output.line("\(call)\t\(why)") }
+            }
+            return
+        }
+        guard pending.contains(where: { $0.call == call }) else {
+            throw CLIError("\(record.id) is not waiting for call \(call)"
+                           + (pending.isEmpty ? "" : " (waiting: \(pending.map(\.call).joined(separator: ", ")))"))
+        }
+        let who = ProcessInfo.processInfo.environment["USER"] ?? NSUserName()
+        guard try store.answerApproval(run: record.id, call: call, decision: decision, reason: reason, by: who) else {
+            throw CLIError("call \(call) of \(record.id) already has an answer")
+        }
+        Output.line("\(decision.rawValue): \(record.id) \(call) (by \(who))")
+    }
+}
