@@ -83,7 +83,7 @@ struct AgentLoopBudgetTests {
         let seen = Watcher(marker)
         // Long enough that the sandbox is up and the call running when it ends, even with
         // the whole suite starting sandboxes on two cores.
-        let timeout = Duration.seconds(6)
+        let timeout = Duration.seconds(10)
         let started = ContinuousClock.now
         // One step allowed too, and used up by the time the clock runs out: the budget that
         // ended the run is still time.
