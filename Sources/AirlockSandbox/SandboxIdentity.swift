@@ -14,17 +14,11 @@ struct SandboxIdentity: Sendable, Hashable {
     var changesIDs: Bool
     /// The owner a root-owned workspace had before it was handed to the sandbox uid; it
     /// gets the workspace back when the sandbox ends.
-    var originalOwner: (uid: uid_t, gid: gid_t)?
+    var originalOwner: Owner?
 
-    static func == (lhs: SandboxIdentity, rhs: SandboxIdentity) -> Bool {
-        lhs.uid == rhs.uid && lhs.gid == rhs.gid && lhs.changesIDs == rhs.changesIDs
-            && lhs.originalOwner?.uid == rhs.originalOwner?.uid && lhs.originalOwner?.gid == rhs.originalOwner?.gid
-    }
-
-    func hash(into hasher: inout Hasher) {
-        hasher.combine(uid)
-        hasher.combine(gid)
-        hasher.combine(changesIDs)
+    struct Owner: Sendable, Hashable {
+        var uid: uid_t
+        var gid: gid_t
     }
 
     static let defaultSandboxUID: uid_t = 65532
@@ -44,7 +38,7 @@ struct SandboxIdentity: Sendable, Hashable {
             ?? defaultSandboxUID
         guard uid != 0 else { throw SandboxError(.configuration, "AIRLOCK_SANDBOX_UID must not be 0") }
         try handOver(workspace, to: uid, gid: uid)
-        return SandboxIdentity(uid: uid, gid: uid, changesIDs: true, originalOwner: (info.st_uid, info.st_gid))
+        return SandboxIdentity(uid: uid, gid: uid, changesIDs: true, originalOwner: Owner(uid: info.st_uid, gid: info.st_gid))
     }
 
     /// Directories never handed to the sandbox uid, whatever the user passed.
