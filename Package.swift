@@ -26,6 +26,9 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         // Wire types between harness and guest; nothing else.
@@ -52,18 +55,36 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
 
+        // The egress proxy outside the sandbox: allow-list, resolution, CONNECT and
+        // absolute-URI forwarding, secret substitution behind a per-run CA.
+        .target(name: "AirlockEgress", dependencies: [
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "X509", package: "swift-certificates"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+
         // The loop, tools and schemas, budgets, ledger and store.
         .target(name: "AirlockCore", dependencies: [
-            "AirlockProtocol", "AirlockSandbox", "AirlockModels",
+            "AirlockProtocol", "AirlockSandbox", "AirlockModels", "AirlockEgress",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Yams", package: "Yams"),
         ]),
 
+        // `airlock serve`: runs, transcripts and pending approvals as a small web page.
+        .target(name: "AirlockServe", dependencies: [
+            "AirlockCore",
+            .product(name: "Hummingbird", package: "hummingbird"),
+        ]),
+
         // Commands: the only place that wires backends and providers to the core.
         .executableTarget(name: "airlock", dependencies: [
             "AirlockCore", "AirlockSandbox", "AirlockModels", "AirlockProtocol",
+            "AirlockEgress", "AirlockServe",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -103,5 +124,19 @@ let package = Package(
             "AirlockTestSupport", "CAirlockSys",
         ]),
         .testTarget(name: "AirlockCLITests", dependencies: ["AirlockCore", "AirlockTestSupport"]),
+        .testTarget(name: "AirlockEgressTests", dependencies: [
+            "AirlockEgress",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "X509", package: "swift-certificates"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        .testTarget(name: "AirlockServeTests", dependencies: [
+            "AirlockServe", "AirlockCore", "AirlockTestSupport",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        ]),
     ]
 )

@@ -1,0 +1,1 @@
+// AirlockServe: `airlock serve`, the web page for runs, transcripts and approvals.
