@@ -1,0 +1,58 @@
+/// `/app.js`: the page's only script. It posts a button's answer with the page's CSRF token
+/// and refreshes pages that wait on a run. It writes only `textContent`, never HTML.
+enum AppScript {
+    static let source = """
+    (function () {
+      "use strict";
+      const meta = document.querySelector('meta[name="airlock-csrf"]');
+      const csrf = meta ? meta.content : "";
+      function controls(card, disabled) {
+        card.querySelectorAll("button, input").forEach(function (element) { element.disabled = disabled; });
+      }
+      async function answer(button) {
+        const card = button.closest(".approval");
+        const status = card.querySelector(".status");
+        const reason = card.querySelector("input.reason");
+        const decision = button.dataset.decision;
+        const body = { run: card.dataset.run, call: card.dataset.call };
+        let path = "/api/approve";
+        if (decision === "approve_rule") body.rule = true;
+        if (decision === "deny") {
+          path = "/api/deny";
+          if (reason && reason.value.trim()) body.reason = reason.value.trim();
+        }
+        controls(card, true);
+        status.textContent = "sending…";
+        try {
+          const response = await fetch(path, {
+            method: "POST", credentials: "same-origin",
+            headers: { "Content-Type": "application/json", "X-Airlock-CSRF": csrf },
+            body: JSON.stringify(body)
+          });
+          const result = await response.json();
+          if (!response.ok || !result.ok) throw new Error(result.error || response.statusText);
+          status.textContent = (decision === "deny" ? "Denied" : "Approved") + " by " + result.by;
+          card.dataset.answered = result.decision;
+          setTimeout(function () { location.reload(); }, 2000);
+        } catch (error) {
+          status.textContent = "Failed: " + error.message;
+          controls(card, false);
+        }
+      }
+      document.addEventListener("click", function (event) {
+        const button = event.target.closest("button[data-decision]");
+        if (button) answer(button);
+      });
+      const refresh = document.querySelector("[data-refresh]");
+      if (refresh) {
+        setInterval(function () {
+          const busy = Array.from(document.querySelectorAll("input.reason"))
+            .some(function (input) { return input.value || input === document.activeElement; })
+            || document.querySelector(".approval[data-answered]")
+            || Array.from(document.querySelectorAll(".status")).some(function (s) { return s.textContent; });
+          if (!busy) location.reload();
+        }, Number(refresh.dataset.refresh) * 1000);
+      }
+    })();
+    """
+}

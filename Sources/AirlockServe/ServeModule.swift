@@ -1,1 +1,0 @@
-// AirlockServe: `airlock serve`, the web page for runs, transcripts and approvals.
