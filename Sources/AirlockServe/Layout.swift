@@ -52,7 +52,8 @@ enum Layout {
     .entry:first-child{border-top:0}
     .who{font-size:12px;font-weight:700;text-transform:uppercase;letter-spacing:.05em;color:var(--muted)}
     .who small{display:block;font-weight:400;text-transform:none;letter-spacing:0}
-    .entry.model .who{color:#6b3fd6}.entry.tool .who{color:var(--accent)}.entry.policy .who,.entry.approval .who{color:var(--warn)}
+    .entry.model .who{color:#6b3fd6}.entry.tool .who{color:var(--accent)}.entry.policy .who,.entry.human .who{color:var(--warn)}
+    .entry.human{background:#fffaf0;margin:0 -18px;padding:12px 18px}
     .entry.end .who{color:var(--ok)}
     .meta{color:var(--muted);font-size:13px}
     .approval{border-left:4px solid #f0b429}

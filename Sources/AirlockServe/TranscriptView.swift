@@ -6,7 +6,10 @@ import AirlockModels
 /// budget charges are left to the full ledger below it.
 enum TranscriptView {
     static func render(_ entries: [LedgerEntry]) -> String {
-        entries.compactMap(entry).joined()
+        // A call's arguments are shown once, at its validated entry; a model turn shows them
+        // only for calls that never got that far (rejected ones).
+        let validated = Set(entries.filter { $0.kind == .toolCallValidated }.compactMap { $0.payload["call"]?.stringValue })
+        return entries.compactMap { entry($0, validated: validated) }.joined()
     }
 
     private static func row(_ kind: String, _ who: String, _ seq: Int, _ time: String, _ body: String) -> String {
@@ -17,7 +20,7 @@ enum TranscriptView {
         "<span class=\"pill \(HTML.escape(text))\">\(HTML.escape(text))</span>"
     }
 
-    static func entry(_ entry: LedgerEntry) -> String? {
+    static func entry(_ entry: LedgerEntry, validated: Set<String> = []) -> String? {
         let payload = entry.payload
         func text(_ key: String) -> String { payload[key]?.stringValue ?? "" }
         func row(_ kind: String, _ who: String, _ body: String) -> String {
@@ -33,8 +36,9 @@ enum TranscriptView {
             var body = ""
             if !text("text").isEmpty { body += "<div style=\"white-space:pre-wrap\">\(HTML.escape(HTML.clip(text("text"))))</div>" }
             for call in payload["tool_calls"].map(arrayMembers) ?? [] {
-                body += "<div class=\"meta\">calls <code>\(HTML.escape(call["name"]?.stringValue ?? "?"))</code> <span class=\"mono\">\(HTML.escape(call["id"]?.stringValue ?? ""))</span></div>"
-                body += ArgumentsView.render(text: call["arguments"]?.stringValue ?? "")
+                let id = call["id"]?.stringValue ?? ""
+                body += "<div class=\"meta\">calls <code>\(HTML.escape(call["name"]?.stringValue ?? "?"))</code> <span class=\"mono\">\(HTML.escape(id))</span></div>"
+                if !validated.contains(id) { body += ArgumentsView.render(text: call["arguments"]?.stringValue ?? "") }
             }
             if let usage = payload["usage"] {
                 body += "<div class=\"meta\">\(usage["input_tokens"]?.intValue ?? 0) in + \(usage["output_tokens"]?.intValue ?? 0) out tokens</div>"
@@ -51,10 +55,10 @@ enum TranscriptView {
             let rule = payload["rule"]?.stringValue.map { " rule <code>\(HTML.escape($0))</code>" } ?? ""
             return row("policy", "policy", "\(pill(text("decision")))\(rule) <span class=\"meta\">\(HTML.escape(text("reason")))</span>")
         case .approvalRequested:
-            return row("approval", "asked", "asked a human (approver <code>\(HTML.escape(text("approver")))</code>): \(HTML.escape(text("reason")))")
+            return row("human", "asked", "asked a human (approver <code>\(HTML.escape(text("approver")))</code>): \(HTML.escape(text("reason")))")
         case .approvalAnswered:
             let reason = text("reason").isEmpty ? "" : " — \(HTML.escape(text("reason")))"
-            return row("approval", "answered", "\(pill(text("decision"))) by <b>\(HTML.escape(text("by")))</b>\(reason)")
+            return row("human", "answered", "\(pill(text("decision"))) by <b>\(HTML.escape(text("by")))</b>\(reason)")
         case .toolResult:
             return row("tool", "result", result(payload))
         case .sandboxStarted, .sandboxKilled, .sandboxReplaced:
