@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Airlock needs on Debian/Ubuntu when it is missing, then builds.
-# bubblewrap: the sandbox; libseccomp-dev: the seccomp filter; python3: used by some tests.
+# bubblewrap: the sandbox; libseccomp-dev: the seccomp filter; python3: used by some tests;
+# chromium (only with AIRLOCK_SETUP_BROWSER=1, as scripts/test.sh sets): the `airlock serve` page test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -8,6 +9,7 @@ missing=()
 command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
 [ -f /usr/include/seccomp.h ] || missing+=(libseccomp-dev)
 [ -x /usr/bin/python3 ] || missing+=(python3)
+if [ "${AIRLOCK_SETUP_BROWSER:-0}" = 1 ]; then command -v chromium >/dev/null 2>&1 || missing+=(chromium); fi
 if [ ${#missing[@]} -gt 0 ]; then
     echo "setup: installing ${missing[*]}" >&2
     sudo_cmd=()
