@@ -138,7 +138,7 @@ struct ApprovalChannelEscapeTests {
         await sandbox.kill()
     }
 
-    @Test("attack: write an approval by any means: SQL into the state path, `airlock approve`, a forged answer file",
+    @Test("attack: write an approval by any means: SQL into the state database's path, `airlock approve` from inside",
           .enabled(if: hasPython, "needs python3 inside the sandbox"))
     func writeAnApproval() async throws {
         let paused = try await PausedRun()
