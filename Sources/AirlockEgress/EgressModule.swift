@@ -1,1 +1,0 @@
-// AirlockEgress: the harness-side HTTP forward proxy that is a sandbox's only way out.
