@@ -27,6 +27,8 @@ final class HTTPForwardHandler: ChannelInboundHandler, RemovableChannelHandler {
     private let mode: Mode
     private var state = State.idle
     private var context: ChannelHandlerContext?
+    /// Set at the request's `.end`: parts of a pipelined second request are never sent.
+    private var requestComplete = false
 
     init(connection: EgressConnection, mode: Mode) {
         self.connection = connection
@@ -45,10 +47,11 @@ final class HTTPForwardHandler: ChannelInboundHandler, RemovableChannelHandler {
         case (.admitting(var held), _):
             held.append(part)
             state = .admitting(held)
-        case let (.forwarding(upstream), .body(buffer)):
+        case let (.forwarding(upstream), .body(buffer)) where !requestComplete:
             upstream.write(HTTPClientRequestPart.body(.byteBuffer(buffer)), promise: nil)
             if !upstream.isWritable { context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in } }
-        case let (.forwarding(upstream), .end(trailers)):
+        case let (.forwarding(upstream), .end(trailers)) where !requestComplete:
+            requestComplete = true
             upstream.writeAndFlush(HTTPClientRequestPart.end(trailers), promise: nil)
         default:
             // One request per connection: anything after it is dropped.
@@ -149,10 +152,13 @@ final class HTTPForwardHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private func relayRequest(_ part: HTTPServerRequestPart, to upstream: any Channel) {
+        guard !requestComplete else { return }
         switch part {
         case .head: break
         case let .body(buffer): upstream.write(HTTPClientRequestPart.body(.byteBuffer(buffer)), promise: nil)
-        case let .end(trailers): upstream.write(HTTPClientRequestPart.end(trailers), promise: nil)
+        case let .end(trailers):
+            requestComplete = true
+            upstream.write(HTTPClientRequestPart.end(trailers), promise: nil)
         }
     }
 
