@@ -36,6 +36,13 @@ public struct BubblewrapBackend: SandboxBackend {
         configuration.workspace = try Self.checkedWorkspace(configuration.workspace)
         let identity = try SandboxIdentity.resolve(workspace: configuration.workspace,
                                                    keepRoot: configuration.weakenings.contains(.keepRootUID))
+        if configuration.network == .proxy {
+            guard let egress = configuration.egress else {
+                throw SandboxError(.configuration, "network proxy needs the egress proxy's socket",
+                                   fix: "start the proxy first (airlock does this for --network proxy)")
+            }
+            try Self.handOver(socket: egress.socketOnHost, to: identity)
+        }
         var guest = try GuestBinary.locate(configuration.guestPath)
         if identity.changesIDs { guest = try GuestBinary.staged(guest) }
         let seccomp: [UInt8]? = configuration.weakenings.contains(.noSeccomp)
@@ -68,6 +75,20 @@ public struct BubblewrapBackend: SandboxBackend {
             group?.remove()
             identity.giveBack(configuration.workspace)
             throw error
+        }
+    }
+
+    /// bwrap binds the proxy socket as the sandbox's host user, and the relay connects as
+    /// it: that user gets the socket and its private directory, nobody else does.
+    static func handOver(socket path: String, to identity: SandboxIdentity) throws(SandboxError) {
+        guard access(path, F_OK) == 0 else {
+            throw SandboxError(.configuration, "the egress proxy socket \(path) does not exist")
+        }
+        guard identity.changesIDs else { return }
+        let directory = (path as NSString).deletingLastPathComponent
+        guard chown(directory, identity.uid, identity.gid) == 0, chown(path, identity.uid, identity.gid) == 0 else {
+            throw SandboxError(.configuration,
+                               "cannot give the egress proxy socket to uid \(identity.uid): \(String(cString: strerror(errno)))")
         }
     }
 

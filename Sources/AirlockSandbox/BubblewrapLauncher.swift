@@ -9,6 +9,9 @@ public struct BubblewrapLauncher: Sendable {
     static let seccompFD: Int32 = 3
     static let passwdFD: Int32 = 4
     static let groupFD: Int32 = 5
+    static let caFD: Int32 = 6
+    static let bundleFD: Int32 = 7
+    static let systemBundleFD: Int32 = 8
 
     public var bwrapPath: String
     public var layout: HostLayout
@@ -63,6 +66,21 @@ public struct BubblewrapLauncher: Sendable {
         for (host, inside) in configuration.socketBinds.sorted(by: { $0.key < $1.key }) {
             args += ["--bind", host, inside]
         }
+        var guestArguments: [String] = []
+        if configuration.network == .proxy, let egress = configuration.egress {
+            args += ["--bind", egress.socketOnHost, EgressAttachment.socketInside]
+            guestArguments = ["--egress-relay", "\(egress.port)=\(EgressAttachment.socketInside)"]
+            if let ca = egress.certificateAuthorityPEM, let bundle = egress.bundlePEM {
+                files[Self.caFD] = Array(ca.utf8)
+                files[Self.bundleFD] = Array(bundle.utf8)
+                args += ["--perms", "0444", "--ro-bind-data", String(Self.caFD), EgressAttachment.caInside,
+                         "--perms", "0444", "--ro-bind-data", String(Self.bundleFD), EgressAttachment.bundleInside]
+                if let systemPath = egress.systemBundlePath {
+                    files[Self.systemBundleFD] = Array(bundle.utf8)
+                    args += ["--perms", "0444", "--ro-bind-data", String(Self.systemBundleFD), systemPath]
+                }
+            }
+        }
         args += ["--chdir", "/workspace"]
 
         // Environment built from nothing: no variable of the harness leaks in.
@@ -75,7 +93,7 @@ public struct BubblewrapLauncher: Sendable {
             files[Self.seccompFD] = seccomp
             args += ["--seccomp", String(Self.seccompFD)]
         }
-        args += ["--", Self.guestPathInside]
+        args += ["--", Self.guestPathInside] + guestArguments
         return LaunchPlan(argv: args, dataFiles: files)
     }
 
@@ -90,6 +108,9 @@ public struct BubblewrapLauncher: Sendable {
             "LANG": "C.UTF-8",
             "TMPDIR": "/tmp",
         ]
+        if configuration.network == .proxy, let egress = configuration.egress {
+            for (key, value) in egress.environment { env[key] = value }
+        }
         for (key, value) in configuration.environment { env[key] = value }
         return env
     }

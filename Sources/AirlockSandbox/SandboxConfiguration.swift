@@ -4,7 +4,8 @@ public struct SandboxConfiguration: Sendable, Hashable {
     public enum Network: String, Sendable, Hashable, CaseIterable {
         /// Its own network namespace with only loopback: no route anywhere.
         case none
-        /// No route either; an egress proxy socket is bound in (see the egress issue).
+        /// No route either; the harness's egress proxy is reachable through a socket bound
+        /// in and relayed by the guest to a loopback port (`egress`).
         case proxy
     }
 
@@ -18,6 +19,8 @@ public struct SandboxConfiguration: Sendable, Hashable {
     public var environment: [String: String] = [:]
     /// Where the guest executable is on the host; nil finds it beside the running binary.
     public var guestPath: String?
+    /// The egress proxy's socket and trust, required when `network` is `.proxy`.
+    public var egress: EgressAttachment?
     /// Unix sockets to bind into the sandbox: host path → path inside.
     public var socketBinds: [String: String] = [:]
     /// Weakenings exist only so the escape tests can prove they can fail; nothing outside

@@ -1,4 +1,5 @@
 import AirlockGuest
+import Glibc
 
 // The sandbox's first process. `--workspace DIR` exists for tests; inside a sandbox the
 // workspace is always /workspace.
@@ -14,5 +15,22 @@ if arguments.contains("--help") {
     It is started by the harness as the sandbox's first process; you do not run it yourself.
     """)
 } else {
+    // `--egress-relay PORT=SOCKET`: the sandbox's HTTP proxy, relayed to the harness.
+    if let index = arguments.firstIndex(of: "--egress-relay"), index + 1 < arguments.count {
+        guard let relay = EgressRelay(argument: arguments[index + 1]) else {
+            complain("airlock-guest: --egress-relay takes PORT=/path/to/socket")
+            exit(64)
+        }
+        if let error = relay.start() {
+            complain("airlock-guest: cannot listen on 127.0.0.1:\(relay.port): \(String(cString: strerror(error)))")
+            exit(71)
+        }
+    }
     GuestServer(workspace: workspace).serve()
+}
+
+/// A line on stderr, which the harness shows when the sandbox fails to start.
+func complain(_ message: String) {
+    let bytes = Array((message + "\n").utf8)
+    _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
 }

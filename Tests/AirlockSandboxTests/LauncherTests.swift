@@ -29,7 +29,7 @@ struct LauncherTests {
     /// (operation, source, destination) of every two-argument mount operation.
     static func binds(_ argv: [String]) -> [(op: String, source: String, destination: String)] {
         let ops: Set<String> = ["--bind", "--ro-bind", "--bind-try", "--ro-bind-try", "--dev-bind",
-                                "--dev-bind-try", "--bind-fd", "--ro-bind-fd"]
+                                "--dev-bind-try", "--bind-fd", "--ro-bind-fd", "--ro-bind-data"]
         var result: [(String, String, String)] = []
         var index = 0
         while index < argv.count {

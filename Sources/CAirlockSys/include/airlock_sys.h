@@ -60,3 +60,13 @@ int airlock_pipe(int fds[2], int flags);
 
 /// The Landlock ABI version the kernel offers, 0 when none.
 int airlock_landlock_abi(void);
+
+/// A TCP socket listening on 127.0.0.1:`port` (SO_REUSEADDR, close-on-exec);
+/// -1 with errno on failure.
+int airlock_listen_loopback(int port);
+
+/// A connected, close-on-exec AF_UNIX stream socket to `path`; -1 with errno on failure.
+int airlock_connect_unix(const char *path);
+
+/// accept4(2) with SOCK_CLOEXEC; -1 with errno on failure.
+int airlock_accept(int fd);
