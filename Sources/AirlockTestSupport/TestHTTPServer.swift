@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import Synchronization
 
 /// A reply the test server sends: head, then body chunks as separate writes with pauses
@@ -92,11 +93,16 @@ public final class TestHTTPServer: Sendable {
         self.acceptTask = acceptTask
     }
 
-    public static func start(_ responses: [CannedResponse]) async throws -> TestHTTPServer {
+    /// - Parameters:
+    ///   - tls: serve HTTPS with this context (see `TestCertificates`).
+    ///   - host: the loopback address to listen on (127.0.0.1 or ::1).
+    public static func start(_ responses: [CannedResponse], tls: NIOSSLContext? = nil,
+                             host: String = "127.0.0.1") async throws -> TestHTTPServer {
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .bind(host: "127.0.0.1", port: 0) { channel in
+            .bind(host: host, port: 0) { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
                     return try Connection(wrappingChannelSynchronously: channel)
                 }
@@ -123,9 +129,9 @@ public final class TestHTTPServer: Sendable {
     }
 
     /// Runs `body` with a fresh server and always shuts it down.
-    public static func with<T>(_ responses: [CannedResponse],
+    public static func with<T>(_ responses: [CannedResponse], tls: NIOSSLContext? = nil,
                                _ body: (TestHTTPServer) async throws -> T) async throws -> T {
-        let server = try await start(responses)
+        let server = try await start(responses, tls: tls)
         do {
             let result = try await body(server)
             await server.shutdown()
