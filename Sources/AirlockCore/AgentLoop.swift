@@ -54,18 +54,44 @@ public struct AgentLoop: Sendable {
     }
 
     private func drive(runID: String, from recovery: RunRecovery?) async throws -> RunResult {
+        // The proxy comes first: the sandbox is configured with its socket.
+        var sandboxConfiguration = configuration.sandbox
+        var gate: EgressGate?
+        var gateFailure: String?
+        if let egress = configuration.egress {
+            do {
+                let opened = try await EgressGate.open(egress, secretValues: configuration.secretValues,
+                                                       maxBytes: configuration.limits.maxEgressBytes)
+                sandboxConfiguration.network = .proxy
+                sandboxConfiguration.egress = opened.attachment
+                for secret in egress.secrets { sandboxConfiguration.environment[secret.name] = secret.placeholder }
+                gate = opened
+            } catch {
+                gateFailure = "\(error)"
+            }
+        }
         let run = RunState(id: runID, configuration: configuration, store: store, onEvent: onEvent,
-                           ledger: Ledger(store: store, run: runID), restoring: recovery)
-        let session = SandboxSession(backend: backend, configuration: configuration.sandbox,
+                           ledger: Ledger(store: store, run: runID), restoring: recovery, egress: gate)
+        let session = SandboxSession(backend: backend, configuration: sandboxConfiguration,
                                      freshPerCall: configuration.freshSandboxPerCall,
                                      maxReplacements: configuration.maxSandboxReplacements, ledger: run.ledger)
-        let result: RunResult
-        do {
-            result = try await loop(run, session, recovery)
-        } catch {
-            result = run.result(.failed, reason: "the run could not continue: \(error)")
+        var result: RunResult
+        if let gateFailure {
+            result = run.result(.sandboxFailed, reason: "the egress proxy could not start: \(gateFailure)")
+        } else {
+            do {
+                result = try await loop(run, session, recovery)
+            } catch {
+                result = run.result(.failed, reason: "the run could not continue: \(error)")
+            }
         }
         await session.shutdown(reason: "run ended")
+        if let gate {
+            await gate.close()
+            do { try await run.recordEgress() } catch {
+                result = run.result(.failed, reason: "the run could not record its egress: \(error)")
+            }
+        }
         return await run.finish(result)
     }
 
@@ -106,6 +132,7 @@ public struct AgentLoop: Sendable {
         }
 
         while true {
+            try await run.recordEgress()
             if let exceeded = BudgetCheck.check(run.usage, against: configuration.limits) {
                 return run.result(.budgetExceeded, reason: exceeded.message, budget: exceeded)
             }
@@ -207,6 +234,8 @@ public struct AgentLoop: Sendable {
         run.emit("tool_call", ["step": .int(step), "call": .string(callID), "name": .string(call.name),
                                "summary": .string(Transcript.argumentSummary(call))])
         let started = ContinuousClock.now
+        run.egress?.setTag(callID)
+        defer { run.egress?.setTag(nil) }
         // Raced against the run's deadline and against the harness's own limit for an
         // answer, whichever comes first: a guest the call stopped must not hang the run.
         let answerLimit = executor.answerLimit(for: request)
@@ -217,6 +246,7 @@ public struct AgentLoop: Sendable {
             catch { return .failure(error) }
         }
         let elapsed = (ContinuousClock.now - started).milliseconds
+        try await run.recordEgress()
         switch raced {
         case .expired where !runDeadlineFirst:
             let message = "the sandbox did not answer within \(answerLimit.milliseconds) ms (the call's timeout plus \(ToolExecutor.answerSlack.milliseconds) ms); the call timed out and the sandbox was killed"

@@ -18,6 +18,10 @@ public enum BudgetCheck {
             return BudgetExceeded(budget: .cost, limit: limit, used: usage.costUSD,
                                   message: "cost budget exceeded: $\(dollars(usage.costUSD)) spent, limit $\(dollars(limit))")
         }
+        if let limit = limits.maxEgressBytes, usage.egressBytes >= limit {
+            return BudgetExceeded(budget: .egress, limit: Double(limit), used: Double(usage.egressBytes),
+                                  message: "egress budget reached: \(usage.egressBytes) bytes through the proxy, limit \(limit)")
+        }
         if let limit = limits.timeout {
             let elapsed = usage.started.duration(to: now)
             if elapsed >= limit {

@@ -3,11 +3,11 @@ import AirlockModels
 /// A budget that ran out: an outcome of the run (exit code 3), not a fault.
 public struct BudgetExceeded: Sendable, Hashable, CustomStringConvertible {
     public enum Budget: String, Sendable, Hashable, Codable {
-        case steps, tokens, cost, time
+        case steps, tokens, cost, time, egress
     }
 
     public var budget: Budget
-    /// In the budget's unit: steps, tokens, USD, seconds.
+    /// In the budget's unit: steps, tokens, USD, seconds, bytes.
     public var limit: Double
     public var used: Double
     public var message: String

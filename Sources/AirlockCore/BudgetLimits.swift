@@ -9,9 +9,12 @@ public struct BudgetLimits: Sendable, Hashable {
     public var timeout: Duration?
     /// Wall time of one tool call; also caps a shell call's own `timeout_s`.
     public var callTimeout: Duration?
+    /// Bytes through the egress proxy, up and down, over the whole run.
+    public var maxEgressBytes: Int?
 
     public init(maxSteps: Int? = nil, maxTokens: Int? = nil, maxCostUSD: Double? = nil,
-                timeout: Duration? = nil, callTimeout: Duration? = nil) {
+                timeout: Duration? = nil, callTimeout: Duration? = nil, maxEgressBytes: Int? = nil) {
+        self.maxEgressBytes = maxEgressBytes
         self.maxSteps = maxSteps
         self.maxTokens = maxTokens
         self.maxCostUSD = maxCostUSD

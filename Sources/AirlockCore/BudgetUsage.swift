@@ -6,6 +6,8 @@ public struct BudgetUsage: Sendable, Hashable {
     public var inputTokens: Int
     public var outputTokens: Int
     public var costUSD: Double
+    /// Bytes through the egress proxy, both directions.
+    public var egressBytes: Int = 0
     public var started: ContinuousClock.Instant
 
     public init(steps: Int = 0, inputTokens: Int = 0, outputTokens: Int = 0, costUSD: Double = 0,

@@ -30,6 +30,8 @@ public struct LedgerKind: RawRepresentable, Sendable, Hashable, Codable,
     public static let sandboxKilled: LedgerKind = "sandbox_killed"
     public static let sandboxReplaced: LedgerKind = "sandbox_replaced"
     public static let budgetCharged: LedgerKind = "budget_charged"
+    /// One request or tunnel through the egress proxy, allowed or refused.
+    public static let egressRequest: LedgerKind = "egress_request"
     public static let runFinished: LedgerKind = "run_finished"
     public static let note: LedgerKind = "note"
 
@@ -38,6 +40,6 @@ public struct LedgerKind: RawRepresentable, Sendable, Hashable, Codable,
         .runStarted, .modelRequest, .modelResponse, .modelRetry, .toolCallProposed,
         .toolCallValidated, .toolCallRejected, .policyDecision, .approvalRequested,
         .approvalAnswered, .frameSent, .frameReceived, .toolResult, .sandboxStarted,
-        .sandboxKilled, .sandboxReplaced, .budgetCharged, .runFinished, .note,
+        .sandboxKilled, .sandboxReplaced, .budgetCharged, .egressRequest, .runFinished, .note,
     ]
 }

@@ -27,6 +27,11 @@ public struct RunConfiguration: Sendable {
     public var snapshotWorkspace = false
     /// Where the provider was reached (recorded so `resume` can reach it again; no secret).
     public var providerBaseURL: String?
+    /// Network through the egress proxy (`sandbox.network` is `.proxy` then); nil: none.
+    public var egress: EgressSettings?
+    /// The real values of `egress.secrets`, by name, from the harness's environment. Never
+    /// recorded, never in the sandbox: only the proxy holds them.
+    public var secretValues: [String: String] = [:]
 
     public init(task: String, model: ModelSpec, limits: BudgetLimits, sandbox: SandboxConfiguration) {
         self.task = task
@@ -43,6 +48,7 @@ public struct RunConfiguration: Sendable {
         if let cost = limits.maxCostUSD { budgets["max_cost_usd"] = .double(cost) }
         if let timeout = limits.timeout { budgets["timeout_ms"] = .int(timeout.milliseconds) }
         if let call = limits.callTimeout { budgets["call_timeout_ms"] = .int(call.milliseconds) }
+        if let egress = limits.maxEgressBytes { budgets["max_egress_bytes"] = .int(egress) }
         var sandboxLimits: [String: JSONValue] = [:]
         if let memory = sandbox.limits.memoryBytes { sandboxLimits["memory_bytes"] = .int(memory) }
         if let pids = sandbox.limits.pids { sandboxLimits["pids"] = .int(pids) }
@@ -63,6 +69,7 @@ public struct RunConfiguration: Sendable {
             "max_sandbox_replacements": .int(maxSandboxReplacements),
             "base_url": providerBaseURL.map { .string($0) } ?? .null,
             "tools": .array(BuiltinTools.specs.map { .string($0.name) }),
+            "egress": egress?.ledgerPayload ?? .null,
         ])
     }
 }
@@ -96,7 +103,8 @@ extension RunConfiguration {
         let limits = BudgetLimits(maxSteps: budgets?["max_steps"]?.intValue, maxTokens: budgets?["max_tokens"]?.intValue,
                                   maxCostUSD: double(budgets?["max_cost_usd"]),
                                   timeout: budgets?["timeout_ms"]?.intValue.map { .milliseconds($0) },
-                                  callTimeout: budgets?["call_timeout_ms"]?.intValue.map { .milliseconds($0) })
+                                  callTimeout: budgets?["call_timeout_ms"]?.intValue.map { .milliseconds($0) },
+                                  maxEgressBytes: budgets?["max_egress_bytes"]?.intValue)
         var sandbox = SandboxConfiguration(workspace: workspace)
         let sandboxLimits = payload["sandbox"]?["limits"]
         sandbox.limits = ResourceLimits(memoryBytes: sandboxLimits?["memory_bytes"]?.intValue,
@@ -106,6 +114,8 @@ extension RunConfiguration {
         maxFormatErrors = payload["max_format_errors"]?.intValue ?? maxFormatErrors
         maxSandboxReplacements = payload["max_sandbox_replacements"]?.intValue ?? maxSandboxReplacements
         providerBaseURL = payload["base_url"]?.stringValue
+        egress = EgressSettings(recorded: payload["egress"])
+        if egress != nil { self.sandbox.network = .proxy }
         if let recorded = payload["policy"], recorded != .null,
            let data = CanonicalJSON.string(recorded).data(using: .utf8),
            let decoded = try? JSONDecoder().decode(Policy.self, from: data) {

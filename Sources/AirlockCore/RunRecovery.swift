@@ -29,6 +29,8 @@ public struct RunRecovery: Sendable {
     public var inputTokens = 0
     public var outputTokens = 0
     public var costUSD = 0.0
+    /// Bytes through the egress proxy, summed from the `egress_request` entries.
+    public var egressBytes = 0
     public var formatErrors = 0
     public var callIDs: Set<String> = []
     /// The last model turn whose tool calls were not all answered.
@@ -84,6 +86,8 @@ public struct RunRecovery: Sendable {
                 outputTokens = payload["output_tokens"]?.intValue ?? outputTokens
                 if case .double(let cost)? = payload["cost_usd"] { costUSD = cost }
                 else if let cost = payload["cost_usd"]?.intValue { costUSD = Double(cost) }
+            case .egressRequest:
+                egressBytes += (payload["bytes_up"]?.intValue ?? 0) + (payload["bytes_down"]?.intValue ?? 0)
             case .toolCallProposed:
                 guard let call, turn != nil, proposedCount < (turn?.calls.count ?? 0) else { continue }
                 callIDs.insert(call)

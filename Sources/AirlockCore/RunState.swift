@@ -1,3 +1,4 @@
+import AirlockEgress
 import AirlockModels
 import Foundation
 import Synchronization
@@ -10,6 +11,8 @@ final class RunState: Sendable {
     let store: Store
     let ledger: Ledger
     let onEvent: RunEventHandler?
+    /// The run's egress proxy, when it has network.
+    let egress: EgressGate?
     /// When the run's time budget ends, if it has one.
     let deadline: ContinuousClock.Instant?
     private let state: Mutex<(usage: BudgetUsage, callIDs: Set<String>)>
@@ -17,8 +20,9 @@ final class RunState: Sendable {
     /// `restoring` carries a resumed run's budget use and call ids; time already spent
     /// counts against the time budget.
     init(id: String, configuration: RunConfiguration, store: Store, onEvent: RunEventHandler?, ledger: Ledger,
-         restoring recovery: RunRecovery? = nil) {
+         restoring recovery: RunRecovery? = nil, egress: EgressGate? = nil) {
         self.id = id
+        self.egress = egress
         self.configuration = configuration
         self.store = store
         self.ledger = ledger
@@ -27,6 +31,7 @@ final class RunState: Sendable {
         if let recovery {
             usage = BudgetUsage(steps: recovery.steps, inputTokens: recovery.inputTokens, outputTokens: recovery.outputTokens,
                                 costUSD: recovery.costUSD, started: .now - .milliseconds(recovery.elapsedMilliseconds))
+            usage.egressBytes = recovery.egressBytes
         }
         deadline = configuration.limits.timeout.map { usage.started + $0 }
         state = Mutex((usage, recovery?.callIDs ?? []))
@@ -36,6 +41,10 @@ final class RunState: Sendable {
 
     func charge(_ usage: Usage?, cost: Double?) {
         state.withLock { $0.usage.charge(usage, cost: cost) }
+    }
+
+    func chargeEgress(bytes: Int) {
+        state.withLock { $0.usage.egressBytes = Usage.sum([$0.usage.egressBytes, bytes]) }
     }
 
     /// Call ids must be unique per run; some servers reuse `call_1` every turn.
@@ -75,7 +84,8 @@ final class RunState: Sendable {
     var usagePayload: JSONValue {
         let usage = self.usage
         return .object(["steps": .int(usage.steps), "input_tokens": .int(usage.inputTokens),
-                        "output_tokens": .int(usage.outputTokens), "cost_usd": .double(usage.costUSD)])
+                        "output_tokens": .int(usage.outputTokens), "cost_usd": .double(usage.costUSD),
+                        "egress_bytes": .int(usage.egressBytes)])
     }
 
     /// What is left of each budget, for progress output.
@@ -86,8 +96,22 @@ final class RunState: Sendable {
         if let steps = limits.maxSteps { left["steps"] = .int(steps - usage.steps) }
         if let tokens = limits.maxTokens { left["tokens"] = .int(tokens - usage.totalTokens) }
         if let cost = limits.maxCostUSD { left["cost_usd"] = .double(cost - usage.costUSD) }
+        if let egress = limits.maxEgressBytes { left["egress_bytes"] = .int(egress - usage.egressBytes) }
         if let deadline { left["time_ms"] = .int(max(0, (deadline - .now).milliseconds)) }
         return .object(left)
+    }
+
+    /// Writes what went through the egress proxy since the last time (one entry a request)
+    /// and charges its bytes to the budget.
+    func recordEgress() async throws {
+        guard let records = egress?.takeRecords(), !records.isEmpty else { return }
+        chargeEgress(bytes: records.reduce(0) { Usage.sum([$0, $1.bytesUp, $1.bytesDown]) })
+        try await record(records.map { (LedgerKind.egressRequest, $0.ledgerPayload) })
+        for record in records {
+            var event = record.ledgerPayload
+            event.removeValue(forKey: "started")
+            emit("egress", event)
+        }
     }
 
     /// Keeps the runs table's counters current, so `airlock runs` shows a live run's progress.

@@ -1,3 +1,4 @@
+import AirlockCore
 import AirlockProtocol
 import AirlockSandbox
 import ArgumentParser
@@ -18,14 +19,17 @@ struct ExecCommand: AsyncParsableCommand {
         Examples:
           airlock exec -- ls -la
           airlock exec --workspace ./proj --memory 512M --pids 128 --timeout 30s -- make test
+          airlock exec --allow-host pypi.org --allow-host files.pythonhosted.org -- pip download six
+
+        With --network proxy, every request through the proxy is printed to stderr as it \
+        ends (one JSON object per line with --json).
         """
     )
 
     @Option(name: .long, help: "Directory mounted read-write at /workspace (default: the current directory).")
     var workspace: String?
 
-    @Option(name: .long, help: "Network: 'none' (own network namespace, loopback only).")
-    var network: String = "none"
+    @OptionGroup(title: "Network (no network unless asked; docs/egress.md)") var egress: EgressOptions
 
     @Option(name: .long, help: "Memory limit, e.g. 512M (cgroup memory; the command is killed with 137 past it).")
     var memory: ByteSize?
@@ -53,9 +57,6 @@ struct ExecCommand: AsyncParsableCommand {
 
     func validate() throws {
         if command.isEmpty { throw ValidationError("give a command after --, e.g. airlock exec -- ls") }
-        if network != "none" {
-            throw ValidationError("--network \(network) is not available yet; only 'none' (no network) is")
-        }
         if let pids, pids < 1 { throw ValidationError("--pids must be at least 1") }
         if let cpus, cpus <= 0 { throw ValidationError("--cpus must be positive") }
         for entry in environment where !entry.contains("=") {
@@ -71,8 +72,18 @@ struct ExecCommand: AsyncParsableCommand {
             let parts = entry.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             configuration.environment[String(parts[0])] = parts.count > 1 ? String(parts[1]) : ""
         }
-        let runner = ExecRunner(configuration: configuration, command: command,
+        let settings: EgressSettings?
+        do { settings = try egress.settings() } catch let error as CLIError {
+            FileHandle.standardError.write(Data("airlock: \(error.description)\n".utf8))
+            throw ExitCode(2)
+        }
+        var runner = ExecRunner(configuration: configuration, command: command,
                                 timeoutMs: timeout?.milliseconds, json: json)
+        if let settings {
+            runner.egress = settings
+            runner.secretValues = egress.secretValues
+            runner.maxEgressBytes = egress.maxEgress?.bytes
+        }
         throw ExitCode(await runner.run())
     }
 }

@@ -1,3 +1,5 @@
+import AirlockCore
+import AirlockEgress
 import AirlockProtocol
 import AirlockSandbox
 import Foundation
@@ -8,11 +10,38 @@ struct ExecRunner {
     let command: [String]
     let timeoutMs: Int?
     let json: Bool
+    /// Network through the proxy; nil: none.
+    var egress: EgressSettings?
+    var secretValues: [String: String] = [:]
+    var maxEgressBytes: Int?
 
     static let couldNotStart: Int32 = 125
     static let timedOut: Int32 = 124
 
     func run() async -> Int32 {
+        var configuration = configuration
+        var gate: EgressGate?
+        if let egress {
+            do {
+                let opened = try await EgressGate.open(egress, secretValues: secretValues, maxBytes: maxEgressBytes)
+                configuration.network = .proxy
+                configuration.egress = opened.attachment
+                for secret in egress.secrets { configuration.environment[secret.name] = secret.placeholder }
+                gate = opened
+            } catch {
+                FileHandle.standardError.write(Data("airlock: the egress proxy could not start: \(error)\n".utf8))
+                return Self.couldNotStart
+            }
+        }
+        let code = await run(configuration, gate: gate)
+        if let gate {
+            await gate.close()
+            report(gate.takeRecords())
+        }
+        return code
+    }
+
+    private func run(_ configuration: SandboxConfiguration, gate: EgressGate?) async -> Int32 {
         let backend = BubblewrapBackend()
         let sandbox: any Sandbox
         do {
@@ -27,6 +56,8 @@ struct ExecRunner {
             result = try await withWatchdog(sandbox) { () async throws(SandboxError) -> ExecResult in
                 try await sandbox.guest.exec(request) { stream, data in
                     (stream == .stdout ? FileHandle.standardOutput : FileHandle.standardError).write(data)
+                    // Requests that ended so far, interleaved with the command's own stderr.
+                    if let gate { report(gate.takeRecords()) }
                 }
             }
         } catch {
@@ -69,6 +100,27 @@ struct ExecRunner {
         }
     }
 
+    /// One line per proxied request on stderr: JSON with --json, else a short summary.
+    private func report(_ records: [EgressRecord]) {
+        for record in records {
+            let line: String
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys]
+                encoder.dateEncodingStrategy = .iso8601
+                guard let data = try? encoder.encode(EgressLine(record)) else { continue }
+                line = String(decoding: data, as: UTF8.self)
+            } else {
+                // A path is origin-form; a tunnel's inner CONNECT shows its own target.
+                let inner = record.path.map { $0.hasPrefix("/") ? $0 : " → " + $0 } ?? ""
+                let target = "\(record.host):\(record.port)\(inner)"
+                let verdict = record.allowed ? "allowed" : "refused (\(record.reason ?? "not allowed"))"
+                line = "airlock: egress \(record.method) \(target) \(verdict), \(record.bytesUp) B up, \(record.bytesDown) B down"
+            }
+            FileHandle.standardError.write(Data((line + "\n").utf8))
+        }
+    }
+
     private func report(_ result: ExecResult, code: Int32, startMs: Double) {
         struct Report: Encodable {
             var exit_code: Int32
@@ -81,4 +133,11 @@ struct ExecRunner {
             FileHandle.standardError.write(data + Data("\n".utf8))
         }
     }
+}
+
+/// An egress record as `airlock exec --json` prints it.
+private struct EgressLine: Encodable {
+    var type = "egress"
+    var record: EgressRecord
+    init(_ record: EgressRecord) { self.record = record }
 }

@@ -38,6 +38,9 @@ struct ResumeCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "One JSON event per line on stdout.")
     var json = false
 
+    @Option(name: .long, help: ArgumentHelp("A PEM file of extra CA certificates for the egress proxy (as given to `run`; not recorded, so give it again).", valueName: "file"))
+    var upstreamCa: [String] = []
+
     @OptionGroup var state: StateOptions
 
     func run() async throws {
@@ -66,7 +69,26 @@ struct ResumeCommand: AsyncParsableCommand {
             }
             if prices != nil { configuration.prices = try ProviderSetup.prices(prices) }
             configuration.signingKey = try ProviderSetup.signingKey(signKey)
-            let store = try state.open(redactor: Redactor(secrets: apiKey.map { [$0] } ?? []))
+            // The run's network comes back from its ledger, placeholders included; the
+            // secrets' values come from this environment again.
+            var secretValues: [String] = []
+            if var egress = configuration.egress {
+                for secret in egress.secrets {
+                    guard let value = ProcessInfo.processInfo.environment[secret.name], !value.isEmpty else {
+                        throw CLIError("run \(record.id) sends the secret \(secret.name); set it in this environment to resume", code: 2)
+                    }
+                    configuration.secretValues[secret.name] = value
+                    secretValues.append(value)
+                }
+                for file in upstreamCa {
+                    guard let pem = try? String(contentsOfFile: file, encoding: .utf8) else {
+                        throw CLIError("--upstream-ca \(file): cannot read it", code: 2)
+                    }
+                    egress.upstreamTrustRootsPEM.append(pem)
+                }
+                configuration.egress = egress
+            }
+            let store = try state.open(redactor: Redactor(secrets: (apiKey.map { [$0] } ?? []) + secretValues))
             let printer = ProgressPrinter(json: json, interactive: isatty(STDERR_FILENO) == 1)
             let loop = AgentLoop(configuration: configuration, model: model, backend: BubblewrapBackend(),
                                  store: store, approver: try ProviderSetup.approver(approver, store: store), onEvent: { printer.show($0) })

@@ -26,6 +26,8 @@ struct RunCommand: AsyncParsableCommand {
           airlock run "fix the failing test" --model script:examples/fix-test/script.json --workspace ./ws
           airlock run "add a README" --model openai:gpt-4o-mini --max-steps 20 --max-cost 0.50
           airlock run "…" --model openai:qwen --base-url http://127.0.0.1:8080/v1   # llama-server
+          airlock run "…" --allow-host pypi.org --allow-host files.pythonhosted.org --max-egress 200M
+          airlock run "…" --allow-host api.github.com --secret GITHUB_TOKEN --secret-host GITHUB_TOKEN=api.github.com
         """
     )
 
@@ -106,6 +108,8 @@ struct RunCommand: AsyncParsableCommand {
 
     @Flag(name: .long, help: "Put message content in OpenTelemetry spans (sent only when OTEL_EXPORTER_OTLP_ENDPOINT is set).")
     var otelContent = false
+
+    @OptionGroup(title: "Network (no network unless asked; docs/egress.md)") var egress: EgressOptions
 
     @OptionGroup var state: StateOptions
 

@@ -35,7 +35,8 @@ struct RunPlan {
         var sandbox = SandboxConfiguration(workspace: workspace)
         sandbox.limits = ResourceLimits(memoryBytes: command.memory?.bytes, pids: command.pids, cpus: command.cpus)
         let limits = BudgetLimits(maxSteps: command.maxSteps, maxTokens: command.maxTokens, maxCostUSD: command.maxCost,
-                                  timeout: command.timeout?.duration, callTimeout: command.callTimeout?.duration)
+                                  timeout: command.timeout?.duration, callTimeout: command.callTimeout?.duration,
+                                  maxEgressBytes: command.egress.maxEgress?.bytes)
         var configuration = RunConfiguration(task: command.task, model: spec, limits: limits, sandbox: sandbox)
         configuration.freshSandboxPerCall = command.freshSandboxPerCall
         configuration.snapshotWorkspace = command.snapshotWorkspace
@@ -43,13 +44,17 @@ struct RunPlan {
         configuration.prices = priceTable
         configuration.providerBaseURL = command.baseURL
         configuration.signingKey = try ProviderSetup.signingKey(command.signKey)
+        configuration.egress = try command.egress.settings()
+        configuration.secretValues = command.egress.secretValues
+        if configuration.egress != nil { configuration.sandbox.network = .proxy }
         if let file = command.policy {
             do { configuration.policy = try PolicyFile.load(file) }
             catch { throw CLIError("\(error)", code: 2) }
         }
         self.configuration = configuration
         // The key is a secret of the harness: redacted from everything written.
-        store = try command.state.open(redactor: try ProviderSetup.redactor(apiKey: apiKey, secretEnv: command.secretEnv,
+        // Proxy secrets are redacted like --secret-env ones, should one ever come back in output.
+        store = try command.state.open(redactor: try ProviderSetup.redactor(apiKey: apiKey, secretEnv: command.secretEnv + command.egress.secret,
                                                                              patterns: command.redact))
         json = command.json
         otelContent = command.otelContent
