@@ -40,6 +40,11 @@ struct ProgressPrinter: Sendable {
             return "    ✗ denied \(text("name")): \(text("reason"))"
         case "tool_rejected":
             return "    ✗ rejected \(text("name")): \(text("problem"))"
+        case "egress":
+            let verdict = fields["allowed"] == .bool(true) ? "⇄" : "✗ refused"
+            let bytes = (fields["bytes_up"]?.intValue ?? 0) + (fields["bytes_down"]?.intValue ?? 0)
+            let why = fields["reason"]?.stringValue.map { ": \($0)" } ?? ""
+            return "    \(verdict) \(text("method")) \(text("host")):\(fields["port"]?.intValue ?? 0)\(text("path")) · \(bytes) B\(why)"
         case "sandbox_replaced":
             return "    ! sandbox died (\(text("reason"))); replaced: \(fields["replaced"] == .bool(true) ? "yes" : "no")"
         case "run_finished":

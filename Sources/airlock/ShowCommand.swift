@@ -86,6 +86,10 @@ enum TranscriptLine {
             if let err = payload["stderr"]?.stringValue, !err.isEmpty { line += "\n" + indent(err) }
             if let message = payload["message"]?.stringValue { line += ": " + message }
             return line
+        case .egressRequest:
+            let verdict = payload["allowed"] == .bool(true) ? "allowed" : "refused: \(text("reason"))"
+            return prefix + "egress \(text("method")) \(text("host")):\(payload["port"]?.intValue ?? 0)\(text("path")) "
+                + "(\(payload["bytes_up"]?.intValue ?? 0) B up, \(payload["bytes_down"]?.intValue ?? 0) B down) \(verdict)"
         case .sandboxStarted, .sandboxKilled, .sandboxReplaced:
             return prefix + "sandbox \(entry.kind.rawValue.replacingOccurrences(of: "sandbox_", with: "")) \(text("sandbox")) \(text("reason"))"
         case .runFinished:
