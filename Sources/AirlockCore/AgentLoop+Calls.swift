@@ -1,4 +1,5 @@
 import AirlockModels
+import Foundation
 import AirlockSandbox
 
 /// What a tool call needs from its run, and the one counter that spans calls.
@@ -10,6 +11,8 @@ struct CallContext {
     var rates = RateWindow()
     /// Rules a human approved for the rest of the run.
     var approvedRules: Set<String> = []
+    /// When approvals still pending at a restart were first asked.
+    var askedAt: [String: Date] = [:]
 }
 
 enum CallStep {
@@ -81,9 +84,12 @@ extension AgentLoop {
                 leading = []
                 _ = try run.store.updateRun(run.id) { $0.status = .paused }
                 run.emit("approval_requested", ["call": .string(callID), "name": .string(call.name), "reason": .string(verdict.reason)])
-                let answer = await approver.decide(ApprovalRequest(run: run.id, call: callID, tool: valid.name,
-                                                                   summary: Transcript.argumentSummary(valid),
-                                                                   rule: verdict.rule, reason: verdict.reason))
+                var request = ApprovalRequest(run: run.id, call: callID, tool: valid.name,
+                                              summary: Transcript.argumentSummary(valid),
+                                              rule: verdict.rule, reason: verdict.reason)
+                request.askedAt = context.askedAt[callID] ?? Date()
+                request.timeout = configuration.policy.approvalTimeout.map { .seconds($0) }
+                let answer = await approver.decide(request)
                 _ = try run.store.updateRun(run.id) { $0.status = .running }
                 try await run.record(.approvalAnswered, ["call": .string(callID), "decision": .string(answer.decision.rawValue),
                                                          "by": .string(answer.by), "reason": answer.reason.map { .string($0) } ?? .null])

@@ -126,6 +126,7 @@ public struct AgentLoop: Sendable {
         var context = CallContext(run: run, session: session,
                                   executor: ToolExecutor(limits: configuration.limits, outputLimit: configuration.modelOutputLimit),
                                   formatErrors: recovery?.formatErrors ?? 0)
+        context.askedAt = recovery?.approvalAskedAt ?? [:]
         var messages = recovery?.messages ?? [.system(configuration.systemPrompt), .user(configuration.task)]
         if let pending = recovery?.pending {
             if let stop = try await finishPending(pending, &messages, &context) { return stop }

@@ -1,4 +1,5 @@
 import AirlockModels
+import Foundation
 
 /// Rebuilds where a run stood from its ledger alone, so any harness process can pick up a
 /// run whose harness died. The ledger records every message the model saw (`content` of
@@ -31,6 +32,8 @@ public struct RunRecovery: Sendable {
     public var costUSD = 0.0
     /// Bytes through the egress proxy, summed from the `egress_request` entries.
     public var egressBytes = 0
+    /// When each call's approval was first asked, so a resumed wait keeps the policy's clock.
+    public var approvalAskedAt: [String: Date] = [:]
     public var formatErrors = 0
     public var callIDs: Set<String> = []
     /// The last model turn whose tool calls were not all answered.
@@ -86,6 +89,10 @@ public struct RunRecovery: Sendable {
                 outputTokens = payload["output_tokens"]?.intValue ?? outputTokens
                 if case .double(let cost)? = payload["cost_usd"] { costUSD = cost }
                 else if let cost = payload["cost_usd"]?.intValue { costUSD = Double(cost) }
+            case .approvalRequested:
+                if let call, approvalAskedAt[call] == nil {
+                    approvalAskedAt[call] = Date(timeIntervalSince1970: Double(LedgerSpans.nanos(entry.time)) / 1e9)
+                }
             case .egressRequest:
                 egressBytes += (payload["bytes_up"]?.intValue ?? 0) + (payload["bytes_down"]?.intValue ?? 0)
             case .toolCallProposed:

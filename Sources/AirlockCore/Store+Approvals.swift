@@ -59,11 +59,13 @@ public struct QueueApprover: Approver {
 
     public func decide(_ request: ApprovalRequest) async -> ApprovalAnswer {
         announce(request)
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
+        let deadline = ContinuousClock.now + request.remaining(default: timeout)
+        // Checked once even when the time is already up: an answer given while the harness
+        // was down still counts.
+        repeat {
             if let answer = try? store.approvalAnswer(run: request.run, call: request.call) { return answer }
             do { try await Task.sleep(for: poll) } catch { break }
-        }
-        return ApprovalAnswer(.deny, reason: "no answer within \(timeout)", by: "airlock")
+        } while ContinuousClock.now < deadline
+        return ApprovalAnswer(.deny, reason: "no answer within \(request.limit(default: timeout))", by: "airlock")
     }
 }

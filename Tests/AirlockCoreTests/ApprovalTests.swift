@@ -120,4 +120,40 @@ struct ApprovalTests {
         #expect(fixture.file("a.txt") != nil && fixture.file("b.txt") != nil)
         #expect(approver.requests.count == 1)
     }
+
+    @Test("approval_timeout in the policy: a number or a duration, at least a second")
+    func timeoutParses() throws {
+        #expect(try PolicyFile.parse("approval_timeout: 90\n").approvalTimeout == 90)
+        #expect(try PolicyFile.parse("approval_timeout: 10m\n").approvalTimeout == 600)
+        #expect(try PolicyFile.parse("approval_timeout: 2h\n").approvalTimeout == 7200)
+        #expect(try PolicyFile.parse("default: allow\n").approvalTimeout == nil)
+        #expect(throws: PolicyFile.Failure.self) { try PolicyFile.parse("approval_timeout: soon\n") }
+        #expect(throws: PolicyFile.Failure.self) { try PolicyFile.parse("approval_timeout: 0\n") }
+    }
+
+    @Test("the policy's timeout denies an unanswered ask, counted from when it was first asked")
+    func queueTimeoutFromFirstAsk() async throws {
+        let fixture = try LoopFixture()
+        defer { fixture.remove() }
+        let store = try fixture.store()
+        let approver = QueueApprover(store: store, timeout: .seconds(3600))
+        var request = ApprovalRequest(run: "r", call: "c", tool: "shell", summary: "touch x", rule: "ask-touch", reason: "why")
+        request.timeout = .seconds(1)
+        let clock = ContinuousClock()
+        let started = clock.now
+        let answer = await approver.decide(request)
+        #expect(answer.decision == .deny)
+        #expect(answer.by == "airlock")
+        #expect(answer.reason?.contains("1") == true, "\(answer.reason ?? "")")
+        #expect(clock.now - started < .seconds(60), "the policy's second, not the approver's hour")
+        // Asked long ago (before a restart): the time is already up, but an answer given
+        // meanwhile still counts.
+        request.askedAt = Date(timeIntervalSinceNow: -120)
+        request.timeout = .seconds(60)
+        #expect(request.remaining(default: .seconds(3600)) == .zero)
+        #expect(await approver.decide(request).decision == .deny)
+        _ = try store.answerApproval(run: "r", call: "c", decision: .approve, reason: nil, by: "alice")
+        let late = await approver.decide(request)
+        #expect(late.decision == .approve && late.by == "alice")
+    }
 }

@@ -9,6 +9,21 @@ public struct ApprovalRequest: Sendable, Hashable {
     public var summary: String
     public var rule: String?
     public var reason: String
+    /// When the question was first asked (before any restart of the harness).
+    public var askedAt: Date = Date()
+    /// The policy's `approval_timeout`; nil leaves it to the approver's default.
+    public var timeout: Duration?
+
+    /// How long is left to answer, given the approver's own default.
+    public func remaining(default fallback: Duration, now: Date = Date()) -> Duration {
+        let total = timeout ?? fallback
+        let spent = now.timeIntervalSince(askedAt)
+        let left = Double(total.components.seconds) + Double(total.components.attoseconds) / 1e18 - spent
+        return left > 0 ? .milliseconds(Int(left * 1000)) : .zero
+    }
+
+    /// The limit as the "no answer within …" reason shows it.
+    public func limit(default fallback: Duration) -> Duration { timeout ?? fallback }
 }
 
 /// A human's answer, with who gave it.

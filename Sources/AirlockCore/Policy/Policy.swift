@@ -41,13 +41,21 @@ public struct Policy: Sendable, Hashable, Codable {
     public var `default`: Decision
     public var rules: [Rule]
     public var rateLimits: RateLimits?
+    /// Seconds a human has to answer an `ask` before it is denied, counted from when the
+    /// question was first asked (a resumed run does not restart the clock). nil: the
+    /// approver's own default (5 minutes at a terminal, an hour for `web`).
+    public var approvalTimeout: Int?
 
-    enum CodingKeys: String, CodingKey { case `default`, rules, rateLimits = "rate_limits" }
+    enum CodingKeys: String, CodingKey {
+        case `default`, rules, rateLimits = "rate_limits", approvalTimeout = "approval_timeout"
+    }
 
-    public init(default decision: Decision = .allow, rules: [Rule] = [], rateLimits: RateLimits? = nil) {
+    public init(default decision: Decision = .allow, rules: [Rule] = [], rateLimits: RateLimits? = nil,
+                approvalTimeout: Int? = nil) {
         self.default = decision
         self.rules = rules
         self.rateLimits = rateLimits
+        self.approvalTimeout = approvalTimeout
     }
 
     public init(from decoder: Decoder) throws {
@@ -55,6 +63,30 @@ public struct Policy: Sendable, Hashable, Codable {
         self.default = try keys.decodeIfPresent(Decision.self, forKey: .default) ?? .allow
         rules = try keys.decodeIfPresent([Rule].self, forKey: .rules) ?? []
         rateLimits = try keys.decodeIfPresent(RateLimits.self, forKey: .rateLimits)
+        // A number of seconds, or a duration with a unit: `90`, `30s`, `10m`, `1h`.
+        if let seconds = try? keys.decodeIfPresent(Int.self, forKey: .approvalTimeout) {
+            approvalTimeout = seconds
+        } else if let text = try keys.decodeIfPresent(String.self, forKey: .approvalTimeout) {
+            guard let seconds = Self.seconds(text) else {
+                throw DecodingError.dataCorruptedError(forKey: .approvalTimeout, in: keys,
+                                                       debugDescription: "approval_timeout '\(text)' is not a duration like 30s, 10m or 1h")
+            }
+            approvalTimeout = seconds
+        }
+        if let timeout = approvalTimeout, timeout < 1 {
+            throw DecodingError.dataCorruptedError(forKey: .approvalTimeout, in: keys,
+                                                   debugDescription: "approval_timeout must be at least 1 second")
+        }
+    }
+
+    /// `45`, `45s`, `10m`, `2h` → seconds.
+    static func seconds(_ text: String) -> Int? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces).lowercased()
+        let units: [(String, Int)] = [("h", 3600), ("m", 60), ("s", 1)]
+        for (suffix, factor) in units where trimmed.hasSuffix(suffix) {
+            return Int(trimmed.dropLast()).map { $0 * factor }
+        }
+        return Int(trimmed)
     }
 
     /// The policy when none is given: everything the schemas accept runs (the sandbox is

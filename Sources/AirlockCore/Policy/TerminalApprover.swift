@@ -32,10 +32,10 @@ public struct TerminalApprover: Approver {
             └ [y] approve once  [a] approve this rule for the run  [n REASON] deny  [t] terminate the run: 
             """
         output.write(Data(prompt.utf8))
-        let line = await Self.readLine(input, timeout: timeout)
+        let line = await Self.readLine(input, timeout: request.remaining(default: timeout))
         guard let line else {
             output.write(Data("\n(no answer: denied)\n".utf8))
-            return ApprovalAnswer(.deny, reason: "no answer within \(timeout)", by: "airlock")
+            return ApprovalAnswer(.deny, reason: "no answer within \(request.limit(default: timeout))", by: "airlock")
         }
         return Self.parse(line, by: who)
     }
