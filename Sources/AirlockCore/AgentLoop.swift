@@ -75,6 +75,16 @@ public struct AgentLoop: Sendable {
         let session = SandboxSession(backend: backend, configuration: sandboxConfiguration,
                                      freshPerCall: configuration.freshSandboxPerCall,
                                      maxReplacements: configuration.maxSandboxReplacements, ledger: run.ledger)
+        // Requests are written as they end, not only between calls, so a harness killed in
+        // the middle of a long call still leaves them in the ledger.
+        let drain = gate.map { _ in
+            Task {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .milliseconds(100))
+                    try? await run.recordEgress()
+                }
+            }
+        }
         var result: RunResult
         if let gateFailure {
             result = run.result(.sandboxFailed, reason: "the egress proxy could not start: \(gateFailure)")
@@ -86,6 +96,8 @@ public struct AgentLoop: Sendable {
             }
         }
         await session.shutdown(reason: "run ended")
+        drain?.cancel()
+        await drain?.value
         if let gate {
             await gate.close()
             do { try await run.recordEgress() } catch {

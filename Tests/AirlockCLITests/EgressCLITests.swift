@@ -195,6 +195,50 @@ struct EgressCLITests {
         }
     }
 
+    @Test("a run killed mid-way and resumed keeps its network: same placeholder inside, the secret still reaches its host, the ledger verifies")
+    func resumeKeepsEgress() async throws {
+        let scene = try RunScene.make()
+        defer { scene.remove() }
+        try EgressClient.script.write(toFile: scene.workspace + "/client.py", atomically: true, encoding: .utf8)
+        let secret = "tok-" + UUID().uuidString
+        try await TestHTTPServer.with([.json(#"{"n":1}"#), .json(#"{"n":2}"#)]) { server in
+            let get = { (path: String) in "python3 client.py get http://secret.test:\(server.port)/\(path) 'X-Token: $API_TOKEN'" }
+            let model = try scene.script([
+                RunScene.shell(get("one") + "; echo $API_TOKEN > p1.txt"),
+                RunScene.shell(get("two") + "; echo $API_TOKEN > p2.txt"),
+                RunScene.submit("both"),
+            ])
+            let options = ["--allow-host", "secret.test:\(server.port)", "--resolve", "secret.test:127.0.0.1",
+                           "--secret", "API_TOKEN", "--secret-host", "API_TOKEN=secret.test:\(server.port)"]
+            let harness = try scene.harness(["run", "twice", "--model", model, "--workspace", scene.workspace] + options,
+                                            environment: ["API_TOKEN": secret, "AIRLOCK_FAULT_KILL_AT": "tool_result:1"])
+            defer { harness.cleanUp() }
+            let end = await harness.wait()
+            #expect(end.reason == .uncaughtSignal && end.status == SIGKILL, "\(harness.stderr)")
+            let runID = try #require(try await scene.runs().first?["id"] as? String)
+
+            let withoutSecret = try await scene.command(["resume", runID])
+            #expect(withoutSecret.status == 2, "resume needs the secret's value again: \(withoutSecret.stderr)")
+            #expect(withoutSecret.stderr.contains("API_TOKEN"))
+
+            let resumed = try await RunBinary.run(["resume", runID, "--state-dir", scene.stateDir], environment: ["API_TOKEN": secret])
+            #expect(resumed.status == 0, "\(resumed.stderr)")
+            let first = scene.file("p1.txt"), second = scene.file("p2.txt")
+            #expect(!first.isEmpty && first == second, "the placeholder survives the restart: \(first) / \(second)")
+            #expect(!first.contains(secret))
+            #expect(server.requests.map { $0.header("x-token") } == [secret, secret], "both requests carried the real value")
+            let egress = try await scene.ledger(runID).filter { $0.kind == "egress_request" }
+            #expect(egress.contains { $0.payload["path"] as? String == "/two" && $0.payload["secrets"] as? [String] == ["API_TOKEN"] },
+                    "\(egress)")
+            let verify = try await scene.command(["verify", runID])
+            #expect(verify.status == 0, "\(verify.stdout) \(verify.stderr)")
+            for file in try FileManager.default.subpathsOfDirectory(atPath: scene.stateDir) {
+                let data = FileManager.default.contents(atPath: scene.stateDir + "/" + file) ?? Data()
+                #expect(data.range(of: Data(secret.utf8)) == nil, "the secret is in the state dir: \(file)")
+            }
+        }
+    }
+
     @Test("usage mistakes are exit 2 with a message: no allow list, a secret without a host, a host not allowed")
     func usageErrors() async throws {
         let workspace = try Self.workspace()
