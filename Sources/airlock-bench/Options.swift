@@ -11,6 +11,7 @@ struct Options: Sendable {
         usage: airlock-bench [--iterations N] [--warmup N] [--json] [--no-phases]
                airlock-bench ledger [APPENDS]    ledger appends/s and verify cost per 10,000 entries
                airlock-bench loop [STEPS]        harness overhead per agent step (scripted model)
+               airlock-bench egress [REQUESTS]   the egress proxy's cost per request and per byte, vs direct
 
         Measures, side by side in one run on this machine:
           1. sandbox start → first command's result (BubblewrapBackend.start + exec /bin/true)
