@@ -15,17 +15,11 @@ public struct TestCertificates: Sendable {
     public init(name: String = "Airlock Test CA") throws {
         let key = P256.Signing.PrivateKey()
         let subject = try DistinguishedName { CommonName(name) }
-        let now = Date()
-        let certificate = try Certificate(
-            version: .v3, serialNumber: Certificate.SerialNumber(),
-            publicKey: Certificate.PublicKey(key.publicKey),
-            notValidBefore: now - 3600, notValidAfter: now + 86_400,
-            issuer: subject, subject: subject, signatureAlgorithm: .ecdsaWithSHA256,
-            extensions: try Certificate.Extensions {
-                Critical(BasicConstraints.isCertificateAuthority(maxPathLength: nil))
-                Critical(KeyUsage(keyCertSign: true, cRLSign: true))
-            },
-            issuerPrivateKey: Certificate.PrivateKey(key))
+        let certificate = try Self.certificate(for: key, subject: subject, issuer: subject, signer: key,
+                                               extensions: try Certificate.Extensions {
+            Critical(BasicConstraints.isCertificateAuthority(maxPathLength: nil))
+            Critical(KeyUsage(keyCertSign: true, cRLSign: true))
+        })
         caPEM = try certificate.serializeAsPEM().pemString
         caKeyBytes = key.rawRepresentation
         caName = subject
@@ -35,7 +29,6 @@ public struct TestCertificates: Sendable {
     public func leaf(for names: [String]) throws -> (certificatePEM: String, keyPEM: String) {
         let key = P256.Signing.PrivateKey()
         let subject = try DistinguishedName { CommonName(names.first ?? "localhost") }
-        let now = Date()
         let alternatives = SubjectAlternativeNames(names.map { name -> GeneralName in
             var v4 = in_addr(), v6 = in6_addr()
             if inet_pton(AF_INET, name, &v4) == 1 {
@@ -46,18 +39,28 @@ public struct TestCertificates: Sendable {
             }
             return .dnsName(name)
         })
-        let certificate = try Certificate(
-            version: .v3, serialNumber: Certificate.SerialNumber(),
-            publicKey: Certificate.PublicKey(key.publicKey),
-            notValidBefore: now - 3600, notValidAfter: now + 86_400,
-            issuer: caName, subject: subject, signatureAlgorithm: .ecdsaWithSHA256,
+        let certificate = try Self.certificate(
+            for: key, subject: subject, issuer: caName,
+            signer: try P256.Signing.PrivateKey(rawRepresentation: caKeyBytes),
             extensions: try Certificate.Extensions {
                 Critical(BasicConstraints.notCertificateAuthority)
                 alternatives
                 try ExtendedKeyUsage([.serverAuth])
-            },
-            issuerPrivateKey: Certificate.PrivateKey(try P256.Signing.PrivateKey(rawRepresentation: caKeyBytes)))
+            })
         return (try certificate.serializeAsPEM().pemString, try key.pemRepresentation)
+    }
+
+    /// A certificate valid from an hour ago for a day.
+    private static func certificate(for key: P256.Signing.PrivateKey, subject: DistinguishedName,
+                                    issuer: DistinguishedName, signer: P256.Signing.PrivateKey,
+                                    extensions: Certificate.Extensions) throws -> Certificate {
+        let now = Date()
+        return try Certificate(
+            version: .v3, serialNumber: Certificate.SerialNumber(),
+            publicKey: Certificate.PublicKey(key.publicKey),
+            notValidBefore: now - 3600, notValidAfter: now + 86_400,
+            issuer: issuer, subject: subject, signatureAlgorithm: .ecdsaWithSHA256,
+            extensions: extensions, issuerPrivateKey: Certificate.PrivateKey(signer))
     }
 
     /// A TLS server context presenting a leaf for `names`.

@@ -1,72 +1,19 @@
+import AirlockTestSupport
 import Foundation
 import Glibc
 import Testing
 
 /// An `airlock` process the test drives while it runs: output to files, killed by pid.
-final class DurabilityHarness: @unchecked Sendable {
-    let process = Process()
-    let directory: String
+typealias DurabilityHarness = AirlockProcess
 
-    init(_ arguments: [String], environment: [String: String] = [:]) throws {
-        guard let path = RunBinary.path else { throw POSIXError(.ENOENT) }
-        directory = NSTemporaryDirectory() + "airlock-durability-proc-" + UUID().uuidString.prefix(8)
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: directory + "/out", contents: nil)
-        FileManager.default.createFile(atPath: directory + "/err", contents: nil)
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        var env = ProcessInfo.processInfo.environment
-        for name in ["OPENAI_API_KEY", "ANTHROPIC_API_KEY", "AIRLOCK_MODEL", "AIRLOCK_STATE_DIR", "AIRLOCK_FAULT_KILL_AT"] {
-            env[name] = nil
-        }
-        process.environment = env.merging(environment) { $1 }
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: directory + "/out"))
-        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: directory + "/err"))
-        try process.run()
-    }
-
-    var pid: Int32 { process.processIdentifier }
-    var stdout: String { read("out") }
-    var stderr: String { read("err") }
-
-    private func read(_ name: String) -> String {
-        String(decoding: FileManager.default.contents(atPath: directory + "/" + name) ?? Data(), as: UTF8.self)
-    }
-
+extension AirlockProcess {
     /// Waits for the process to end; kills it (and records an issue) after `limit`.
     @discardableResult
     func wait(limit: Duration = .seconds(30)) async -> (reason: Process.TerminationReason, status: Int32) {
-        let end = ContinuousClock.now + limit
-        while process.isRunning && ContinuousClock.now < end {
-            try? await Task.sleep(for: .milliseconds(10))
+        if !(await waitForExit(limit: limit)) {
+            Issue.record("airlock \(process.arguments ?? []) did not end within \(limit); killed it")
         }
-        if process.isRunning {
-            Issue.record("airlock \(process.arguments ?? []) did not end within \(limit); killing it")
-            kill(pid, SIGKILL)
-        }
-        process.waitUntilExit()
-        return (process.terminationReason, process.terminationStatus)
-    }
-
-    /// Polls stdout until `condition` holds or `limit` passes.
-    func waitForOutput(limit: Duration = .seconds(15), _ condition: (String) -> Bool) async -> Bool {
-        let end = ContinuousClock.now + limit
-        while ContinuousClock.now < end {
-            if condition(stdout) { return true }
-            if !process.isRunning { return condition(stdout) }
-            try? await Task.sleep(for: .milliseconds(20))
-        }
-        return false
-    }
-
-    /// Kills it if it still runs, and removes its output files.
-    func cleanUp() {
-        if process.isRunning {
-            kill(pid, SIGKILL)
-            process.waitUntilExit()
-        }
-        try? FileManager.default.removeItem(atPath: directory)
+        return (reason, status)
     }
 }
 

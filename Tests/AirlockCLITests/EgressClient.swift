@@ -19,6 +19,18 @@ def read_all(sock):
         data += ("<" + type(error).__name__ + ">").encode()
     return data
 
+def connect_through(target):
+    """CONNECT to target through the proxy inside; the socket and the status line."""
+    sock = socket.create_connection(("127.0.0.1", 3128), timeout=10)
+    sock.sendall(("CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n" % (target, target)).encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = sock.recv(1)
+        if not chunk:
+            break
+        head += chunk
+    return sock, head.split(b"\r\n")[0].decode("latin1")
+
 mode = sys.argv[1]
 if mode == "get":
     request = urllib.request.Request(sys.argv[2])
@@ -35,17 +47,8 @@ if mode == "get":
         out({"error": repr(error)})
 elif mode == "tunnel":
     # CONNECT to sys.argv[2] through the proxy, then send sys.argv[3] (escapes allowed) inside.
-    target = sys.argv[2]
     inner = sys.argv[3].encode().decode("unicode_escape").encode("latin1")
-    sock = socket.create_connection(("127.0.0.1", 3128), timeout=10)
-    sock.sendall(("CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n" % (target, target)).encode())
-    head = b""
-    while b"\r\n\r\n" not in head:
-        chunk = sock.recv(1)
-        if not chunk:
-            break
-        head += chunk
-    status = head.split(b"\r\n")[0].decode("latin1")
+    sock, status = connect_through(sys.argv[2])
     inside = ""
     if " 200" in status:
         sock.sendall(inner)
@@ -53,15 +56,8 @@ elif mode == "tunnel":
     out({"connect": status, "inside": inside})
 elif mode == "sni":
     # CONNECT to sys.argv[2], then a TLS handshake naming sys.argv[3] and a GET.
-    target, name = sys.argv[2], sys.argv[3]
-    sock = socket.create_connection(("127.0.0.1", 3128), timeout=10)
-    sock.sendall(("CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n" % (target, target)).encode())
-    head = b""
-    while b"\r\n\r\n" not in head:
-        chunk = sock.recv(1)
-        if not chunk:
-            break
-        head += chunk
+    name = sys.argv[3]
+    sock, _ = connect_through(sys.argv[2])
     context = ssl.create_default_context()
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE

@@ -1,16 +1,11 @@
+import AirlockTestSupport
 import Foundation
 import Glibc
 import Testing
 
 /// The built `airlock` executable, run as a user would run it.
 struct AirlockCLI {
-    static let path: String? = {
-        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? ""
-        let directory = (exe as NSString).deletingLastPathComponent
-        return [directory + "/airlock", (directory as NSString).deletingLastPathComponent + "/airlock"]
-            .first { FileManager.default.isExecutableFile(atPath: $0) }
-    }()
-
+    static let path = AirlockProcess.binaryPath
     static var available: Bool { path != nil }
 
     struct Outcome {
@@ -20,50 +15,23 @@ struct AirlockCLI {
         var stderr: String
     }
 
-    /// A started `airlock` whose output goes to files (never a pipe that could fill up).
-    final class Running: @unchecked Sendable {
-        let process = Process()
-        let directory: String
-
-        init(_ arguments: [String], environment: [String: String] = [:]) throws {
-            guard let path = AirlockCLI.path else { throw POSIXError(.ENOENT) }
-            directory = NSTemporaryDirectory() + "airlock-cli-" + UUID().uuidString.prefix(8)
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            FileManager.default.createFile(atPath: directory + "/out", contents: nil)
-            FileManager.default.createFile(atPath: directory + "/err", contents: nil)
-            process.executableURL = URL(fileURLWithPath: path)
-            process.arguments = arguments
-            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-            process.standardInput = FileHandle.nullDevice
-            process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: directory + "/out"))
-            process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: directory + "/err"))
-            try process.run()
-        }
-
-        var stdout: String { String(decoding: FileManager.default.contents(atPath: directory + "/out") ?? Data(), as: UTF8.self) }
-        var stderr: String { String(decoding: FileManager.default.contents(atPath: directory + "/err") ?? Data(), as: UTF8.self) }
-
-        /// Waits for the exit without blocking a thread; kills it after `limit` (a hang is a
-        /// failure, not a timing assertion).
-        func wait(limit: Duration = .seconds(90)) async -> Outcome {
-            let clock = ContinuousClock()
-            let end = clock.now + limit
-            while process.isRunning && clock.now < end {
-                try? await Task.sleep(for: .milliseconds(10))
-            }
-            if process.isRunning {
-                Issue.record("airlock \(process.arguments ?? []) did not finish; killing it")
-                kill(process.processIdentifier, SIGKILL)
-                process.waitUntilExit()
-            }
-            defer { try? FileManager.default.removeItem(atPath: directory) }
-            return Outcome(status: process.terminationStatus, reason: process.terminationReason,
-                           stdout: stdout, stderr: stderr)
-        }
-    }
+    /// A started `airlock` whose output goes to files.
+    typealias Running = AirlockProcess
 
     static func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> Outcome {
-        try await Running(arguments, environment: environment).wait()
+        try await Running(arguments, environment: environment).finish()
+    }
+}
+
+extension AirlockProcess {
+    /// Waits for the exit (killing it after `limit`: a hang is a failure, not a timing
+    /// assertion), then removes its files.
+    func finish(limit: Duration = .seconds(90)) async -> AirlockCLI.Outcome {
+        if !(await waitForExit(limit: limit)) {
+            Issue.record("airlock \(process.arguments ?? []) did not finish; killed it")
+        }
+        defer { cleanUp() }
+        return AirlockCLI.Outcome(status: status, reason: reason, stdout: stdout, stderr: stderr)
     }
 }
 
@@ -186,7 +154,7 @@ struct ExecCommandTests {
             }
             try await Task.sleep(for: .milliseconds(20))
         }
-        let outcome = await running.wait()
+        let outcome = await running.finish()
         #expect(seenWhileRunning, "the first line only appeared at exit")
         #expect(outcome.status == 0)
         #expect(outcome.stdout == "streamed-early\nlate\n")

@@ -6,12 +6,7 @@ import Testing
 
 /// The built `airlock` binary, for `airlock run` and the commands that read runs back.
 enum RunBinary {
-    static let path: String? = {
-        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? ""
-        let directory = (exe as NSString).deletingLastPathComponent
-        return [directory + "/airlock", (directory as NSString).deletingLastPathComponent + "/airlock"]
-            .first { FileManager.default.isExecutableFile(atPath: $0) }
-    }()
+    static let path = AirlockProcess.binaryPath
 
     struct Outcome {
         var status: Int32
@@ -28,39 +23,15 @@ enum RunBinary {
         }
     }
 
-    /// Runs `airlock` with output to files; kills it after `limit` (a hang is a failure).
+    /// Runs `airlock` to its end; kills it after `limit` (a hang is a failure).
     static func run(_ arguments: [String], environment: [String: String] = [:],
                     limit: Duration = .seconds(60)) async throws -> Outcome {
-        guard let path else { throw POSIXError(.ENOENT) }
-        let directory = NSTemporaryDirectory() + "airlock-run-cli-" + UUID().uuidString.prefix(8)
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        FileManager.default.createFile(atPath: directory + "/out", contents: nil)
-        FileManager.default.createFile(atPath: directory + "/err", contents: nil)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        var env = ProcessInfo.processInfo.environment
-        // Keys from the developer's shell must not change what these tests see.
-        for name in ["OPENAI_API_KEY", "ANTHROPIC_API_KEY", "AIRLOCK_MODEL", "AIRLOCK_STATE_DIR"] { env[name] = nil }
-        process.environment = env.merging(environment) { $1 }
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: directory + "/out"))
-        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: directory + "/err"))
-        try process.run()
-        let end = ContinuousClock.now + limit
-        while process.isRunning && ContinuousClock.now < end {
-            try? await Task.sleep(for: .milliseconds(10))
+        let process = try AirlockProcess(arguments, environment: environment)
+        defer { process.cleanUp() }
+        if !(await process.waitForExit(limit: limit)) {
+            Issue.record("airlock \(arguments) did not finish within \(limit); killed it")
         }
-        if process.isRunning {
-            Issue.record("airlock \(arguments) did not finish within \(limit); killing it")
-            kill(process.processIdentifier, SIGKILL)
-        }
-        process.waitUntilExit()
-        func read(_ name: String) -> String {
-            String(decoding: FileManager.default.contents(atPath: directory + "/" + name) ?? Data(), as: UTF8.self)
-        }
-        return Outcome(status: process.terminationStatus, stdout: read("out"), stderr: read("err"))
+        return Outcome(status: process.status, stdout: process.stdout, stderr: process.stderr)
     }
 }
 

@@ -1,3 +1,4 @@
+import AirlockTestSupport
 import AirlockCore
 import Foundation
 import Glibc

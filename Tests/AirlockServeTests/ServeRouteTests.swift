@@ -1,3 +1,4 @@
+import AirlockTestSupport
 import AirlockCore
 @testable import AirlockServe
 import Foundation

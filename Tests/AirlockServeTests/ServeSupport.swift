@@ -1,3 +1,4 @@
+import AirlockTestSupport
 import AirlockCore
 import AirlockModels
 @testable import AirlockServe
@@ -126,12 +127,7 @@ enum Web {
 
 /// The built `airlock` binary beside the tests.
 enum AirlockBinary {
-    static let path: String? = {
-        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? ""
-        let directory = (exe as NSString).deletingLastPathComponent
-        return [directory + "/airlock", (directory as NSString).deletingLastPathComponent + "/airlock"]
-            .first { FileManager.default.isExecutableFile(atPath: $0) }
-    }()
+    static let path = AirlockProcess.binaryPath
 
     /// The repository, for scripts/web-check.py and docs/.
     static let repository: String = {
@@ -141,61 +137,14 @@ enum AirlockBinary {
     }()
 }
 
-/// One `airlock` process with its output in files: started, watched, killed.
-final class AirlockProcess: @unchecked Sendable {
-    let process = Process()
-    let directory: String
-
-    init(_ arguments: [String], environment: [String: String] = [:]) throws {
-        guard let path = AirlockBinary.path else { throw POSIXError(.ENOENT) }
-        directory = NSTemporaryDirectory() + "airlock-serve-proc-" + UUID().uuidString.prefix(8)
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        _ = FileManager.default.createFile(atPath: directory + "/out", contents: nil)
-        _ = FileManager.default.createFile(atPath: directory + "/err", contents: nil)
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        var env = ProcessInfo.processInfo.environment
-        for name in ["OPENAI_API_KEY", "ANTHROPIC_API_KEY", "AIRLOCK_MODEL", "AIRLOCK_STATE_DIR", "AIRLOCK_SERVE_TOKEN",
-                     "AIRLOCK_FAULT_KILL_AT"] {
-            env[name] = nil
-        }
-        process.environment = env.merging(environment) { $1 }
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: directory + "/out"))
-        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: directory + "/err"))
-        try process.run()
-    }
-
-    var pid: Int32 { process.processIdentifier }
-    var stdout: String { read("out") }
-    var stderr: String { read("err") }
-
-    private func read(_ name: String) -> String {
-        String(decoding: FileManager.default.contents(atPath: directory + "/" + name) ?? Data(), as: UTF8.self)
-    }
-
+extension AirlockProcess {
+    /// Waits for the end; kills it (and records an issue) after `limit`.
     @discardableResult
     func wait(limit: Duration = .seconds(30)) async -> Int32 {
-        let end = ContinuousClock.now + limit
-        while process.isRunning && ContinuousClock.now < end {
-            try? await Task.sleep(for: .milliseconds(10))
+        if !(await waitForExit(limit: limit)) {
+            Issue.record("airlock \(process.arguments ?? []) did not end within \(limit); killed it")
         }
-        if process.isRunning {
-            Issue.record("airlock \(process.arguments ?? []) did not end within \(limit); killing it")
-            kill(pid, SIGKILL)
-        }
-        process.waitUntilExit()
-        return process.terminationStatus
-    }
-
-    func waitForOutput(limit: Duration = .seconds(20), _ condition: (String) -> Bool) async -> Bool {
-        let end = ContinuousClock.now + limit
-        while ContinuousClock.now < end {
-            if condition(stdout) { return true }
-            if !process.isRunning { return condition(stdout) }
-            try? await Task.sleep(for: .milliseconds(20))
-        }
-        return false
+        return status
     }
 
     /// The port `airlock serve --port 0` printed.
@@ -203,14 +152,6 @@ final class AirlockProcess: @unchecked Sendable {
         guard await waitForOutput({ $0.contains("airlock serve: http://") }) else { return nil }
         guard let range = stdout.range(of: "http://127.0.0.1:") else { return nil }
         return Int(stdout[range.upperBound...].prefix { $0.isNumber })
-    }
-
-    func cleanUp() {
-        if process.isRunning {
-            kill(pid, SIGKILL)
-            process.waitUntilExit()
-        }
-        try? FileManager.default.removeItem(atPath: directory)
     }
 
     /// Runs a command to its end.
