@@ -15,7 +15,12 @@ enum RunPage {
         workspace <code>\(HTML.escape(record.workspace))</code> · started \(HTML.escape(Timestamps.short(record.createdAt)))\
         \(record.finishedAt.map { " · finished " + HTML.escape(Timestamps.short($0)) } ?? "")</span></p>
         """
-        body += stats(run, verify: verify)
+        // Bytes through the egress proxy, when the run had network.
+        let egress = entries.filter { $0.kind == .egressRequest }
+        let hadNetwork = (run.record.config["egress"] ?? .null) != .null || !egress.isEmpty
+        let egressBytes = hadNetwork
+            ? egress.reduce(0) { $0 + ($1.payload["bytes_up"]?.intValue ?? 0) + ($1.payload["bytes_down"]?.intValue ?? 0) } : nil
+        body += stats(run, verify: verify, egressBytes: egressBytes)
         if !pending.isEmpty {
             body += "<h2>Waiting for approval</h2><p class=\"meta\">Answers are recorded as <code>\(HTML.escape(identity))</code>.</p>"
             body += pending.map { ApprovalCard.render($0, showRun: false) }.joined()
@@ -26,7 +31,7 @@ enum RunPage {
         return Layout.page(title: "Run \(record.id)", active: "runs", body: body, csrf: csrf)
     }
 
-    static func stats(_ run: RunView, verify: VerifyReport) -> String {
+    static func stats(_ run: RunView, verify: VerifyReport, egressBytes: Int? = nil) -> String {
         let record = run.record, budgets = run.budgets
         func stat(_ label: String, _ used: String, _ limit: String?, _ fraction: Double?) -> String {
             let bar = fraction.map { "<div class=\"bar\"><i style=\"width:\(Int(min(1, max(0, $0)) * 100))%\"></i></div>" } ?? ""
@@ -43,6 +48,11 @@ enum RunPage {
                      fraction(Double(tokens), maxTokens.map(Double.init)))
         html += stat("cost", "$" + String(format: "%.4f", record.costUSD), maxCost.map { "$" + String(format: "%.2f", $0) },
                      fraction(record.costUSD, maxCost))
+        if let egressBytes {
+            let maxEgress = budgets["max_egress_bytes"]?.intValue
+            html += stat("bytes through the egress proxy", "\(egressBytes)", maxEgress.map(String.init),
+                         fraction(Double(egressBytes), maxEgress.map(Double.init)))
+        }
         if let timeout = budgets["timeout_ms"]?.intValue {
             html += "<div class=\"stat\"><b>\(timeout / 1000) s</b><span>time limit</span></div>"
         }

@@ -61,6 +61,19 @@ enum TranscriptView {
             return row("human", "answered", "\(pill(text("decision"))) by <b>\(HTML.escape(text("by")))</b>\(reason)")
         case .toolResult:
             return row("tool", "result", result(payload))
+        case .egressRequest:
+            let allowed = payload["allowed"] == .bool(true)
+            let verdict = allowed ? "<span class=\"pill ok\">allowed</span>" : "<span class=\"pill bad\">refused</span>"
+            let target = "\(text("host")):\(payload["port"]?.intValue ?? 0)" + (text("path").hasPrefix("/") ? text("path") : "")
+            var body = "\(verdict) <code>\(HTML.escape(text("method")))</code> <span class=\"mono\">\(HTML.escape(HTML.clip(target, 300)))</span>"
+            body += " <span class=\"meta\">\(payload["bytes_up"]?.intValue ?? 0) B up · \(payload["bytes_down"]?.intValue ?? 0) B down"
+            body += " · \(payload["duration_ms"]?.intValue ?? 0) ms"
+            if case .array(let secrets)? = payload["secrets"], !secrets.isEmpty {
+                body += " · secrets " + HTML.escape(secrets.compactMap(\.stringValue).joined(separator: ", "))
+            }
+            body += "</span>"
+            if !text("reason").isEmpty { body += "<div class=\"meta\">\(HTML.escape(text("reason")))</div>" }
+            return row(allowed ? "note" : "policy", "egress", body)
         case .sandboxStarted, .sandboxKilled, .sandboxReplaced:
             let what = entry.kind.rawValue.replacingOccurrences(of: "sandbox_", with: "")
             return row("note", "sandbox", "<span class=\"meta\">\(HTML.escape(what)) \(HTML.escape(text("sandbox"))) \(HTML.escape(text("reason")))</span>")

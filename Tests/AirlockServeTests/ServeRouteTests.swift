@@ -73,6 +73,19 @@ struct ServeRouteTests {
         }
     }
 
+    @Test("an egress request in the transcript: verdict, method, target, bytes and secrets by name, all escaped")
+    func egressEntry() throws {
+        let payload = #"{"allowed":false,"bytes_down":39,"bytes_up":120,"call":"call_1","duration_ms":3,"host":"<b>evil</b>.test","method":"GET","path":"/x","port":80,"reason":"not on the allow-list","scheme":"http","secrets":["API_TOKEN"]}"#
+        let entry = LedgerEntry(run: "r", seq: 9, time: "2026-11-29T16:31:57.000Z", kind: .egressRequest, payloadJSON: payload,
+                                prevHash: "", hash: "")
+        let html = try #require(TranscriptView.entry(entry))
+        #expect(html.contains("refused"))
+        #expect(html.contains("&lt;b&gt;evil&lt;/b&gt;.test:80/x"))
+        #expect(!html.contains("<b>evil"))
+        #expect(html.contains("120 B up") && html.contains("39 B down"))
+        #expect(html.contains("API_TOKEN") && html.contains("not on the allow-list"))
+    }
+
     @Test("the approvals page shows the waiting call with Approve, Approve rule and Deny with a reason")
     func approvalsPage() async throws {
         try await withServer { scene, server in
