@@ -66,7 +66,8 @@ struct AgentLoopBudgetTests {
         #expect(run.result.outcome == .budgetExceeded, "\(run.result.reason)")
         #expect(run.result.exitCode == 3)
         #expect(run.finishedBudget == "time")
-        #expect(ContinuousClock.now - started < .seconds(10), "the model call was not interrupted")
+        // A hang guard, not a timing claim: uninterrupted, the call would take 20 s.
+        #expect(ContinuousClock.now - started < .seconds(16), "the model call was not interrupted")
     }
 
     @Test("--timeout mid-call: the call and its children are killed and the run ends exit 3 within ~1 s")

@@ -109,7 +109,7 @@ struct LimitsTests {
         #expect(result.status.signal == 9, "status \(result.status)")
         // The one timing bound: the TERM goes at the deadline, the KILL 0.5 s later; the rest
         // is margin for a 2-core machine running the whole suite at once.
-        #expect(elapsed < .milliseconds(5000), "took \(elapsed)")
+        #expect(elapsed < .seconds(10), "took \(elapsed)")
 
         // No `sleep` survives inside (zombies have an empty cmdline; the pattern does not
         // match this scan's own command line).
