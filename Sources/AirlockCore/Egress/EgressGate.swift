@@ -82,6 +82,12 @@ public final class EgressGate: Sendable {
         }
         try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o711])
+        // Someone else's directory (or a symlink planted in a shared /tmp) could swap the
+        // socket under us: the base must be a real directory of our own.
+        var info = stat()
+        guard lstat(base, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR, info.st_uid == getuid() else {
+            throw EgressGateError("\(base) is not a directory owned by uid \(getuid()); remove it or set XDG_RUNTIME_DIR")
+        }
         var template = Array((base + "/XXXXXX").utf8CString)
         let made = template.withUnsafeMutableBufferPointer { buffer -> Bool in
             guard let pointer = buffer.baseAddress else { return false }
