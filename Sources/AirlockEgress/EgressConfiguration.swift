@@ -11,6 +11,11 @@ public struct EgressConfiguration: Sendable {
     public var maxBytes: Int?
     /// Extra roots (PEM) trusted for upstream TLS when intercepting, beside the system's.
     public var upstreamTrustRootsPEM: [String]
+    /// Connections open at once; past it new ones are closed at once. The sandbox must not
+    /// be able to spend the harness's file descriptors.
+    public var maxConnections = 256
+    /// Time a new connection has to name its destination before it is closed.
+    public var firstRequestTimeout: Duration = .seconds(30)
 
     public init(allow: [EgressRule], resolve: [String: [String]] = [:], allowPrivate: Bool = false,
                 secrets: [EgressSecret] = [], maxBytes: Int? = nil, upstreamTrustRootsPEM: [String] = []) {

@@ -58,7 +58,25 @@ final class ProxyState: Sendable {
     func setUp(_ channel: any Channel) throws {
         let connection = EgressConnection(state: self, channel: channel, tag: log.tag)
         let key = ObjectIdentifier(connection)
-        open.withLock { $0[key] = Open(channel: channel, connection: NIOLoopBound(connection, eventLoop: channel.eventLoop)) }
+        let admitted = open.withLock { open -> Bool in
+            guard open.count < configuration.maxConnections else { return false }
+            open[key] = Open(channel: channel, connection: NIOLoopBound(connection, eventLoop: channel.eventLoop))
+            return true
+        }
+        guard admitted else {
+            connection.host = "-"
+            connection.method = "-"
+            connection.deny("too many open connections through the proxy (limit \(configuration.maxConnections))")
+            channel.close(promise: nil)
+            return
+        }
+        // A connection that never says where it goes is closed; one that did is left alone
+        // (a long download or an idle keep-alive tunnel is the client's business).
+        let deadline = configuration.firstRequestTimeout
+        channel.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount.nanoseconds(Int64(deadline.components.seconds) * 1_000_000_000
+                                                                                   + deadline.components.attoseconds / 1_000_000_000)) {
+            if connection.host.isEmpty { channel.close(promise: nil) }
+        }
         channel.closeFuture.assumeIsolated().whenComplete { _ in
             connection.closed()
             _ = self.open.withLock { $0.removeValue(forKey: key) }

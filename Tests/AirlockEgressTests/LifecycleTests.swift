@@ -30,6 +30,36 @@ import Testing
         }
     }
 
+    @Test func connectionsBeyondTheCapAreClosedAtOnceAndRecorded() async throws {
+        var config = EgressConfiguration(allow: try rules("api.test"))
+        config.maxConnections = 2
+        try await withProxy(config) { proxy, port in
+            var clients: [TestClient] = []
+            for _ in 0..<3 { clients.append(try await TestClient(.tcp(port))) }
+            var closed = 0
+            for client in clients where await client.closedByPeer(within: .milliseconds(500)) { closed += 1 }
+            #expect(closed == 1, "exactly the connection past the cap is closed")
+            let record = try #require(try await records(proxy).first)
+            #expect(!record.allowed && record.reason?.contains("too many open connections") == true, "\(record)")
+        }
+    }
+
+    @Test func aConnectionThatNeverNamesADestinationIsClosed() async throws {
+        let server = try await TestServer()
+        defer { Task { await server.stop() } }
+        var config = EgressConfiguration(allow: try rules("api.test:\(server.port)"), resolve: ["api.test": ["127.0.0.1"]])
+        config.firstRequestTimeout = .milliseconds(200)
+        try await withProxy(config) { _, port in
+            let silent = try await TestClient(.tcp(port))
+            #expect(await silent.closedByPeer(within: .seconds(10)), "the silent connection was not closed")
+            // A tunnel that named its destination in time outlives the deadline, idle.
+            let tunnel = try await TestClient(.tcp(port))
+            try await tunnel.send("CONNECT api.test:\(server.port) HTTP/1.1\r\n\r\n")
+            #expect(try await tunnel.readHead().hasPrefix("HTTP/1.1 200"))
+            #expect(!(await tunnel.closedByPeer(within: .milliseconds(600))), "an admitted tunnel was cut by the first-request deadline")
+        }
+    }
+
     @Test func invalidConfigurationThrows() throws {
         #expect(throws: EgressError.self) {
             try EgressProxy(configuration: EgressConfiguration(allow: [], resolve: ["api.test": ["not-an-ip"]]))

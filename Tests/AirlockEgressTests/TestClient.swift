@@ -28,6 +28,16 @@ final class TestClient: Sendable {
         self.received = received
     }
 
+    /// Whether the proxy has closed the connection within `limit` (polled; false if still open).
+    func closedByPeer(within limit: Duration) async -> Bool {
+        let end = ContinuousClock.now + limit
+        while ContinuousClock.now < end {
+            if !channel.isActive { return true }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return !channel.isActive
+    }
+
     func send(_ text: String) async throws {
         try await channel.writeAndFlush(channel.allocator.buffer(string: text))
     }
