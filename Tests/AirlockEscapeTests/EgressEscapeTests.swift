@@ -4,6 +4,7 @@ import AirlockProtocol
 import AirlockTestSupport
 import Foundation
 import Glibc
+import Synchronization
 import Testing
 
 /// Attacks on the egress proxy from inside a real sandbox with `--network proxy`: every
@@ -90,6 +91,58 @@ struct EgressEscapeTests {
             #expect(records.contains { $0.allowed && $0.path == "/control" })
         }
         try await fixture.expectHarnessAlive()
+    }
+
+    @Test("attack: spend the harness's file descriptors by holding hundreds of proxy connections open")
+    func connectionFlood() async throws {
+        let fixture = try SandboxFixture()
+        defer { fixture.remove() }
+        try await TestHTTPServer.with([.json(#"{"after":"flood"}"#)]) { allowed in
+            var settings = EgressSettings(allowHosts: ["allowed.test:\(allowed.port)"])
+            settings.resolve = ["allowed.test": ["127.0.0.1"]]
+            let gate = try await EgressGate.open(settings, secretValues: [:], maxBytes: nil)
+            let sandbox = try await fixture.start {
+                $0.network = .proxy
+                $0.egress = gate.attachment
+            }
+            let before = Self.openDescriptors()
+            let peak = Mutex(before)
+            let watcher = Task {
+                while !Task.isCancelled {
+                    let now = Self.openDescriptors()
+                    peak.withLock { $0 = max($0, now) }
+                    try? await Task.sleep(for: .milliseconds(20))
+                }
+            }
+            // 400 connections held for two seconds, then an honest request.
+            let (status, out, err) = try await sandbox.guest.python("""
+                import socket, time, urllib.request
+                held = []
+                for _ in range(400):
+                    try:
+                        held.append(socket.create_connection(("127.0.0.1", 3128), timeout=5))
+                    except Exception:
+                        break
+                time.sleep(2)
+                for s in held:
+                    s.close()
+                time.sleep(0.5)
+                print(len(held), urllib.request.urlopen("http://allowed.test:\(allowed.port)/after", timeout=10).status)
+                """)
+            watcher.cancel()
+            await sandbox.kill()
+            await gate.close()
+            #expect(status.code == 0, "stderr: \(err)")
+            #expect(out.hasSuffix(" 200\n"), "an honest request after the flood: \(out)")
+            let grown = peak.withLock { $0 } - before
+            #expect(grown < 300, "the harness opened \(grown) descriptors for the sandbox's connections")
+            #expect(gate.takeRecords().contains { $0.reason?.contains("too many open connections") == true })
+        }
+    }
+
+    /// Open file descriptors of this (the harness's) process.
+    static func openDescriptors() -> Int {
+        (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? 0
     }
 
     @Test("attack: use the proxy without being allowed anything: the sandbox of a run without --allow-host has no proxy at all")
