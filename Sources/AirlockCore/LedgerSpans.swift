@@ -4,7 +4,8 @@ import Foundation
 
 /// Derives a run's trace from its ledger, so the trace is as complete as the ledger and no
 /// step reports on itself: `invoke_agent airlock` (root), `chat {model}` per model call with
-/// `gen_ai.usage.*`, `execute_tool {name}` per tool call, and one span per sandbox life.
+/// `gen_ai.usage.*`, `execute_tool {name}` per tool call, one span per sandbox life, and
+/// one client span per egress request, under the tool call it ran in.
 /// Message content is included only when asked (`--otel-content`).
 public enum LedgerSpans {
     public static func build(_ entries: [LedgerEntry], includeContent: Bool = false) -> [TraceSpan] {
@@ -18,6 +19,8 @@ public enum LedgerSpans {
         var spans: [TraceSpan] = []
         var openChat: LedgerEntry?
         var openTools: [String: LedgerEntry] = [:]
+        // Tool spans by call id, kept after the call ends: egress entries may come later.
+        var toolSpans: [String: String] = [:]
         var openSandboxes: [String: (LedgerEntry, UInt64)] = [:]
         var inputTokens = 0, outputTokens = 0
         var finished: LedgerEntry?
@@ -58,7 +61,13 @@ public enum LedgerSpans {
                                        startNanos: nanos(request.time), endNanos: time, attributes: attributes,
                                        isError: payload["error"] != nil))
             case .toolCallValidated:
-                if let call = payload["call"]?.stringValue { openTools[call] = entry }
+                if let call = payload["call"]?.stringValue {
+                    openTools[call] = entry
+                    toolSpans[call] = spanID(run, "tool-\(entry.seq)")
+                }
+            case .egressRequest:
+                spans.append(egressSpan(entry, traceID: traceID,
+                                        parent: payload["call"]?.stringValue.flatMap { toolSpans[$0] } ?? rootID))
             case .toolResult:
                 guard let call = payload["call"]?.stringValue, let start = openTools.removeValue(forKey: call) else { continue }
                 let name = start.payload["name"]?.stringValue ?? "tool"
@@ -112,6 +121,30 @@ public enum LedgerSpans {
                              kind: .internal, startNanos: nanos(first.time), endNanos: nanos(end.time),
                              attributes: rootAttributes, isError: (finished?.payload["exit_code"]?.intValue ?? 1) != 0)
         return [root] + spans
+    }
+
+    /// An egress request as an HTTP client span (host, port, method, path; bytes and the
+    /// proxy's verdict as `airlock.egress.*`), timed from its own start and duration.
+    static func egressSpan(_ entry: LedgerEntry, traceID: String, parent: String) -> TraceSpan {
+        let payload = entry.payload
+        let method = payload["method"]?.stringValue ?? "?"
+        let host = payload["host"]?.stringValue ?? "?"
+        let allowed = payload["allowed"] == .bool(true)
+        var attributes: [String: JSONValue] = [
+            "http.request.method": .string(method), "server.address": .string(host),
+            "server.port": payload["port"] ?? .null,
+            "airlock.egress.allowed": .bool(allowed), "airlock.egress.scheme": payload["scheme"] ?? .null,
+            "airlock.egress.bytes_up": payload["bytes_up"] ?? .int(0),
+            "airlock.egress.bytes_down": payload["bytes_down"] ?? .int(0),
+        ]
+        if let path = payload["path"]?.stringValue { attributes["url.path"] = .string(path) }
+        if let reason = payload["reason"]?.stringValue { attributes["airlock.egress.reason"] = .string(reason) }
+        let duration = UInt64(max(0, payload["duration_ms"]?.intValue ?? 0)) * 1_000_000
+        let started = payload["started"]?.stringValue.map(nanos) ?? 0
+        let end = started > 0 ? started + duration : nanos(entry.time)
+        return TraceSpan(traceID: traceID, spanID: spanID(entry.run, "egress-\(entry.seq)"), parentSpanID: parent,
+                         name: "\(method) \(host)", kind: .client, startNanos: end - min(end, duration), endNanos: end,
+                         attributes: attributes, isError: !allowed)
     }
 
     static func spanID(_ run: String, _ key: String) -> String {

@@ -86,6 +86,33 @@ struct TelemetryTests {
         }
     }
 
+    @Test("an egress request is a client span under the tool call it ran in, with its verdict and bytes")
+    func egressSpans() throws {
+        func entry(_ seq: Int, _ kind: LedgerKind, _ payload: String) -> LedgerEntry {
+            LedgerEntry(run: "r-egress", seq: seq, time: "2026-11-29T16:00:0\(seq).000Z", kind: kind, payloadJSON: payload,
+                        prevHash: "", hash: "")
+        }
+        let entries = [
+            entry(1, .runStarted, #"{"model":"script:x.json","task":"t"}"#),
+            entry(2, .toolCallValidated, #"{"call":"call_1","name":"shell"}"#),
+            entry(3, .toolResult, #"{"call":"call_1","status":"completed"}"#),
+            // Written after the call's result, as requests end.
+            entry(4, .egressRequest, #"{"allowed":false,"bytes_down":39,"bytes_up":90,"call":"call_1","duration_ms":250,"host":"evil.test","method":"GET","path":"/x","port":80,"reason":"not allowed","scheme":"http","started":"2026-11-29T16:00:02.500Z"}"#),
+            entry(5, .egressRequest, #"{"allowed":true,"bytes_down":10,"bytes_up":10,"duration_ms":5,"host":"ok.test","method":"CONNECT","port":443,"scheme":"tunnel","started":"2026-11-29T16:00:04.000Z"}"#),
+        ]
+        let spans = LedgerSpans.build(entries)
+        let tool = try #require(spans.first { $0.name == "execute_tool shell" })
+        let refused = try #require(spans.first { $0.name == "GET evil.test" })
+        #expect(refused.parentSpanID == tool.spanID)
+        #expect(refused.kind == .client && refused.isError)
+        #expect(refused.endNanos - refused.startNanos == 250_000_000)
+        #expect(refused.attributes["server.address"] == .string("evil.test") && refused.attributes["url.path"] == .string("/x"))
+        #expect(refused.attributes["airlock.egress.reason"] == .string("not allowed"))
+        let tunnel = try #require(spans.first { $0.name == "CONNECT ok.test" })
+        #expect(tunnel.parentSpanID == spans.first { $0.parentSpanID == nil }?.spanID, "no call: under the root")
+        #expect(!tunnel.isError)
+    }
+
     @Test("message content is included only with --otel-content")
     func contentOnlyWhenAsked() async throws {
         let (fixture, run) = try await recordedRun()

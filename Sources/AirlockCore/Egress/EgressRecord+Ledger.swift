@@ -10,7 +10,7 @@ extension EgressRecord {
             "host": .string(host), "port": .int(port), "method": .string(method),
             "scheme": .string(scheme), "allowed": .bool(allowed),
             "bytes_up": .int(bytesUp), "bytes_down": .int(bytesDown), "duration_ms": .int(durationMs),
-            "started": .string(ISO8601DateFormatter().string(from: startedAt)),
+            "started": .string(Timestamp.rfc3339(startedAt)),
         ]
         if let path { payload["path"] = .string(path) }
         if let reason { payload["reason"] = .string(reason) }
