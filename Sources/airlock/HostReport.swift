@@ -1,3 +1,4 @@
+import AirlockCore
 import AirlockProtocol
 import AirlockSandbox
 import Foundation
@@ -47,10 +48,47 @@ struct HostReport: Encodable {
             report.checks.append(Check(name: "sandbox", ok: ok,
                                        detail: ok ? String(format: "started in %.1f ms, /bin/true exited 0", sandbox.startMilliseconds)
                                            : "/bin/true exited \(result.status.shellStatus)"))
-            if ok { report.backend = "bwrap" }
+            if ok {
+                report.backend = "bwrap"
+                report.checks.append(await egressCheck(workspace: workspace))
+            }
         } catch {
             report.checks.append(Check(name: "sandbox", ok: false, detail: error.message, fix: error.fix))
         }
         return report
+    }
+
+    /// `--allow-host` end to end: a sandbox asks the proxy, through the guest's relay, for a
+    /// host nobody allowed; the proxy must answer 403 and record it.
+    static func egressCheck(workspace: String) async -> Check {
+        let name = "egress proxy"
+        do {
+            let gate = try await EgressGate.open(EgressSettings(allowHosts: ["allowed.invalid"]), secretValues: [:], maxBytes: nil)
+            var configuration = SandboxConfiguration(workspace: workspace)
+            configuration.network = .proxy
+            configuration.egress = gate.attachment
+            let answer: String
+            do {
+                let sandbox = try await BubblewrapBackend().start(configuration)
+                let result = try await sandbox.guest.exec(ExecRequest(argv: ["/bin/bash", "-c", """
+                    exec 3<>/dev/tcp/127.0.0.1/\(gate.attachment.port) && \
+                    printf 'GET http://unlisted.invalid/ HTTP/1.1\\r\\nHost: unlisted.invalid\\r\\n\\r\\n' >&3 && head -c 12 <&3
+                    """], timeoutMs: 10_000))
+                await sandbox.kill()
+                answer = String(decoding: result.stdout, as: UTF8.self)
+            } catch {
+                await gate.close()
+                throw error
+            }
+            await gate.close()
+            let recorded = gate.takeRecords().contains { !$0.allowed && $0.host == "unlisted.invalid" }
+            let ok = answer == "HTTP/1.1 403" && recorded
+            return Check(name: name, ok: ok,
+                         detail: ok ? "relay and proxy answer inside: an unlisted host was refused and recorded"
+                             : "expected a 403 from the proxy inside, got '\(answer)'" + (recorded ? "" : " and no record"),
+                         fix: ok ? nil : "run `airlock exec --allow-host example.com -- true` to see the error")
+        } catch {
+            return Check(name: name, ok: false, detail: "\(error)", fix: nil)
+        }
     }
 }

@@ -221,5 +221,7 @@ struct DoctorCommandTests {
         let checks = object?["checks"] as? [[String: Any]]
         #expect(checks?.isEmpty == false)
         #expect(checks?.allSatisfy { $0["name"] is String && $0["ok"] is Bool } == true)
+        let egress = checks?.first { $0["name"] as? String == "egress proxy" }
+        #expect(egress?["ok"] as? Bool == true, "the proxy path works inside: \(egress ?? [:])")
     }
 }
