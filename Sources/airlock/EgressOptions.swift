@@ -6,7 +6,7 @@ import Foundation
 /// Network options shared by `run` and `exec`: no network unless asked; with a proxy, only
 /// the allowed hosts, and secrets only as placeholders inside (docs/egress.md).
 struct EgressOptions: ParsableArguments {
-    @Option(name: .long, help: "none (default: own network namespace, no route) or proxy (only --allow-host destinations, through Airlock's proxy).")
+    @Option(name: .long, help: "none (default: own network namespace, no route) or proxy (only --allow-host destinations, through Airlock's proxy; see docs/egress.md).")
     var network: String?
 
     @Option(name: .long, help: ArgumentHelp("A destination the sandbox may reach through the proxy: HOST[:PORT], *.example.com for subdomains, [::1]:8080 for IPv6 (repeatable; no port means 80 and 443). Implies --network proxy.", valueName: "host[:port]"))
@@ -27,7 +27,7 @@ struct EgressOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("A PEM file of extra CA certificates the proxy trusts when it connects to a secret's host (repeatable; for internal CAs).", valueName: "file"))
     var upstreamCa: [String] = []
 
-    @Option(name: .long, help: "Most bytes through the proxy, up and down together (e.g. 50M); past it connections are cut and a run ends with exit 3.")
+    @Option(name: .long, help: ArgumentHelp("Most bytes through the proxy, up and down together (e.g. 50M); past it connections are cut and a run ends with exit 3.", valueName: "bytes"))
     var maxEgress: ByteSize?
 
     /// The settings, or nil when the sandbox has no network. Mistakes are usage errors.

@@ -9,7 +9,8 @@ struct ExecCommand: AsyncParsableCommand {
         commandName: "exec",
         abstract: "Run one command in a fresh sandbox and exit with its status.",
         discussion: """
-        The command runs in a bubblewrap sandbox: every namespace unshared (no network), \
+        The command runs in a bubblewrap sandbox: every namespace unshared (no network \
+        unless --allow-host), \
         seccomp filter, read-only system, tmpfs /tmp, the workspace at /workspace as the only \
         writable host path, an environment built from nothing. Its output streams through.
 
@@ -29,7 +30,7 @@ struct ExecCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Directory mounted read-write at /workspace (default: the current directory).")
     var workspace: String?
 
-    @OptionGroup(title: "Network (no network unless asked; docs/egress.md)") var egress: EgressOptions
+    @OptionGroup(title: "Network") var egress: EgressOptions
 
     @Option(name: .long, help: "Memory limit, e.g. 512M (cgroup memory; the command is killed with 137 past it).")
     var memory: ByteSize?

@@ -109,7 +109,7 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Put message content in OpenTelemetry spans (sent only when OTEL_EXPORTER_OTLP_ENDPOINT is set).")
     var otelContent = false
 
-    @OptionGroup(title: "Network (no network unless asked; docs/egress.md)") var egress: EgressOptions
+    @OptionGroup(title: "Network") var egress: EgressOptions
 
     @OptionGroup var state: StateOptions
 
