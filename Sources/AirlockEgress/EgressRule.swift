@@ -76,6 +76,24 @@ public struct EgressRule: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// Whether every destination this entry matches is matched by one of `rules` too: a
+    /// secret's hosts must lie inside the allow-list.
+    public func isCovered(by rules: [EgressRule]) -> Bool {
+        let ports = port.map { [$0] } ?? Self.defaultPorts.sorted()
+        return ports.allSatisfy { port in rules.contains { $0.covers(host, port: port) } }
+    }
+
+    private func covers(_ other: Host, port: Int) -> Bool {
+        guard self.port.map({ $0 == port }) ?? Self.defaultPorts.contains(port) else { return false }
+        switch (host, other) {
+        case let (.name(rule), .name(name)): return rule == name
+        case let (.wildcard(suffix), .name(name)): return name.hasSuffix("." + suffix)
+        case let (.wildcard(suffix), .wildcard(inner)): return inner == suffix || inner.hasSuffix("." + suffix)
+        case let (.address(rule), .address(address)): return rule == address
+        default: return false
+        }
+    }
+
     /// Whether the rule names exactly this IP address (which lets a literal through).
     func isLiteral(_ address: EgressAddress) -> Bool {
         if case let .address(rule) = host { return rule == address }

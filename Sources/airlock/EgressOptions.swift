@@ -73,10 +73,7 @@ struct EgressOptions: ParsableArguments {
             let rule: EgressRule
             do { rule = try EgressRule(parsing: parts[1]) }
             catch { throw CLIError("--secret-host \(entry): \(error)", code: 2) }
-            _ = rule
-            let (host, port) = Self.split(parts[1])
-            guard rules.contains(where: { allow in port.map { allow.matches(host: host, port: $0) }
-                ?? (allow.matches(host: host, port: 443) || allow.matches(host: host, port: 80)) }) else {
+            guard rule.isCovered(by: rules) else {
                 throw CLIError("--secret-host \(entry): \(parts[1]) is not an allowed host; add --allow-host \(parts[1])", code: 2)
             }
             hostsBySecret[parts[0], default: []].append(parts[1])
@@ -88,10 +85,9 @@ struct EgressOptions: ParsableArguments {
             guard let hosts = hostsBySecret[name] else {
                 throw CLIError("--secret \(name) has no --secret-host \(name)=HOST: a secret goes only where it is told", code: 2)
             }
-            guard let value = ProcessInfo.processInfo.environment[name], !value.isEmpty else {
+            guard ProcessInfo.processInfo.environment[name].map({ !$0.isEmpty }) == true else {
                 throw CLIError("--secret \(name): the variable is not set in this environment", code: 2)
             }
-            _ = value
             settings.secrets.append(.init(name: name, hosts: hosts,
                                           placeholder: placeholders[name] ?? EgressSecret.makePlaceholder(name: name)))
         }
@@ -102,18 +98,6 @@ struct EgressOptions: ParsableArguments {
             settings.upstreamTrustRootsPEM.append(pem)
         }
         return settings
-    }
-
-    /// `host`, `host:port`, `[v6]:port` → host and port.
-    static func split(_ entry: String) -> (String, Int?) {
-        if entry.hasPrefix("["), let close = entry.firstIndex(of: "]") {
-            let host = String(entry[entry.index(after: entry.startIndex)..<close])
-            let rest = entry[entry.index(after: close)...]
-            return (host, rest.hasPrefix(":") ? Int(rest.dropFirst()) : nil)
-        }
-        let parts = entry.split(separator: ":")
-        if parts.count == 2, let port = Int(parts[1]) { return (String(parts[0]), port) }
-        return (entry, nil)
     }
 
     /// The real values of the secrets, from this process's environment: for the proxy only.

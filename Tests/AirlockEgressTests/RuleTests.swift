@@ -20,6 +20,19 @@ import Testing
         #expect(!rule.matches(host: "evilexample.com", port: 8443))
     }
 
+    @Test func coverageOfOneEntryByAnAllowList() throws {
+        let allow = try rules("api.example.com", "*.internal.test:8443", "[::1]:9000", "plain.test:80")
+        #expect(try EgressRule(parsing: "api.example.com").isCovered(by: allow))
+        #expect(try EgressRule(parsing: "API.example.com.:443").isCovered(by: allow))
+        #expect(try EgressRule(parsing: "x.internal.test:8443").isCovered(by: allow))
+        #expect(try EgressRule(parsing: "*.a.internal.test:8443").isCovered(by: allow))
+        #expect(try EgressRule(parsing: "[::1]:9000").isCovered(by: allow))
+        #expect(!(try EgressRule(parsing: "api.example.com:8080").isCovered(by: allow)), "another port")
+        #expect(!(try EgressRule(parsing: "internal.test:8443").isCovered(by: allow)), "the wildcard's own name")
+        #expect(!(try EgressRule(parsing: "plain.test").isCovered(by: allow)), "80 and 443, but only 80 is allowed")
+        #expect(!(try EgressRule(parsing: "*.example.com").isCovered(by: allow)), "a wildcard wider than a name")
+    }
+
     @Test func ipLiterals() throws {
         let v4 = try EgressRule(parsing: "127.0.0.1:8080")
         #expect(v4.matches(host: "127.0.0.1", port: 8080))
