@@ -126,7 +126,7 @@ let package = Package(
         // Attacks from inside real sandboxes, weakened-sandbox proofs, and boundary fuzzing.
         .testTarget(name: "AirlockEscapeTests", dependencies: [
             "AirlockSandbox", "AirlockProtocol", "AirlockCore", "AirlockModels",
-            "AirlockTestSupport", "CAirlockSys",
+            "AirlockTestSupport", "CAirlockSys", "AirlockEgress",
         ]),
         .testTarget(name: "AirlockCLITests", dependencies: ["AirlockCore", "AirlockTestSupport"]),
         .testTarget(name: "AirlockEgressTests", dependencies: [
