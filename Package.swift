@@ -69,7 +69,7 @@ let package = Package(
 
         // The loop, tools and schemas, budgets, ledger and store.
         .target(name: "AirlockCore", dependencies: [
-            "AirlockProtocol", "AirlockSandbox", "AirlockModels", "AirlockEgress",
+            "AirlockProtocol", "AirlockSandbox", "AirlockModels", "AirlockEgress", "CAirlockSys",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Crypto", package: "swift-crypto"),
@@ -117,7 +117,7 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
         .testTarget(name: "AirlockCoreTests", dependencies: [
-            "AirlockCore", "AirlockModels", "AirlockSandbox", "AirlockTestSupport",
+            "AirlockCore", "AirlockModels", "AirlockSandbox", "AirlockTestSupport", "AirlockEgress",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),

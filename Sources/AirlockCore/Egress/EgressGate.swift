@@ -1,5 +1,6 @@
 import AirlockEgress
 import AirlockSandbox
+import CAirlockSys
 import Foundation
 
 /// The proxy a run (or an `airlock exec`) reaches the network through: started before the
@@ -72,14 +73,7 @@ public final class EgressGate: Sendable {
     /// A fresh 0700 directory for the socket: under /run/airlock for root (never a shared
     /// /tmp), the user's runtime directory otherwise.
     private static func makePrivateDirectory() throws -> String {
-        let base: String
-        if getuid() == 0 {
-            base = "/run/airlock/egress"
-        } else if let runtime = ProcessInfo.processInfo.environment["XDG_RUNTIME_DIR"], !runtime.isEmpty {
-            base = runtime + "/airlock-egress"
-        } else {
-            base = NSTemporaryDirectory() + "airlock-egress-\(getuid())"
-        }
+        let base = socketBase
         try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o711])
         // Someone else's directory (or a symlink planted in a shared /tmp) could swap the
@@ -88,6 +82,7 @@ public final class EgressGate: Sendable {
         guard lstat(base, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR, info.st_uid == getuid() else {
             throw EgressGateError("\(base) is not a directory owned by uid \(getuid()); remove it or set XDG_RUNTIME_DIR")
         }
+        sweepStale(base)
         var template = Array((base + "/XXXXXX").utf8CString)
         let made = template.withUnsafeMutableBufferPointer { buffer -> Bool in
             guard let pointer = buffer.baseAddress else { return false }
@@ -97,6 +92,33 @@ public final class EgressGate: Sendable {
             throw EgressGateError("cannot create a directory for the egress proxy under \(base): \(String(cString: strerror(errno)))")
         }
         return String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// Where the socket directories live.
+    static var socketBase: String {
+        if getuid() == 0 { return "/run/airlock/egress" }
+        if let runtime = ProcessInfo.processInfo.environment["XDG_RUNTIME_DIR"], !runtime.isEmpty {
+            return runtime + "/airlock-egress"
+        }
+        return NSTemporaryDirectory() + "airlock-egress-\(getuid())"
+    }
+
+    /// Socket directories a killed harness left behind: nothing answers on their socket any
+    /// more and they are older than ten minutes (a proxy being set up is never that old).
+    private static func sweepStale(_ base: String) {
+        let tenMinutesAgo = Date().addingTimeInterval(-600)
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: base)) ?? [] {
+            let directory = base + "/" + name
+            guard let modified = (try? FileManager.default.attributesOfItem(atPath: directory))?[.modificationDate] as? Date,
+                  modified < tenMinutesAgo else { continue }
+            let socket = directory + "/proxy.sock"
+            let fd = airlock_connect_unix(socket)
+            if fd >= 0 {
+                Glibc.close(fd)
+                continue
+            }
+            if errno == ECONNREFUSED || errno == ENOENT { try? FileManager.default.removeItem(atPath: directory) }
+        }
     }
 
     /// The host's CA bundle, shown inside with the per-run CA appended.
