@@ -37,6 +37,8 @@ public struct EgressAttachment: Sendable, Hashable {
             "HTTP_PROXY": proxy, "HTTPS_PROXY": proxy, "ALL_PROXY": proxy,
             "http_proxy": proxy, "https_proxy": proxy, "all_proxy": proxy,
             "NO_PROXY": "", "no_proxy": "",
+            // Node's built-in fetch reads the variables above only when told to (Node 24+).
+            "NODE_USE_ENV_PROXY": "1",
         ]
         if certificateAuthorityPEM != nil {
             for key in ["SSL_CERT_FILE", "CURL_CA_BUNDLE", "REQUESTS_CA_BUNDLE", "PIP_CERT",
