@@ -98,17 +98,18 @@ public final class TestHTTPServer: Sendable {
     ///   - host: the loopback address to listen on (127.0.0.1 or ::1).
     public static func start(_ responses: [CannedResponse], tls: NIOSSLContext? = nil,
                              host: String = "127.0.0.1") async throws -> TestHTTPServer {
+        let box = StateBox(queue: responses)
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .bind(host: host, port: 0) { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    box.track(channel)
                     if let tls { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
                     return try Connection(wrappingChannelSynchronously: channel)
                 }
             }
         let port = server.channel.localAddress?.port ?? 0
-        let box = StateBox(queue: responses)
         let task = Task<Void, Never> {
             _ = try? await server.executeThenClose { inbound in
                 try await withThrowingDiscardingTaskGroup { group in
@@ -122,9 +123,12 @@ public final class TestHTTPServer: Sendable {
                               acceptTask: task)
     }
 
+    /// Stops accepting, closes every connection, and waits for the accept loop to drain.
+    /// (Cancelling that loop instead would drop connections it had accepted but not yet
+    /// handed out, which NIO treats as a programming error and traps on.)
     public func shutdown() async {
-        acceptTask.cancel()
         try? await serverChannel.close()
+        box.closeAll()
         await acceptTask.value
     }
 
@@ -145,7 +149,18 @@ public final class TestHTTPServer: Sendable {
     /// Shared by the accept task and the server object.
     private final class StateBox: Sendable {
         let state: Mutex<State>
+        private let open = Mutex<[ObjectIdentifier: any Channel]>([:])
         init(queue: [CannedResponse]) { state = Mutex(State(queue: queue)) }
+
+        func track(_ channel: any Channel) {
+            let key = ObjectIdentifier(channel)
+            open.withLock { $0[key] = channel }
+            channel.closeFuture.whenComplete { [self] _ in _ = open.withLock { $0.removeValue(forKey: key) } }
+        }
+
+        func closeAll() {
+            for channel in open.withLock({ Array($0.values) }) { channel.close(promise: nil) }
+        }
 
         func record(_ request: RecordedRequest) -> CannedResponse {
             state.withLock { state in
