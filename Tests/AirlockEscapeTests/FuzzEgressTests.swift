@@ -11,7 +11,7 @@ import Testing
 @Suite("Fuzz: the egress proxy")
 struct FuzzEgressTests {
     @Test("fuzz: the first-flight classifier (TLS ClientHello / HTTP / opaque) on mutated input")
-    func firstFlight() {
+    func firstFlight() async {
         let corpus = Fuzzer.corpus("egress")
         #expect(corpus.count >= 6, "the corpus is missing")
         // The real ClientHello is recognised with its SNI before any mutation.
@@ -20,26 +20,30 @@ struct FuzzEgressTests {
         } else {
             Issue.record("no ClientHello in the corpus")
         }
-        var fuzzer = Fuzzer(corpus: corpus, seed: Fuzzer.seed ^ 0xE6E5)
-        var kinds: Set<String> = []
-        for _ in 0..<(Fuzzer.iterations * 5) {
-            let input = fuzzer.next()
-            let result = FirstFlight.classify(input)
-            switch result {
-            case .needMore: kinds.insert("needMore")
-            case .tlsClientHello: kinds.insert("hello")
-            case .malformedTLS: kinds.insert("malformed")
-            case .http: kinds.insert("http")
-            case .opaque: kinds.insert("opaque")
+        let (kinds, problems) = await onOwnThread { findings -> Set<String> in
+            var fuzzer = Fuzzer(corpus: corpus, seed: Fuzzer.seed ^ 0xE6E5)
+            var kinds: Set<String> = []
+            for _ in 0..<(Fuzzer.iterations * 5) {
+                let input = fuzzer.next()
+                let result = FirstFlight.classify(input)
+                switch result {
+                case .needMore: kinds.insert("needMore")
+                case .tlsClientHello: kinds.insert("hello")
+                case .malformedTLS: kinds.insert("malformed")
+                case .http: kinds.insert("http")
+                case .opaque: kinds.insert("opaque")
+                }
+                // A prefix never claims more than the whole: classifying is stable as bytes arrive.
+                if case .tlsClientHello(let name) = result, input.count > 5 {
+                    let partial = FirstFlight.classify(Array(input.prefix(input.count / 2)))
+                    if !(partial == .needMore || partial == .malformedTLS || partial == .tlsClientHello(serverName: name)) {
+                        findings.record("prefix of a ClientHello classified as \(partial)")
+                    }
+                }
             }
-            // A prefix never claims more than the whole: classifying is stable as bytes arrive.
-            if case .tlsClientHello(let name) = result, input.count > 5 {
-                let prefix = Array(input.prefix(input.count / 2))
-                let partial = FirstFlight.classify(prefix)
-                #expect(partial == .needMore || partial == .malformedTLS || partial == .tlsClientHello(serverName: name),
-                        "prefix of a ClientHello classified as \(partial)")
-            }
+            return kinds
         }
+        #expect(problems.isEmpty, "\(problems)")
         #expect(kinds.count >= 4, "the mutations reached few outcomes: \(kinds)")
     }
 
@@ -58,23 +62,30 @@ struct FuzzEgressTests {
             let proxy = try EgressProxy(configuration: configuration)
             let port = try await proxy.start(host: "127.0.0.1", port: 0)
             let corpus = Fuzzer.corpus("egress").map { Self.pointed($0, at: server.port) }
-            var fuzzer = Fuzzer(corpus: corpus, seed: Fuzzer.seed ^ 0x9E055)
-            // Each input on its own connection, read briefly, then dropped: nothing waits on
-            // an answer, so a hung parser shows as the honest request below failing.
-            for _ in 0..<Fuzzer.iterations {
-                let input = fuzzer.next()
-                let fd = Self.connect(port)
-                guard fd >= 0 else { Issue.record("the proxy stopped accepting"); break }
-                _ = input.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-                var buffer = [UInt8](repeating: 0, count: 512)
-                var wait = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-                if poll(&wait, 1, 5) > 0 { _ = read(fd, &buffer, buffer.count) }
-                close(fd)
+            // Blocking sockets, so on a thread of its own. Each input on its own connection,
+            // read briefly, then dropped: nothing waits on an answer, so a hung parser shows
+            // as the honest request below failing.
+            let ((honest, refused), problems) = await onOwnThread { findings -> (String, String) in
+                var fuzzer = Fuzzer(corpus: corpus, seed: Fuzzer.seed ^ 0x9E055)
+                for _ in 0..<Fuzzer.iterations {
+                    let input = fuzzer.next()
+                    let fd = Self.connect(port)
+                    guard fd >= 0 else {
+                        findings.record("the proxy stopped accepting")
+                        break
+                    }
+                    _ = input.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+                    var buffer = [UInt8](repeating: 0, count: 512)
+                    var wait = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                    if poll(&wait, 1, 5) > 0 { _ = read(fd, &buffer, buffer.count) }
+                    close(fd)
+                }
+                // Still up, still deciding: an honest request goes through, an unlisted one does not.
+                return (Self.exchange(port, "GET http://api.test:\(server.port)/after HTTP/1.1\r\nHost: api.test:\(server.port)\r\n\r\n"),
+                        Self.exchange(port, "GET http://evil.test/ HTTP/1.1\r\nHost: evil.test\r\n\r\n"))
             }
-            // Still up, still deciding: an honest request goes through, an unlisted one does not.
-            let honest = Self.exchange(port, "GET http://api.test:\(server.port)/after HTTP/1.1\r\nHost: api.test:\(server.port)\r\n\r\n")
+            #expect(problems.isEmpty, "\(problems)")
             #expect(honest.hasPrefix("HTTP/1.1 200"), "after the fuzzing: \(honest.prefix(200))")
-            let refused = Self.exchange(port, "GET http://evil.test/ HTTP/1.1\r\nHost: evil.test\r\n\r\n")
             #expect(refused.hasPrefix("HTTP/1.1 403"), "\(refused.prefix(200))")
             await proxy.shutdown()
         }

@@ -28,8 +28,8 @@ struct FuzzFrameTests {
     }
 
     /// Feeds mutated inputs, cut into random chunks, through a LineReader and the codec.
-    static func fuzzDecoding<Frame: Codable & Equatable>(_ type: Frame.Type, corpus name: String,
-                                                         maxLine: Int) -> (decoded: Int, failed: Int, oversized: Int) {
+    static func fuzzDecoding<Frame: Codable & Equatable>(_ type: Frame.Type, corpus name: String, maxLine: Int,
+                                                         findings: Findings) -> (decoded: Int, failed: Int, oversized: Int) {
         var fuzzer = Fuzzer(corpus: Fuzzer.corpus(name))
         let codec = FrameCodec()
         var decoded = 0, failed = 0, oversized = 0
@@ -41,54 +41,63 @@ struct FuzzFrameTests {
                     switch item {
                     case .oversized(let size):
                         oversized += 1
-                        if size <= maxLine { Issue.record("oversized item of \(size) bytes under the cap") }
+                        if size <= maxLine { findings.record("oversized item of \(size) bytes under the cap") }
                     case .line(let line):
-                        if line.count > maxLine { Issue.record("a line over the cap was delivered") }
+                        if line.count > maxLine { findings.record("a line over the cap was delivered") }
                         switch codec.decode(Frame.self, from: line) {
                         case .success(let frame):
                             decoded += 1
                             // Whatever decodes re-encodes to a line that decodes to the same frame.
                             guard let again = try? codec.encode(frame) else {
-                                Issue.record("a decoded frame does not encode: \(Fuzzer.describe(line))")
+                                findings.record("a decoded frame does not encode: \(Fuzzer.describe(line))")
                                 continue
                             }
                             if again.last != UInt8(ascii: "\n") || again.dropLast().contains(UInt8(ascii: "\n")) {
-                                Issue.record("an encoded frame is not one line: \(Fuzzer.describe(line))")
+                                findings.record("an encoded frame is not one line: \(Fuzzer.describe(line))")
                             }
                             if case .success(let back) = codec.decode(Frame.self, from: again.dropLast()) {
-                                if back != frame { Issue.record("round trip changed \(Fuzzer.describe(line))") }
+                                if back != frame { findings.record("round trip changed \(Fuzzer.describe(line))") }
                             } else {
-                                Issue.record("round trip failed for \(Fuzzer.describe(line))")
+                                findings.record("round trip failed for \(Fuzzer.describe(line))")
                             }
                         case .failure(let failure):
                             failed += 1
                             if !["malformed_frame", "unknown_type"].contains(failure.error.code) || failure.error.message.isEmpty {
-                                Issue.record("unexpected failure \(failure) for \(Fuzzer.describe(line))")
+                                findings.record("unexpected failure \(failure) for \(Fuzzer.describe(line))")
                             }
                         }
                     }
                 }
             }
-            if reader.pendingBytes != 0 { Issue.record("bytes left after a final newline") }
+            if reader.pendingBytes != 0 { findings.record("bytes left after a final newline") }
         }
         return (decoded, failed, oversized)
     }
 
     @Test("fuzz: the guest's request-frame decoding")
-    func guestRequestDecoding() {
-        let stats = Self.fuzzDecoding(RequestFrame.self, corpus: "guest-frames", maxLine: ProtocolVersion.maxFrameBytes)
+    func guestRequestDecoding() async {
+        let (stats, problems) = await onOwnThread { findings in
+            Self.fuzzDecoding(RequestFrame.self, corpus: "guest-frames", maxLine: ProtocolVersion.maxFrameBytes, findings: findings)
+        }
+        #expect(problems.isEmpty, "\(problems)")
         #expect(stats.decoded > 0 && stats.failed > 0, "\(stats)")
     }
 
     @Test("fuzz: the harness's response-frame decoding")
-    func harnessResponseDecoding() {
-        let stats = Self.fuzzDecoding(ResponseFrame.self, corpus: "harness-frames", maxLine: ProtocolVersion.maxFrameBytes * 2)
+    func harnessResponseDecoding() async {
+        let (stats, problems) = await onOwnThread { findings in
+            Self.fuzzDecoding(ResponseFrame.self, corpus: "harness-frames", maxLine: ProtocolVersion.maxFrameBytes * 2, findings: findings)
+        }
+        #expect(problems.isEmpty, "\(problems)")
         #expect(stats.decoded > 0 && stats.failed > 0, "\(stats)")
     }
 
     @Test("fuzz: a small line cap drops oversized lines whole")
-    func smallLineCap() {
-        let stats = Self.fuzzDecoding(RequestFrame.self, corpus: "guest-frames", maxLine: 64)
+    func smallLineCap() async {
+        let (stats, problems) = await onOwnThread { findings in
+            Self.fuzzDecoding(RequestFrame.self, corpus: "guest-frames", maxLine: 64, findings: findings)
+        }
+        #expect(problems.isEmpty, "\(problems)")
         #expect(stats.oversized > 0, "\(stats)")
     }
 

@@ -9,25 +9,29 @@ import Testing
 @Suite("Fuzz: model responses")
 struct FuzzModelTests {
     @Test("fuzz: the SSE parser gives the same events however the bytes are split")
-    func sseParser() {
-        var fuzzer = Fuzzer(corpus: Fuzzer.corpus("sse"))
-        var events = 0
-        for _ in 0..<Fuzzer.iterations {
-            let input = fuzzer.next()
-            var whole = SSEParser()
-            let expected = whole.feed(input) + whole.finish()
-            var split = SSEParser()
-            var got: [SSEEvent] = []
-            for chunk in fuzzer.chunks(input) { got += split.feed(chunk) }
-            got += split.finish()
-            events += got.count
-            if got != expected { Issue.record("split delivery differs for \(Fuzzer.describe(input))") }
+    func sseParser() async {
+        let (events, problems) = await onOwnThread { findings -> Int in
+            var fuzzer = Fuzzer(corpus: Fuzzer.corpus("sse"))
+            var events = 0
+            for _ in 0..<Fuzzer.iterations {
+                let input = fuzzer.next()
+                var whole = SSEParser()
+                let expected = whole.feed(input) + whole.finish()
+                var split = SSEParser()
+                var got: [SSEEvent] = []
+                for chunk in fuzzer.chunks(input) { got += split.feed(chunk) }
+                got += split.finish()
+                events += got.count
+                if got != expected { findings.record("split delivery differs for \(Fuzzer.describe(input))") }
+            }
+            return events
         }
+        #expect(problems.isEmpty, "\(problems)")
         #expect(events > 0)
     }
 
     /// Runs mutated streams through an accumulator; returns (turns, errors).
-    static func fuzzStream(seed: UInt64, consume: (inout Fuzzer, [UInt8]) throws -> Void) -> (Int, Int) {
+    static func fuzzStream(seed: UInt64, findings: Findings, consume: (inout Fuzzer, [UInt8]) throws -> Void) -> (Int, Int) {
         var fuzzer = Fuzzer(corpus: Fuzzer.corpus("sse"), seed: seed)
         var turns = 0, errors = 0
         for _ in 0..<Fuzzer.iterations {
@@ -38,46 +42,53 @@ struct FuzzModelTests {
             } catch is AttemptFailure {
                 errors += 1
             } catch {
-                Issue.record("not an AttemptFailure: \(error) for \(Fuzzer.describe(input))")
+                findings.record("not an AttemptFailure: \(error) for \(Fuzzer.describe(input))")
             }
         }
         return (turns, errors)
     }
 
     @Test("fuzz: the OpenAI stream accumulator")
-    func openAIStream() {
-        let (turns, errors) = Self.fuzzStream(seed: Fuzzer.seed ^ 1) { fuzzer, input in
-            var parser = SSEParser()
-            var accumulator = OpenAIStreamAccumulator(observer: nil)
-            var done = false
-            for chunk in fuzzer.chunks(input) where !done {
-                for event in parser.feed(chunk) where !done { done = try accumulator.consume(event) }
+    func openAIStream() async {
+        let ((turns, errors), problems) = await onOwnThread { findings in
+            Self.fuzzStream(seed: Fuzzer.seed ^ 1, findings: findings) { fuzzer, input in
+                var parser = SSEParser()
+                var accumulator = OpenAIStreamAccumulator(observer: nil)
+                var done = false
+                for chunk in fuzzer.chunks(input) where !done {
+                    for event in parser.feed(chunk) where !done { done = try accumulator.consume(event) }
+                }
+                for event in parser.finish() where !done { done = try accumulator.consume(event) }
+                let turn = accumulator.turn()
+                if turn.toolCalls.contains(where: { $0.id.isEmpty }) { findings.record("a tool call without an id") }
             }
-            for event in parser.finish() where !done { done = try accumulator.consume(event) }
-            let turn = accumulator.turn()
-            if turn.toolCalls.contains(where: { $0.id.isEmpty }) { Issue.record("a tool call without an id") }
         }
+        #expect(problems.isEmpty, "\(problems)")
         #expect(turns > 0 && errors > 0, "turns \(turns) errors \(errors)")
     }
 
     @Test("fuzz: the Anthropic stream accumulator")
-    func anthropicStream() {
-        let (turns, errors) = Self.fuzzStream(seed: Fuzzer.seed ^ 2) { fuzzer, input in
-            var parser = SSEParser()
-            var accumulator = AnthropicStreamAccumulator(observer: nil)
-            var done = false
-            for chunk in fuzzer.chunks(input) where !done {
-                for event in parser.feed(chunk) where !done { done = try accumulator.consume(event) }
+    func anthropicStream() async {
+        let ((turns, errors), problems) = await onOwnThread { findings in
+            Self.fuzzStream(seed: Fuzzer.seed ^ 2, findings: findings) { fuzzer, input in
+                var parser = SSEParser()
+                var accumulator = AnthropicStreamAccumulator(observer: nil)
+                var done = false
+                for chunk in fuzzer.chunks(input) where !done {
+                    for event in parser.feed(chunk) where !done { done = try accumulator.consume(event) }
+                }
+                for event in parser.finish() where !done { done = try accumulator.consume(event) }
+                let turn = accumulator.turn()
+                if turn.toolCalls.contains(where: { $0.id.isEmpty }) { findings.record("a tool call without an id") }
             }
-            for event in parser.finish() where !done { done = try accumulator.consume(event) }
-            let turn = accumulator.turn()
-            if turn.toolCalls.contains(where: { $0.id.isEmpty }) { Issue.record("a tool call without an id") }
         }
+        #expect(problems.isEmpty, "\(problems)")
         #expect(turns > 0 && errors > 0, "turns \(turns) errors \(errors)")
     }
 
     /// Runs mutated bodies through JSON decoding and a response parser.
-    static func fuzzBody(_ corpus: String, seed: UInt64, parse: (JSONValue) throws -> AssistantTurn) -> (Int, Int, Int) {
+    static func fuzzBody(_ corpus: String, seed: UInt64, findings: Findings,
+                         parse: (JSONValue) throws -> AssistantTurn) -> (Int, Int, Int) {
         var fuzzer = Fuzzer(corpus: Fuzzer.corpus(corpus), seed: seed)
         var turns = 0, errors = 0, notJSON = 0
         for _ in 0..<Fuzzer.iterations {
@@ -87,28 +98,34 @@ struct FuzzModelTests {
                 continue
             }
             // What decodes re-encodes and decodes to the same value.
-            if JSONText.decode(JSONText.bytes(json)) != json { Issue.record("JSON round trip for \(Fuzzer.describe(input))") }
+            if JSONText.decode(JSONText.bytes(json)) != json { findings.record("JSON round trip for \(Fuzzer.describe(input))") }
             do {
                 _ = try parse(json)
                 turns += 1
             } catch is AttemptFailure {
                 errors += 1
             } catch {
-                Issue.record("not an AttemptFailure: \(error) for \(Fuzzer.describe(input))")
+                findings.record("not an AttemptFailure: \(error) for \(Fuzzer.describe(input))")
             }
         }
         return (turns, errors, notJSON)
     }
 
     @Test("fuzz: the OpenAI completion parser")
-    func openAICompletion() {
-        let stats = Self.fuzzBody("openai", seed: Fuzzer.seed ^ 3) { try OpenAIWire.parseCompletion($0) }
+    func openAICompletion() async {
+        let (stats, problems) = await onOwnThread { findings in
+            Self.fuzzBody("openai", seed: Fuzzer.seed ^ 3, findings: findings) { try OpenAIWire.parseCompletion($0) }
+        }
+        #expect(problems.isEmpty, "\(problems)")
         #expect(stats.0 > 0 && stats.2 > 0, "\(stats)")
     }
 
     @Test("fuzz: the Anthropic message parser")
-    func anthropicMessage() {
-        let stats = Self.fuzzBody("anthropic", seed: Fuzzer.seed ^ 4) { try AnthropicWire.parseMessage($0) }
+    func anthropicMessage() async {
+        let (stats, problems) = await onOwnThread { findings in
+            Self.fuzzBody("anthropic", seed: Fuzzer.seed ^ 4, findings: findings) { try AnthropicWire.parseMessage($0) }
+        }
+        #expect(problems.isEmpty, "\(problems)")
         #expect(stats.0 > 0 && stats.2 > 0, "\(stats)")
     }
 }

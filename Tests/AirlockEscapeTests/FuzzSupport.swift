@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A deterministic, seeded mutational fuzzer: no dependency, same inputs on every run for
 /// a given seed, so a failure is replayed by rerunning with the seed it printed.
@@ -137,4 +138,30 @@ struct SplitMix64: RandomNumberGenerator {
     mutating func below(_ bound: Int) -> Int {
         Int(next() % UInt64(max(1, bound)))
     }
+}
+
+/// Problems a fuzz loop found, collected where it runs and reported by the test afterwards.
+final class Findings: Sendable {
+    private let items = Mutex<[String]>([])
+
+    func record(_ problem: String) {
+        items.withLock { if $0.count < 50 { $0.append(problem) } }
+    }
+
+    var all: [String] { items.withLock { $0 } }
+}
+
+/// Runs a long CPU-bound or blocking loop on a thread of its own. Swift's cooperative pool
+/// has one thread per core (two here): a fuzz loop holding one for seconds starves the tests
+/// running beside it that wait on timers and child processes. The loop reports problems
+/// through `Findings`, which the test then expects to be empty.
+func onOwnThread<T: Sendable>(_ body: @escaping @Sendable (Findings) -> T) async -> (T, [String]) {
+    let findings = Findings()
+    let result: T = await withCheckedContinuation { continuation in
+        let thread = Thread { continuation.resume(returning: body(findings)) }
+        // Deeply nested inputs recurse in the parsers.
+        thread.stackSize = 16 << 20
+        thread.start()
+    }
+    return (result, findings.all)
 }

@@ -32,19 +32,30 @@ struct ServeBrowserTests {
         // AIRLOCK_SCREENSHOT_DIR=docs refreshes the committed screenshots.
         let directory = ProcessInfo.processInfo.environment["AIRLOCK_SCREENSHOT_DIR"] ?? scene.root
         let screenshot = directory + "/serve-screenshot.png", after = directory + "/serve-run-screenshot.png"
-        let check = Process()
-        check.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        check.arguments = [AirlockBinary.repository + "/scripts/web-check.py", "http://127.0.0.1:\(port)/approvals",
-                           "--screenshot", screenshot, "--after-url", "http://127.0.0.1:\(port)/runs/\(runID)",
-                           "--after-screenshot", after]
-        let output = Pipe()
-        check.standardOutput = output
-        check.standardError = FileHandle.nullDevice
-        try check.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        check.waitUntilExit()
+        let arguments = [AirlockBinary.repository + "/scripts/web-check.py", "http://127.0.0.1:\(port)/approvals",
+                         "--screenshot", screenshot, "--after-url", "http://127.0.0.1:\(port)/runs/\(runID)",
+                         "--after-screenshot", after]
+        // The browser takes seconds; its blocking wait gets a thread of its own rather than
+        // one of the cooperative pool's two, which the tests beside this one need.
+        let (status, data) = await withCheckedContinuation { (continuation: CheckedContinuation<(Int32, Data), Never>) in
+            Thread.detachNewThread {
+                let check = Process()
+                check.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+                check.arguments = arguments
+                let output = Pipe()
+                check.standardOutput = output
+                check.standardError = FileHandle.nullDevice
+                do { try check.run() } catch {
+                    continuation.resume(returning: (-1, Data("cannot start web-check: \(error)".utf8)))
+                    return
+                }
+                let data = output.fileHandleForReading.readDataToEndOfFile()
+                check.waitUntilExit()
+                continuation.resume(returning: (check.terminationStatus, data))
+            }
+        }
         let report = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
-        #expect(check.terminationStatus == 0, "web-check: \(String(decoding: data, as: UTF8.self))")
+        #expect(status == 0, "web-check: \(String(decoding: data, as: UTF8.self))")
         let identity = "web:\(ServeScene.user)@127.0.0.1"
         #expect(report["status"] as? String == "Approved by \(identity)")
         #expect(report["injected_script_ran"] as? Bool == false)
