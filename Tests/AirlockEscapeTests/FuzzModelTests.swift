@@ -48,40 +48,34 @@ struct FuzzModelTests {
         return (turns, errors)
     }
 
-    @Test("fuzz: the OpenAI stream accumulator")
-    func openAIStream() async {
-        let ((turns, errors), problems) = await onOwnThread { findings in
-            Self.fuzzStream(seed: Fuzzer.seed ^ 1, findings: findings) { fuzzer, input in
+    /// Mutated streams through one provider's accumulator, split anywhere; a turn must never
+    /// hold a tool call without an id.
+    static func fuzzAccumulator<A: StreamAccumulating>(_ make: @escaping @Sendable () -> A, seed: UInt64) async
+        -> ((Int, Int), [String]) {
+        await onOwnThread { findings in
+            Self.fuzzStream(seed: seed, findings: findings) { fuzzer, input in
                 var parser = SSEParser()
-                var accumulator = OpenAIStreamAccumulator(observer: nil)
+                var accumulator = make()
                 var done = false
                 for chunk in fuzzer.chunks(input) where !done {
                     for event in parser.feed(chunk) where !done { done = try accumulator.consume(event) }
                 }
                 for event in parser.finish() where !done { done = try accumulator.consume(event) }
-                let turn = accumulator.turn()
-                if turn.toolCalls.contains(where: { $0.id.isEmpty }) { findings.record("a tool call without an id") }
+                if accumulator.turn().toolCalls.contains(where: { $0.id.isEmpty }) { findings.record("a tool call without an id") }
             }
         }
+    }
+
+    @Test("fuzz: the OpenAI stream accumulator")
+    func openAIStream() async {
+        let ((turns, errors), problems) = await Self.fuzzAccumulator({ OpenAIStreamAccumulator(observer: nil) }, seed: Fuzzer.seed ^ 1)
         #expect(problems.isEmpty, "\(problems)")
         #expect(turns > 0 && errors > 0, "turns \(turns) errors \(errors)")
     }
 
     @Test("fuzz: the Anthropic stream accumulator")
     func anthropicStream() async {
-        let ((turns, errors), problems) = await onOwnThread { findings in
-            Self.fuzzStream(seed: Fuzzer.seed ^ 2, findings: findings) { fuzzer, input in
-                var parser = SSEParser()
-                var accumulator = AnthropicStreamAccumulator(observer: nil)
-                var done = false
-                for chunk in fuzzer.chunks(input) where !done {
-                    for event in parser.feed(chunk) where !done { done = try accumulator.consume(event) }
-                }
-                for event in parser.finish() where !done { done = try accumulator.consume(event) }
-                let turn = accumulator.turn()
-                if turn.toolCalls.contains(where: { $0.id.isEmpty }) { findings.record("a tool call without an id") }
-            }
-        }
+        let ((turns, errors), problems) = await Self.fuzzAccumulator({ AnthropicStreamAccumulator(observer: nil) }, seed: Fuzzer.seed ^ 2)
         #expect(problems.isEmpty, "\(problems)")
         #expect(turns > 0 && errors > 0, "turns \(turns) errors \(errors)")
     }
@@ -151,3 +145,12 @@ struct FuzzFindingTests {
         _ = JSONText.decode(object)
     }
 }
+
+/// What the two providers' stream accumulators have in common, for one fuzz loop over both.
+protocol StreamAccumulating {
+    mutating func consume(_ event: SSEEvent) throws -> Bool
+    func turn() -> AssistantTurn
+}
+
+extension OpenAIStreamAccumulator: StreamAccumulating {}
+extension AnthropicStreamAccumulator: StreamAccumulating {}
