@@ -33,6 +33,10 @@ public struct Replayer: Sendable {
                        progress: (@Sendable (CallReport) -> Void)? = nil) async throws -> Report {
         var sandboxConfiguration = configuration.sandbox
         sandboxConfiguration.workspace = workspace
+        // A replay reaches nothing: a run's network is not brought back (a call that used it
+        // shows as different).
+        sandboxConfiguration.network = .none
+        sandboxConfiguration.egress = nil
         var sandbox = try await backend.start(sandboxConfiguration)
         let executor = ToolExecutor(limits: configuration.limits, outputLimit: configuration.modelOutputLimit)
         var validated: [String: (name: String, arguments: JSONValue)] = [:]

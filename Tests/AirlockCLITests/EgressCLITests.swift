@@ -239,6 +239,19 @@ struct EgressCLITests {
         }
     }
 
+    @Test("a run with network replays without it: calls that did not use the network replay the same")
+    func replayHasNoNetwork() async throws {
+        let scene = try RunScene.make()
+        defer { scene.remove() }
+        let model = try scene.script([RunScene.shell("echo offline > f.txt; cat f.txt"), RunScene.submit("done")])
+        let run = try await scene.run(["--model", model, "--json", "--snapshot-workspace", "--allow-host", "allowed.test:9"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let runID = try #require(run.objects.first??["run"] as? String)
+        let replay = try await scene.command(["replay", runID])
+        #expect(replay.status == 0, "replay: \(replay.stdout) \(replay.stderr)")
+        #expect(replay.stdout.contains("0 different"), "\(replay.stdout)")
+    }
+
     @Test("usage mistakes are exit 2 with a message: no allow list, a secret without a host, a host not allowed")
     func usageErrors() async throws {
         let workspace = try Self.workspace()
