@@ -37,22 +37,7 @@ public struct AnthropicModel: LanguageModel {
                                              defaultMaxTokens: Self.defaultMaxTokens)
         let call = ProviderCall(endpoint: endpoint, url: endpoint.baseURL + "/v1/messages",
                                 headers: headers, body: JSONText.bytes(body))
-        let limit = endpoint.maxResponseBytes
-        return try await call.run(observer: observer) { response in
-            // Some compatible servers ignore `stream` and answer with one JSON body.
-            if stream && !ProviderCall.isJSON(response) {
-                var accumulator = AnthropicStreamAccumulator(observer: observer)
-                try await ProviderCall.readEvents(response, limit: limit) { event in
-                    try accumulator.consume(event)
-                }
-                return accumulator.turn()
-            }
-            let body = try await ProviderCall.collect(response, limit: limit)
-            guard let json = JSONText.decode(body) else {
-                throw AttemptFailure.malformed("message is not JSON: "
-                                                   + String(decoding: body.prefix(200), as: UTF8.self))
-            }
-            return try AnthropicWire.parseMessage(json)
-        }
+        return try await call.turn(streaming: stream, observer: observer, accumulator: AnthropicStreamAccumulator.self,
+                                   describing: "message", parse: AnthropicWire.parseMessage)
     }
 }

@@ -32,22 +32,7 @@ public struct OpenAIChatModel: LanguageModel {
         let call = ProviderCall(
             endpoint: endpoint, url: endpoint.baseURL + "/chat/completions", headers: headers,
             body: JSONText.bytes(OpenAIWire.requestBody(request, model: spec.name, stream: stream)))
-        let limit = endpoint.maxResponseBytes
-        return try await call.run(observer: observer) { response in
-            // Some compatible servers ignore `stream` and answer with one JSON body.
-            if stream && !ProviderCall.isJSON(response) {
-                var accumulator = OpenAIStreamAccumulator(observer: observer)
-                try await ProviderCall.readEvents(response, limit: limit) { event in
-                    try accumulator.consume(event)
-                }
-                return accumulator.turn()
-            }
-            let body = try await ProviderCall.collect(response, limit: limit)
-            guard let json = JSONText.decode(body) else {
-                throw AttemptFailure.malformed("chat completion is not JSON: "
-                                                   + String(decoding: body.prefix(200), as: UTF8.self))
-            }
-            return try OpenAIWire.parseCompletion(json)
-        }
+        return try await call.turn(streaming: stream, observer: observer, accumulator: OpenAIStreamAccumulator.self,
+                                   describing: "chat completion", parse: OpenAIWire.parseCompletion)
     }
 }

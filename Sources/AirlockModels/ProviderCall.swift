@@ -73,6 +73,29 @@ struct ProviderCall: Sendable {
         return data
     }
 
+    /// Runs the call and reads the turn: a stream through `Accumulator`, or — since some
+    /// compatible servers ignore `stream` and answer with one JSON body — a body through `parse`.
+    func turn<Accumulator: StreamAccumulator>(
+        streaming stream: Bool, observer: ModelObserver?, accumulator: Accumulator.Type, describing what: String,
+        parse: @escaping @Sendable (JSONValue) throws -> AssistantTurn
+    ) async throws -> AssistantTurn {
+        let limit = endpoint.maxResponseBytes
+        return try await run(observer: observer) { response in
+            if stream && !Self.isJSON(response) {
+                var accumulator = Accumulator(observer: observer)
+                try await Self.readEvents(response, limit: limit) { event in
+                    try accumulator.consume(event)
+                }
+                return accumulator.turn()
+            }
+            let body = try await Self.collect(response, limit: limit)
+            guard let json = JSONText.decode(body) else {
+                throw AttemptFailure.malformed("\(what) is not JSON: " + String(decoding: body.prefix(200), as: UTF8.self))
+            }
+            return try parse(json)
+        }
+    }
+
     /// Feeds the body through an SSE parser; `consume` returns true at the stream's end
     /// marker. A body that ends before the marker was cut off: a retryable transport fault.
     static func readEvents(_ response: HTTPClientResponse, limit: Int,

@@ -50,7 +50,7 @@ struct FuzzModelTests {
 
     /// Mutated streams through one provider's accumulator, split anywhere; a turn must never
     /// hold a tool call without an id.
-    static func fuzzAccumulator<A: StreamAccumulating>(_ make: @escaping @Sendable () -> A, seed: UInt64) async
+    static func fuzzAccumulator<A: StreamAccumulator>(_ make: @escaping @Sendable () -> A, seed: UInt64) async
         -> ((Int, Int), [String]) {
         await onOwnThread { findings in
             Self.fuzzStream(seed: seed, findings: findings) { fuzzer, input in
@@ -145,12 +145,3 @@ struct FuzzFindingTests {
         _ = JSONText.decode(object)
     }
 }
-
-/// What the two providers' stream accumulators have in common, for one fuzz loop over both.
-protocol StreamAccumulating {
-    mutating func consume(_ event: SSEEvent) throws -> Bool
-    func turn() -> AssistantTurn
-}
-
-extension OpenAIStreamAccumulator: StreamAccumulating {}
-extension AnthropicStreamAccumulator: StreamAccumulating {}
