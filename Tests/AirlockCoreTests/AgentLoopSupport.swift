@@ -66,24 +66,6 @@ struct LoopRun {
     var finishedBudget: String? { events.finished?.fields["budget"]?["budget"]?.stringValue }
 }
 
-struct LimitExceeded: Error, CustomStringConvertible {
-    var limit: Duration
-    var description: String { "did not finish within \(limit)" }
-}
-
-/// Runs `body`, failing (and cancelling it) after `limit`.
-func withLimit<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T?.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: limit)
-            return nil
-        }
-        defer { group.cancelAll() }
-        guard let first = try await group.next(), let value = first else { throw LimitExceeded(limit: limit) }
-        return value
-    }
-}
 
 /// Collects what a run reported through `onEvent`.
 final class EventRecorder: Sendable {

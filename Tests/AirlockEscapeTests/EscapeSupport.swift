@@ -1,3 +1,4 @@
+import AirlockTestSupport
 import AirlockProtocol
 @testable import AirlockSandbox
 import Foundation
@@ -131,24 +132,6 @@ enum ProcessMemory {
     }
 }
 
-/// Runs `body`, failing (and cancelling it) after `limit`.
-struct LimitExceeded: Error, CustomStringConvertible {
-    var limit: Duration
-    var description: String { "did not finish within \(limit)" }
-}
-
-func withLimit<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T?.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: limit)
-            return nil
-        }
-        defer { group.cancelAll() }
-        guard let first = try await group.next(), let value = first else { throw LimitExceeded(limit: limit) }
-        return value
-    }
-}
 
 let hasPython = FileManager.default.isExecutableFile(atPath: "/usr/bin/python3")
 let isRoot = getuid() == 0
