@@ -2,7 +2,7 @@ import Foundation
 import Glibc
 
 /// A TCP listener on 127.0.0.1 that only counts connections (never an outside address).
-final class LoopbackServer: @unchecked Sendable {
+final class LoopbackServer: CountingListener, @unchecked Sendable {
     let fd: Int32
     let port: UInt16
 
@@ -23,23 +23,10 @@ final class LoopbackServer: @unchecked Sendable {
         }
         self.port = UInt16(bigEndian: address.sin_port)
     }
-
-    func acceptedConnections() -> Int {
-        var count = 0
-        while true {
-            let client = accept(fd, nil, nil)
-            if client < 0 { break }
-            Glibc.close(client)
-            count += 1
-        }
-        return count
-    }
-
-    func close() { _ = Glibc.close(fd) }
 }
 
 /// A listener on an abstract Unix socket (`\0name`) in the host's network namespace.
-final class AbstractSocketServer: @unchecked Sendable {
+final class AbstractSocketServer: CountingListener, @unchecked Sendable {
     let fd: Int32
 
     init(name: String) throws {
@@ -57,7 +44,15 @@ final class AbstractSocketServer: @unchecked Sendable {
         }
         guard bound == 0, listen(fd, 16) == 0 else { throw POSIXError(.EADDRINUSE) }
     }
+}
 
+/// A non-blocking listener the attacks aim at: it only counts who got through.
+protocol CountingListener {
+    var fd: Int32 { get }
+}
+
+extension CountingListener {
+    /// Connections accepted since the last call (none should be).
     func acceptedConnections() -> Int {
         var count = 0
         while true {
