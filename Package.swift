@@ -108,7 +108,7 @@ let package = Package(
 
         .testTarget(name: "AirlockProtocolTests", dependencies: ["AirlockProtocol"]),
         .testTarget(name: "AirlockSandboxTests",
-                    dependencies: ["AirlockSandbox", "AirlockProtocol", "CAirlockSys"]),
+                    dependencies: ["AirlockSandbox", "AirlockProtocol", "CAirlockSys", "AirlockTestSupport"]),
         .testTarget(name: "AirlockModelsTests", dependencies: [
             "AirlockModels", "AirlockTestSupport",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),

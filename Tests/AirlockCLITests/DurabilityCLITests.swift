@@ -19,13 +19,7 @@ extension AirlockProcess {
 
 enum DurabilityHost {
     /// Host pids whose command line contains `marker` (this test process excluded).
-    static func matching(_ marker: String) -> [Int32] {
-        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
-        return entries.compactMap { Int32($0) }.filter { pid in
-            guard pid != getpid(), let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
-            return String(decoding: data.map { $0 == 0 ? 32 : $0 }, as: UTF8.self).contains(marker)
-        }
-    }
+    static func matching(_ marker: String) -> [Int32] { HostProcesses.matching(marker) }
 
     /// Waits until no host process carries `marker`; true when none is left.
     static func waitUntilGone(_ marker: String, limit: Duration) async -> Bool {

@@ -1,3 +1,4 @@
+import AirlockTestSupport
 import AirlockModels
 import Foundation
 import Testing

@@ -228,17 +228,6 @@ enum Providers {
     }
 }
 
-enum HostProcesses {
-    /// Host pids whose command line contains `marker`.
-    static func matching(_ marker: String) -> [Int32] {
-        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
-        return entries.compactMap { Int32($0) }.filter { pid in
-            guard pid != getpid(), let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
-            return String(decoding: data.map { $0 == 0 ? 32 : $0 }, as: UTF8.self).contains(marker)
-        }
-    }
-}
-
 /// Wraps a model and keeps every request the loop sent it.
 final class RecordingModel: LanguageModel {
     let inner: any LanguageModel

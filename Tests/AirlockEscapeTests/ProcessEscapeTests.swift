@@ -1,3 +1,4 @@
+import AirlockTestSupport
 import AirlockProtocol
 @testable import AirlockSandbox
 import Foundation

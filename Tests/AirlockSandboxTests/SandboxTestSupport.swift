@@ -1,3 +1,4 @@
+import AirlockTestSupport
 import AirlockProtocol
 @testable import AirlockSandbox
 import Foundation
@@ -34,17 +35,6 @@ extension GuestConnection {
         let result = try await exec(ExecRequest(shell: script, timeoutMs: timeoutMs))
         return (result.status, String(decoding: result.stdout, as: UTF8.self),
                 String(decoding: result.stderr, as: UTF8.self))
-    }
-}
-
-enum HostProcesses {
-    /// Host pids whose command line contains `marker`.
-    static func matching(_ marker: String) -> [Int32] {
-        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
-        return entries.compactMap { Int32($0) }.filter { pid in
-            guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
-            return String(decoding: data.map { $0 == 0 ? 32 : $0 }, as: UTF8.self).contains(marker)
-        }
     }
 }
 
