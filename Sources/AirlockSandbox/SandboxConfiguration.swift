@@ -11,6 +11,8 @@ public struct SandboxConfiguration: Sendable, Hashable {
 
     /// Host directory mounted read-write at `/workspace`: the only writable host path.
     public var workspace: String
+    /// The system the sandbox sees: the host's read-only `/usr`, or an unpacked image.
+    public var root: SandboxRoot = .host
     public var network: Network = .none
     public var limits: ResourceLimits = ResourceLimits()
     /// Size cap of the tmpfs at `/tmp` (bytes).
