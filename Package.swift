@@ -45,9 +45,21 @@ let package = Package(
         .executableTarget(name: "airlock-guest", dependencies: ["AirlockGuest"],
                           linkerSettings: staticStdlib),
 
-        // Sandbox backends, cgroups, seccomp, and the harness end of the guest connection.
+        // The sandbox interface the core sees: backend and sandbox protocols, the
+        // configuration value, errors, and the harness end of the guest connection.
         .target(name: "AirlockSandbox",
-                dependencies: ["AirlockProtocol", "CAirlockSys", "CAirlockSeccomp"]),
+                dependencies: ["AirlockProtocol", "CAirlockSys"]),
+        // Host-side pieces the backends share: cgroups, seccomp, spawning, the sandbox uid,
+        // the staged guest binary, host probing.
+        .target(name: "AirlockSandboxHost",
+                dependencies: ["AirlockSandbox", "AirlockProtocol", "CAirlockSys", "CAirlockSeccomp"]),
+        // Backends, one module each (only `airlock`, the bench and tests wire them).
+        .target(name: "AirlockBubblewrap",
+                dependencies: ["AirlockSandbox", "AirlockSandboxHost", "AirlockProtocol", "CAirlockSys"]),
+        .target(name: "AirlockLandlock",
+                dependencies: ["AirlockSandbox", "AirlockSandboxHost", "CAirlockSys"]),
+        .target(name: "AirlockOCI",
+                dependencies: ["AirlockSandbox", "AirlockSandboxHost", "CAirlockSeccomp"]),
 
         // LanguageModel protocol; scripted, OpenAI and Anthropic providers.
         .target(name: "AirlockModels", dependencies: [
@@ -86,12 +98,14 @@ let package = Package(
         .executableTarget(name: "airlock", dependencies: [
             "AirlockCore", "AirlockSandbox", "AirlockModels", "AirlockProtocol",
             "AirlockEgress", "AirlockServe",
+            "AirlockSandboxHost", "AirlockBubblewrap", "AirlockLandlock", "AirlockOCI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         // Benchmarks: run on demand, print medians and ratios against raw baselines.
         .executableTarget(name: "airlock-bench", dependencies: [
             "AirlockSandbox", "AirlockProtocol", "CAirlockSys", "AirlockCore", "AirlockModels",
+            "AirlockSandboxHost", "AirlockBubblewrap", "AirlockLandlock", "AirlockOCI",
         ]),
 
         // Test doubles shared by the test targets: a loopback HTTP server that speaks canned
@@ -108,7 +122,8 @@ let package = Package(
 
         .testTarget(name: "AirlockProtocolTests", dependencies: ["AirlockProtocol"]),
         .testTarget(name: "AirlockSandboxTests",
-                    dependencies: ["AirlockSandbox", "AirlockProtocol", "CAirlockSys", "AirlockTestSupport"]),
+                    dependencies: ["AirlockSandbox", "AirlockProtocol", "CAirlockSys", "AirlockTestSupport",
+                                  "AirlockSandboxHost", "AirlockBubblewrap", "AirlockLandlock", "AirlockOCI"]),
         .testTarget(name: "AirlockModelsTests", dependencies: [
             "AirlockModels", "AirlockTestSupport",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -118,6 +133,7 @@ let package = Package(
         ]),
         .testTarget(name: "AirlockCoreTests", dependencies: [
             "AirlockCore", "AirlockModels", "AirlockSandbox", "AirlockTestSupport", "AirlockEgress",
+            "AirlockSandboxHost", "AirlockBubblewrap", "AirlockLandlock", "AirlockOCI",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
@@ -127,6 +143,7 @@ let package = Package(
         .testTarget(name: "AirlockEscapeTests", dependencies: [
             "AirlockSandbox", "AirlockProtocol", "AirlockCore", "AirlockModels",
             "AirlockTestSupport", "CAirlockSys", "AirlockEgress",
+            "AirlockSandboxHost", "AirlockBubblewrap", "AirlockLandlock", "AirlockOCI",
         ]),
         .testTarget(name: "AirlockCLITests", dependencies: ["AirlockCore", "AirlockTestSupport"]),
         .testTarget(name: "AirlockEgressTests", dependencies: [

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Airlock needs on Debian/Ubuntu when it is missing, then builds.
 # bubblewrap: the sandbox; libseccomp-dev: the seccomp filter; python3: used by some tests;
+# crun, runc, runsc: the oci and gvisor isolation tiers;
 # chromium (only with AIRLOCK_SETUP_BROWSER=1, as scripts/test.sh sets): the `airlock serve` page test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,6 +10,10 @@ missing=()
 command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
 [ -f /usr/include/seccomp.h ] || missing+=(libseccomp-dev)
 [ -x /usr/bin/python3 ] || missing+=(python3)
+# The other isolation tiers (docs/tiers.md): OCI runtimes and gVisor, tested when present.
+command -v crun >/dev/null 2>&1 || missing+=(crun)
+command -v runc >/dev/null 2>&1 || [ -x /usr/sbin/runc ] || missing+=(runc)
+command -v runsc >/dev/null 2>&1 || missing+=(runsc)
 browser=0
 if [ "${AIRLOCK_SETUP_BROWSER:-0}" = 1 ] && ! command -v chromium >/dev/null 2>&1; then browser=1; fi
 sudo_cmd=()

@@ -8,6 +8,9 @@ public struct RunConfiguration: Sendable {
     public var model: ModelSpec
     public var limits: BudgetLimits
     public var sandbox: SandboxConfiguration
+    /// The isolation tier asked for (`--sandbox`: auto, bwrap, oci, gvisor, landlock);
+    /// `resume` starts the same one. Each `sandbox_started` names the backend that ran.
+    public var sandboxTier: String = "auto"
     /// One sandbox per tool call instead of one for the whole run.
     public var freshSandboxPerCall: Bool = false
     /// Consecutive malformed tool calls tolerated before the run ends.
@@ -58,7 +61,7 @@ public struct RunConfiguration: Sendable {
             "model": .string(model.description),
             "budgets": .object(budgets),
             "sandbox": .object([
-                "backend": .string("bwrap"),
+                "backend": .string(sandboxTier),
                 "workspace": .string(sandbox.workspace),
                 "network": .string(sandbox.network.rawValue),
                 "limits": .object(sandboxLimits),
@@ -111,6 +114,8 @@ extension RunConfiguration {
                                         pids: sandboxLimits?["pids"]?.intValue, cpus: double(sandboxLimits?["cpus"]))
         self.init(task: task, model: model, limits: limits, sandbox: sandbox)
         freshSandboxPerCall = payload["sandbox"]?["fresh_per_call"] == .bool(true)
+        // Runs from before the tiers recorded "bwrap", which they used.
+        sandboxTier = payload["sandbox"]?["backend"]?.stringValue ?? "bwrap"
         maxFormatErrors = payload["max_format_errors"]?.intValue ?? maxFormatErrors
         maxSandboxReplacements = payload["max_sandbox_replacements"]?.intValue ?? maxSandboxReplacements
         providerBaseURL = payload["base_url"]?.stringValue

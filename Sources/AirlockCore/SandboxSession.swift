@@ -35,6 +35,7 @@ actor SandboxSession {
         current = sandbox
         try await ledger.append(.sandboxStarted, [
             "sandbox": .string(sandbox.id), "backend": .string(backend.name),
+            "backend_version": .string(backend.version),
             "start_ms": .double((sandbox.startMilliseconds * 10).rounded() / 10),
         ])
         return sandbox

@@ -51,7 +51,7 @@ public struct EgressAttachment: Sendable, Hashable {
     }
 
     /// The trust bundle shown inside: the system's roots followed by the per-run CA.
-    var bundlePEM: String? {
+    package var bundlePEM: String? {
         guard let ca = certificateAuthorityPEM else { return nil }
         guard let system = systemBundlePEM, !system.isEmpty else { return ca }
         return system.hasSuffix("\n") ? system + ca : system + "\n" + ca

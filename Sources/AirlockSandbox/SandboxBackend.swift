@@ -2,8 +2,16 @@ import AirlockProtocol
 
 /// Makes sandboxes. One sandbox runs one guest.
 public protocol SandboxBackend: Sendable {
+    /// The tier's name as `--sandbox` spells it (bwrap, landlock, oci, gvisor).
     var name: String { get }
+    /// The runtime and its version as the ledger records it (e.g. "bwrap 0.8.0",
+    /// "crun 1.8.1", "landlock ABI 7").
+    var version: String { get }
     func start(_ configuration: SandboxConfiguration) async throws(SandboxError) -> any Sandbox
+}
+
+extension SandboxBackend {
+    public var version: String { name }
 }
 
 /// A running sandbox: a guest to talk to, and a life the harness ends.

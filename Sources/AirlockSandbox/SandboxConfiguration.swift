@@ -26,8 +26,9 @@ public struct SandboxConfiguration: Sendable, Hashable {
     /// Unix sockets to bind into the sandbox: host path → path inside.
     public var socketBinds: [String: String] = [:]
     /// Weakenings exist only so the escape tests can prove they can fail; nothing outside
-    /// this package's test targets can set them (`internal`, reached through @testable).
-    var weakenings: Set<Weakening> = []
+    /// this package can set them (`package`: the backends' modules read them, the tests
+    /// set them; the `airlock` command never does).
+    package var weakenings: Set<Weakening> = []
 
     public init(workspace: String) {
         self.workspace = workspace
@@ -51,7 +52,7 @@ public struct ResourceLimits: Sendable, Hashable {
 }
 
 /// Deliberate holes, for tests only.
-enum Weakening: String, Sendable, Hashable {
+package enum Weakening: String, Sendable, Hashable {
     case noSeccomp
     case shareNetwork
     case bindHostTmp

@@ -6,6 +6,7 @@
 #include <seccomp.h>
 #include <stdio.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <termios.h>
 
 // Calls that let code in the sandbox reach past its namespaces, the kernel's attack
@@ -74,4 +75,23 @@ const char *airlock_seccomp_version(void) {
     if (!v) return "unknown";
     snprintf(text, sizeof(text), "%u.%u.%u", v->major, v->minor, v->micro);
     return text;
+}
+
+int airlock_seccomp_export_unix_only(int fd) {
+    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+    if (!ctx) return -ENOMEM;
+    int rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
+    const uint32_t refuse = SCMP_ACT_ERRNO(EAFNOSUPPORT);
+    if (rc == 0) rc = seccomp_rule_add(ctx, refuse, SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_NE, AF_UNIX));
+    if (rc == 0) rc = seccomp_rule_add(ctx, refuse, SCMP_SYS(socketpair), 1, SCMP_A0(SCMP_CMP_NE, AF_UNIX));
+    if (rc == 0) rc = seccomp_export_bpf(ctx, fd);
+    seccomp_release(ctx);
+    return rc;
+}
+
+const char *const *airlock_seccomp_denied_names(void) {
+    static const char *names[sizeof(denied) / sizeof(denied[0]) + 1];
+    for (size_t i = 0; i < sizeof(denied) / sizeof(denied[0]); i++) names[i] = denied[i];
+    names[sizeof(denied) / sizeof(denied[0])] = NULL;
+    return names;
 }

@@ -152,6 +152,10 @@ int airlock_spawn(const airlock_spawn_options *o, pid_t *pid_out) {
             if (getppid() == 1) _exit(127);
         }
         if (o->cwd && chdir(o->cwd) != 0) child_fail(report[1], errno);
+        if (o->confine) {
+            int err = airlock_confine_self(o->confine);
+            if (err) child_fail(report[1], err);
+        }
         pthread_sigmask(SIG_SETMASK, &none, NULL);
         execve(o->path, o->argv, o->envp);
         child_fail(report[1], errno);

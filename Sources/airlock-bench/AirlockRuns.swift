@@ -1,5 +1,6 @@
 import AirlockProtocol
 import AirlockSandbox
+import AirlockBubblewrap
 
 /// Sandboxes started through the real backend, as `airlock exec` starts them.
 enum AirlockRuns {
@@ -14,10 +15,10 @@ enum AirlockRuns {
 
     /// `BubblewrapBackend().start(config)`, `exec ["/bin/true"]` until its exit frame,
     /// then a kill that is timed apart. With `backend` given it is reused instead of made.
-    static func startToFirstResult(_ host: BenchHost, backend reused: BubblewrapBackend? = nil) async throws(BenchError) -> StartSample {
+    static func startToFirstResult(_ host: BenchHost, backend reused: (any SandboxBackend)? = nil) async throws(BenchError) -> StartSample {
         let clock = ContinuousClock()
         let began = clock.now
-        let backend = reused ?? BubblewrapBackend()
+        let backend: any SandboxBackend = reused ?? BubblewrapBackend()
         let sandbox: any Sandbox
         do { sandbox = try await backend.start(host.configuration) } catch { throw BenchError("sandbox start: \(error)") }
         let result: ExecResult

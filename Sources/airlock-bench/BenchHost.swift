@@ -1,6 +1,8 @@
 import AirlockSandbox
 import Foundation
 import Glibc
+import AirlockBubblewrap
+import AirlockSandboxHost
 
 /// The scratch workspace and the identity the sandbox runs as, chosen the way
 /// `SandboxIdentity` chooses it: a root harness changes to the workspace owner's uid, so the

@@ -4,6 +4,7 @@ import AirlockSandbox
 import CAirlockSys
 import Foundation
 import Glibc
+import AirlockBubblewrap
 
 /// `airlock-bench egress`: what the proxy costs a request, side by side in one run with the
 /// same request made directly: small requests (latency) and one large download

@@ -4,6 +4,7 @@ import AirlockProtocol
 import AirlockSandbox
 import Foundation
 import Synchronization
+import AirlockBubblewrap
 
 /// `airlock-bench loop`: the harness's overhead per step with the scripted model and a
 /// tool that does next to nothing in the sandbox (`list_files` of an empty directory),

@@ -1,4 +1,5 @@
 import Glibc
+import AirlockBubblewrap
 
 /// Command-line options of `airlock-bench`.
 struct Options: Sendable {
@@ -12,6 +13,7 @@ struct Options: Sendable {
                airlock-bench ledger [APPENDS]    ledger appends/s and verify cost per 10,000 entries
                airlock-bench loop [STEPS]        harness overhead per agent step (scripted model)
                airlock-bench egress [REQUESTS]   the egress proxy's cost per request and per byte, vs direct
+               airlock-bench tiers [ROUNDS]      every isolation tier vs raw crun/runc/runsc and the bare guest
 
         Measures, side by side in one run on this machine:
           1. sandbox start → first command's result (BubblewrapBackend.start + exec /bin/true)

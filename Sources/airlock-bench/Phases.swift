@@ -1,6 +1,8 @@
 import AirlockProtocol
 import AirlockSandbox
 import Glibc
+import AirlockBubblewrap
+import AirlockSandboxHost
 
 /// Part of the breakdown: where the sandbox start's time goes, each step timed alone.
 struct Phase: Sendable, Codable {

@@ -2,6 +2,7 @@ import AirlockProtocol
 import AirlockSandbox
 import CAirlockSys
 import Glibc
+import AirlockSandboxHost
 
 /// Starts a launch plan the way `SandboxProcess.spawn` does — `airlock_spawn`, the plan's
 /// data on memfds at the same fd numbers, the same uid change when root, SIGKILL as parent

@@ -4,6 +4,20 @@ import Glibc
 // airlock-bench: Airlock's sandbox start and exec round trip against raw baselines, side
 // by side in one run (DESIGN.md §6). Figures on stdout, progress on stderr.
 
+// `airlock-bench tiers`: every isolation tier against raw runtimes, in one run.
+if CommandLine.arguments.dropFirst().first == "tiers" {
+    let count = CommandLine.arguments.dropFirst(2).first.flatMap { Int($0) } ?? 20
+    do {
+        let host = try BenchHost.make()
+        defer { host.remove() }
+        print(try await TierBench.run(iterations: max(1, count), host: host))
+        Glibc.exit(0)
+    } catch {
+        Progress.say("airlock-bench: \(error)")
+        Glibc.exit(1)
+    }
+}
+
 // `airlock-bench ledger`, `loop` and `egress`: the harness's own costs.
 if let mode = CommandLine.arguments.dropFirst().first, ["ledger", "loop", "egress"].contains(mode) {
     let count = CommandLine.arguments.dropFirst(2).first.flatMap { Int($0) } ?? (mode == "ledger" ? 1000 : mode == "egress" ? 300 : 100)

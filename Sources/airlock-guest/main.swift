@@ -27,6 +27,8 @@ if arguments.contains("--help") {
         }
     }
     GuestServer(workspace: workspace).serve()
+    // `--own-session`: no pid namespace ends what the commands left running; this does.
+    if arguments.contains("--own-session") { SessionCleanup.killSession() }
 }
 
 /// A line on stderr, which the harness shows when the sandbox fails to start.

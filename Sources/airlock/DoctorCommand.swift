@@ -8,17 +8,22 @@ struct DoctorCommand: AsyncParsableCommand {
         commandName: "doctor",
         abstract: "Check what this host supports and which sandbox backend will be used.",
         discussion: """
-        Checks bubblewrap, user namespaces, seccomp, cgroups (v1 and v2), Landlock, and \
-        starts a real sandbox to run /bin/true. Each missing piece comes with the exact fix. \
-        Exit status 0 when the default backend works, 1 otherwise.
+        Checks bubblewrap, user namespaces, seccomp, cgroups (v1 and v2), Landlock, then \
+        tries every isolation tier for real (gvisor, bwrap, oci, landlock: a sandbox started, \
+        /bin/true run in it) and prints the ladder: which tiers work here, which one \
+        `--sandbox auto` picks, and for each missing one the exact fix (docs/tiers.md). \
+        Exit status 0 when auto finds a working tier, 1 otherwise.
         """
     )
 
     @Flag(name: .long, help: "Print the findings as one JSON object.")
     var json = false
 
+    @Option(name: .long, help: ArgumentHelp("The runsc binary to check for the gvisor tier (default: $RUNSC, else runsc on PATH).", valueName: "path"))
+    var runsc: String?
+
     func run() async throws {
-        let report = await HostReport.gather()
+        let report = await HostReport.gather(runsc: runsc)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -28,7 +33,15 @@ struct DoctorCommand: AsyncParsableCommand {
                 print("\(check.ok ? "ok  " : "FAIL") \(check.name): \(check.detail)")
                 if let fix = check.fix, !check.ok { print("     fix: \(fix)") }
             }
-            print("backend: \(report.backend ?? "none usable")")
+            print("tiers (strongest first; auto tries \(SandboxTier.ladder.map(\.rawValue).joined(separator: ", ")) in that order):")
+            for tier in report.tiers {
+                let mark = tier.works ? "ok  " : "--  "
+                let version = tier.version.map { " [\($0)]" } ?? ""
+                let auto = tier.inAuto ? "" : " (only with --sandbox \(tier.tier))"
+                print("  \(mark)\(tier.tier)\(version): \(tier.detail)\(auto)")
+                if !tier.works, let fix = tier.fix { print("       fix: \(fix)") }
+            }
+            print("backend: \(report.backend ?? "none usable") (what --sandbox auto uses)")
         }
         if report.backend == nil { throw ExitCode(1) }
     }

@@ -32,6 +32,8 @@ struct ExecCommand: AsyncParsableCommand {
 
     @OptionGroup(title: "Network") var egress: EgressOptions
 
+    @OptionGroup(title: "Sandbox") var sandbox: SandboxOptions
+
     @Option(name: .long, help: "Memory limit, e.g. 512M (cgroup memory; the command is killed with 137 past it).")
     var memory: ByteSize?
 
@@ -79,7 +81,7 @@ struct ExecCommand: AsyncParsableCommand {
             throw ExitCode(2)
         }
         var runner = ExecRunner(configuration: configuration, command: command,
-                                timeoutMs: timeout?.milliseconds, json: json)
+                                timeoutMs: timeout?.milliseconds, json: json, backend: sandbox.backend())
         if let settings {
             runner.egress = settings
             runner.secretValues = egress.secretValues

@@ -10,6 +10,7 @@ struct ExecRunner {
     let command: [String]
     let timeoutMs: Int?
     let json: Bool
+    let backend: any SandboxBackend
     /// Network through the proxy; nil: none.
     var egress: EgressSettings?
     var secretValues: [String: String] = [:]
@@ -42,10 +43,12 @@ struct ExecRunner {
     }
 
     private func run(_ configuration: SandboxConfiguration, gate: EgressGate?) async -> Int32 {
-        let backend = BubblewrapBackend()
         let sandbox: any Sandbox
         do {
             sandbox = try await backend.start(configuration)
+            if let auto = backend as? AutoBackend {
+                for reason in auto.fallbacks { FileHandle.standardError.write(Data("airlock: skipped tier \(reason)\n".utf8)) }
+            }
         } catch {
             FileHandle.standardError.write(Data("airlock: \(error)\n".utf8))
             return Self.couldNotStart
@@ -126,10 +129,13 @@ struct ExecRunner {
             var exit_code: Int32
             var status: ExitStatus
             var sandbox_start_ms: Double
+            var backend: String
+            var backend_version: String
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        if let data = try? encoder.encode(Report(exit_code: code, status: result.status, sandbox_start_ms: startMs)) {
+        if let data = try? encoder.encode(Report(exit_code: code, status: result.status, sandbox_start_ms: startMs,
+                                                    backend: backend.name, backend_version: backend.version)) {
             FileHandle.standardError.write(data + Data("\n".utf8))
         }
     }

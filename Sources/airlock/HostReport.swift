@@ -2,6 +2,8 @@ import AirlockCore
 import AirlockProtocol
 import AirlockSandbox
 import Foundation
+import AirlockLandlock
+import AirlockSandboxHost
 
 /// What `airlock doctor` found.
 struct HostReport: Encodable {
@@ -13,9 +15,11 @@ struct HostReport: Encodable {
     }
 
     var checks: [Check] = []
+    /// What `--sandbox auto` uses here (the first working tier of its ladder).
     var backend: String?
+    var tiers: [TierCheck] = []
 
-    static func gather() async -> HostReport {
+    static func gather(runsc: String? = nil) async -> HostReport {
         var report = HostReport()
         let probe = HostProbe.current()
         report.checks.append(Check(name: "bubblewrap", ok: probe.bwrapVersion != nil,
@@ -32,35 +36,32 @@ struct HostReport: Encodable {
                                    fix: geteuid() == 0 ? "mount cgroup v2 with memory, pids and cpu controllers, or cgroup v1"
                                        : "run as root, or under a delegated cgroup v2 subtree (systemd-run --user --scope -p Delegate=yes)"))
         report.checks.append(Check(name: "landlock", ok: probe.landlockABI > 0,
-                                   detail: probe.landlockABI > 0 ? "ABI \(probe.landlockABI) (not needed by the bwrap backend)" : "not available (not needed by the bwrap backend)",
-                                   fix: nil))
+                                   detail: probe.landlockABI > 0 ? "ABI \(probe.landlockABI)\(probe.landlockABI < 4 ? " (TCP rules need ABI 4, Linux 6.7)" : probe.landlockABI < 6 ? " (signal and socket scoping need ABI 6, Linux 6.12)" : "")" : "not available (only the landlock tier needs it)",
+                                   fix: probe.landlockABI > 0 ? nil : LandlockBackend.unavailableFix))
         report.checks.append(Check(name: "run as", ok: true,
                                    detail: geteuid() == 0 ? "root: sandboxes run as an unprivileged uid (the workspace owner, or 65532)" : "uid \(geteuid())"))
-        // The proof: start a real sandbox and run a command in it.
+        // The proof: start a real sandbox of every tier and run a command in it.
         let workspace = NSTemporaryDirectory() + "airlock-doctor-\(getpid())"
         try? FileManager.default.createDirectory(atPath: workspace, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: workspace) }
-        do {
-            let sandbox = try await BubblewrapBackend().start(SandboxConfiguration(workspace: workspace))
-            let result = try await sandbox.guest.exec(ExecRequest(argv: ["/bin/true"]))
-            await sandbox.kill()
-            let ok = result.status.code == 0
-            report.checks.append(Check(name: "sandbox", ok: ok,
-                                       detail: ok ? String(format: "started in %.1f ms, /bin/true exited 0", sandbox.startMilliseconds)
-                                           : "/bin/true exited \(result.status.shellStatus)"))
-            if ok {
-                report.backend = "bwrap"
-                report.checks.append(await egressCheck(workspace: workspace))
+        report.tiers = await TierCheck.ladder(workspace: workspace, runsc: runsc)
+        let chosen = SandboxTier.ladder.first { tier in report.tiers.contains { $0.tier == tier.rawValue && $0.works } }
+        if let chosen, let proof = report.tiers.first(where: { $0.tier == chosen.rawValue }) {
+            report.backend = chosen.rawValue
+            report.checks.append(Check(name: "sandbox", ok: true, detail: "\(chosen.rawValue): \(proof.detail)"))
+            if chosen != .landlock {
+                report.checks.append(await egressCheck(workspace: workspace, backend: SandboxTiers.backend(chosen)))
             }
-        } catch {
-            report.checks.append(Check(name: "sandbox", ok: false, detail: error.message, fix: error.fix))
+        } else {
+            report.checks.append(Check(name: "sandbox", ok: false, detail: "no tier of auto's ladder works here",
+                                       fix: "see the tiers below; each says its fix"))
         }
         return report
     }
 
     /// `--allow-host` end to end: a sandbox asks the proxy, through the guest's relay, for a
     /// host nobody allowed; the proxy must answer 403 and record it.
-    static func egressCheck(workspace: String) async -> Check {
+    static func egressCheck(workspace: String, backend: any SandboxBackend) async -> Check {
         let name = "egress proxy"
         do {
             let gate = try await EgressGate.open(EgressSettings(allowHosts: ["allowed.invalid"]), secretValues: [:], maxBytes: nil)
@@ -69,7 +70,7 @@ struct HostReport: Encodable {
             configuration.egress = gate.attachment
             let answer: String
             do {
-                let sandbox = try await BubblewrapBackend().start(configuration)
+                let sandbox = try await backend.start(configuration)
                 let result = try await sandbox.guest.exec(ExecRequest(argv: ["/bin/bash", "-c", """
                     exec 3<>/dev/tcp/127.0.0.1/\(gate.attachment.port) && \
                     printf 'GET http://unlisted.invalid/ HTTP/1.1\\r\\nHost: unlisted.invalid\\r\\n\\r\\n' >&3 && head -c 12 <&3

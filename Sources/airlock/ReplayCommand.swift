@@ -50,7 +50,8 @@ struct ReplayCommand: AsyncParsableCommand {
             catch { throw CLIError("cannot copy \(source): \(error)") }
             defer { try? FileManager.default.removeItem(atPath: copy) }
             if !json { Output.error("replaying \(record.id) on a copy of \(source)") }
-            let replayer = Replayer(backend: BubblewrapBackend(), configuration: configuration)
+            let replayer = Replayer(backend: SandboxTiers.backend(SandboxTier(rawValue: configuration.sandboxTier) ?? .auto),
+                                    configuration: configuration)
             let report: Replayer.Report
             do {
                 report = try await replayer.replay(entries, workspace: copy) { call in

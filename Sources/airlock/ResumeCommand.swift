@@ -90,7 +90,7 @@ struct ResumeCommand: AsyncParsableCommand {
             }
             let store = try state.open(redactor: Redactor(secrets: (apiKey.map { [$0] } ?? []) + secretValues))
             let printer = ProgressPrinter(json: json, interactive: isatty(STDERR_FILENO) == 1)
-            let loop = AgentLoop(configuration: configuration, model: model, backend: BubblewrapBackend(),
+            let loop = AgentLoop(configuration: configuration, model: model, backend: SandboxTiers.backend(SandboxTier(rawValue: configuration.sandboxTier) ?? .auto),
                                  store: store, approver: try ProviderSetup.approver(approver, store: store), onEvent: { printer.show($0) })
             let result: RunResult
             do {

@@ -52,8 +52,7 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Who answers the policy's 'ask': tty (a prompt on this terminal), web (wait for `airlock approve`/`deny` from another shell) or deny. Default: tty when there is a terminal, else deny.")
     var approver: String?
 
-    @Option(name: .long, help: "Sandbox backend (bwrap).")
-    var sandbox: String = "bwrap"
+    @OptionGroup(title: "Sandbox") var sandbox: SandboxOptions
 
     @Flag(name: .long, help: "A fresh sandbox for every tool call instead of one for the run.")
     var freshSandboxPerCall = false
@@ -114,7 +113,6 @@ struct RunCommand: AsyncParsableCommand {
     @OptionGroup var state: StateOptions
 
     func validate() throws {
-        if sandbox != "bwrap" { throw ValidationError("--sandbox \(sandbox) is not available; use bwrap") }
         if let maxSteps, maxSteps < 1 { throw ValidationError("--max-steps must be at least 1") }
         if let maxTokens, maxTokens < 1 { throw ValidationError("--max-tokens must be at least 1") }
         if let maxCost, maxCost <= 0 { throw ValidationError("--max-cost must be positive") }

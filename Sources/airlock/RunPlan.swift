@@ -13,6 +13,7 @@ struct RunPlan {
     let json: Bool
     let otelContent: Bool
     let approver: any Approver
+    let backend: any SandboxBackend
 
     init(command: RunCommand) throws {
         let environment = ProcessInfo.processInfo.environment
@@ -39,6 +40,8 @@ struct RunPlan {
                                   maxEgressBytes: command.egress.maxEgress?.bytes)
         var configuration = RunConfiguration(task: command.task, model: spec, limits: limits, sandbox: sandbox)
         configuration.freshSandboxPerCall = command.freshSandboxPerCall
+        configuration.sandboxTier = command.sandbox.tier.rawValue
+        backend = command.sandbox.backend()
         configuration.snapshotWorkspace = command.snapshotWorkspace
         configuration.maxFormatErrors = command.maxFormatErrors
         configuration.prices = priceTable
@@ -63,7 +66,7 @@ struct RunPlan {
 
     func execute() async throws -> Int32 {
         let printer = ProgressPrinter(json: json, interactive: isatty(STDERR_FILENO) == 1)
-        let loop = AgentLoop(configuration: configuration, model: model, backend: BubblewrapBackend(),
+        let loop = AgentLoop(configuration: configuration, model: model, backend: backend,
                              store: store, approver: approver, onEvent: { printer.show($0) })
         let result: RunResult
         do {

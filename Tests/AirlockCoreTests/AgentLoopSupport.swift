@@ -6,6 +6,7 @@ import Synchronization
 import Testing
 
 @testable import AirlockCore
+import AirlockBubblewrap
 
 /// One agent run against a real bubblewrap sandbox: a fresh workspace under /tmp (the
 /// sandbox uid can reach it) and a fresh state dir, both removed by `remove()`.

@@ -6,6 +6,7 @@ import Synchronization
 import Testing
 
 @testable import AirlockCore
+import AirlockBubblewrap
 
 /// Answers from a list, recording what it was asked.
 final class ScriptedApprover: Approver, Sendable {

@@ -7,6 +7,7 @@ import Synchronization
 import Testing
 
 @testable import AirlockCore
+import AirlockBubblewrap
 
 /// The host's view of the sandbox processes of a run.
 enum DurabilityProcs {

@@ -5,6 +5,7 @@ import AirlockProtocol
 import Foundation
 import Glibc
 import Testing
+@testable import AirlockSandboxHost
 
 /// Attacks on the approval channel from inside a real sandbox: the terminal a `tty`
 /// approver reads, the `airlock serve` port a `web` approver answers on, and the state

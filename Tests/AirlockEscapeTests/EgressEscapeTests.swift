@@ -6,6 +6,7 @@ import Foundation
 import Glibc
 import Synchronization
 import Testing
+@testable import AirlockSandboxHost
 
 /// Attacks on the egress proxy from inside a real sandbox with `--network proxy`: every
 /// trick a client can put in a request line, a Host header or a CONNECT to reach something

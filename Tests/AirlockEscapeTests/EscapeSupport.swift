@@ -4,6 +4,8 @@ import AirlockProtocol
 import Foundation
 import Glibc
 import Testing
+@testable import AirlockBubblewrap
+@testable import AirlockSandboxHost
 
 /// Real sandboxes for the attacks: a fresh workspace under /tmp (reachable by the sandbox
 /// uid), removed afterwards. The escape suite owns its own copy of these helpers so the

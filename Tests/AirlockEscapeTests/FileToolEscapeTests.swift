@@ -4,6 +4,7 @@ import Foundation
 import Glibc
 import Synchronization
 import Testing
+@testable import AirlockSandboxHost
 
 /// Attacks through the file tools (`read_file`, `write_file`, `edit_file`, `list_files`,
 /// `stat`): symlinks, hard links and `..` aimed at files outside /workspace that the test

@@ -5,6 +5,7 @@ import Foundation
 import Glibc
 import Synchronization
 import Testing
+@testable import AirlockSandboxHost
 
 /// Mutational fuzzing of both ends of the guest protocol: the guest's request decoding
 /// (LineReader + FrameCodec → RequestFrame), the harness's response decoding

@@ -4,6 +4,8 @@ import AirlockProtocol
 import Foundation
 import Glibc
 import Testing
+@testable import AirlockBubblewrap
+@testable import AirlockSandboxHost
 
 /// The guest runs inside the sandbox and may be subverted, so the harness treats its
 /// frames as untrusted. Each test points `guestPath` at a small shell script that runs

@@ -3,6 +3,7 @@ import AirlockProtocol
 import Foundation
 import Glibc
 import Testing
+@testable import AirlockSandboxHost
 
 /// Attacks on the harness's secrets and the host's files, from inside a real sandbox. Each
 /// asserts the attack failed and the harness still runs commands afterwards.

@@ -3,6 +3,7 @@ import AirlockProtocol
 import Foundation
 import Glibc
 import Testing
+@testable import AirlockSandboxHost
 
 /// Attacks on the kernel's privileged interfaces: each raw syscall must come back -1 with
 /// EPERM (seccomp's answer, or the kernel's own for a process without capabilities).

@@ -3,6 +3,7 @@ import AirlockProtocol
 import Foundation
 import Glibc
 import Testing
+@testable import AirlockSandboxHost
 
 /// Attacks on the network: the sandbox has its own namespace with loopback only and no
 /// route, so the host's loopback listeners and every outside address are out of reach.

@@ -4,6 +4,7 @@ import AirlockProtocol
 import Foundation
 import Glibc
 import Testing
+@testable import AirlockSandboxHost
 
 /// Attacks on host processes and on the host's resources. Every attack is bounded (loop
 /// counts, sizes, timeouts), so a sandbox that failed to contain it would still leave the

@@ -3,6 +3,7 @@ import AirlockProtocol
 import Foundation
 import Glibc
 import Testing
+@testable import AirlockSandboxHost
 
 /// Proofs that the attacks can fail: each test turns on one deliberate hole
 /// (`SandboxConfiguration.weakenings`, internal, reachable only through `@testable`) and

@@ -3,6 +3,7 @@ import AirlockProtocol
 import Foundation
 import Glibc
 import Testing
+@testable import AirlockSandboxHost
 
 /// Several sandboxes started at once by one harness.
 @Suite("Concurrent starts")

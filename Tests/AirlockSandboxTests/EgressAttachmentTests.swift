@@ -4,6 +4,8 @@ import Foundation
 import Glibc
 import Synchronization
 import Testing
+@testable import AirlockBubblewrap
+@testable import AirlockSandboxHost
 
 /// `--network proxy`: the proxy's socket bound in, the guest relaying a loopback port to it,
 /// the proxy variables and the per-run CA inside — and nothing of it without the option.

@@ -3,6 +3,7 @@ import AirlockProtocol
 import Foundation
 import Glibc
 import Testing
+@testable import AirlockSandboxHost
 
 /// read_file / write_file / edit_file / list_files / stat through the guest.
 ///

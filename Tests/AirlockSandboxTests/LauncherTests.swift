@@ -2,6 +2,8 @@ import AirlockProtocol
 @testable import AirlockSandbox
 import Foundation
 import Testing
+@testable import AirlockBubblewrap
+@testable import AirlockSandboxHost
 
 /// The bwrap command line is a pure function of the configuration: read it, start nothing.
 @Suite("Launcher")

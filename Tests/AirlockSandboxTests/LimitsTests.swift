@@ -4,6 +4,7 @@ import AirlockProtocol
 import Foundation
 import Glibc
 import Testing
+@testable import AirlockSandboxHost
 
 /// Resource limits and process-tree control, against real sandboxes. Every attack is
 /// bounded, so a sandbox that failed to contain it would still leave the host unharmed.
@@ -34,7 +35,7 @@ struct LimitsTests {
         let (status, out, _) = try await sandbox.guest.sh("echo still-here")
         #expect(status.code == 0)
         #expect(out == "still-here\n")
-        if let bwrap = sandbox as? BubblewrapSandbox { #expect(bwrap.oomKilled) }
+        if let bwrap = sandbox as? ProcessSandbox { #expect(bwrap.oomKilled) }
         await sandbox.kill()
 
         // And a new sandbox starts as usual.

@@ -3,6 +3,8 @@ import AirlockProtocol
 @testable import AirlockSandbox
 import Foundation
 import Testing
+@testable import AirlockBubblewrap
+@testable import AirlockSandboxHost
 
 /// Real sandboxes for tests: a fresh workspace under /tmp (reachable by the sandbox uid),
 /// removed afterwards.

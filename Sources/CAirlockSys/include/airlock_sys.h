@@ -4,6 +4,8 @@
 #include <sys/types.h>
 #include <sys/resource.h>
 
+#include "airlock_confine.h"
+
 /// How to start one child process. Everything the child does between fork and exec is
 /// async-signal-safe system calls, so it is safe from a multi-threaded Swift process.
 typedef struct {
@@ -21,6 +23,7 @@ typedef struct {
     gid_t gid;
     int parent_death_signal;      // 0: none
     int cgroup_fd;                // > 0: a cgroup v2 directory to start the child in
+    const airlock_confinement *confine; // NULL: none; applied last, just before exec
 } airlock_spawn_options;
 
 /// Starts a child. Returns 0 and sets *pid, or an errno describing why the child could not

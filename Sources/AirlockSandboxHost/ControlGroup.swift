@@ -1,3 +1,4 @@
+import AirlockSandbox
 import Glibc
 
 /// One sandbox's cgroup(s): limits applied before the sandbox starts, its processes joined
@@ -20,8 +21,8 @@ public protocol ControlGroup: Sendable {
 }
 
 /// Small file helpers for cgroupfs.
-enum CgroupFile {
-    static func write(_ path: String, _ text: String) -> Bool {
+package enum CgroupFile {
+    package static func write(_ path: String, _ text: String) -> Bool {
         let fd = open(path, O_WRONLY | O_CLOEXEC)
         guard fd >= 0 else { return false }
         defer { close(fd) }
@@ -29,7 +30,7 @@ enum CgroupFile {
         return Glibc.write(fd, bytes, bytes.count) == bytes.count
     }
 
-    static func read(_ path: String) -> String? {
+    package static func read(_ path: String) -> String? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
@@ -43,18 +44,18 @@ enum CgroupFile {
         return String(decoding: result, as: UTF8.self)
     }
 
-    static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
+    package static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
 
-    static func makeDirectory(_ path: String) -> Bool {
+    package static func makeDirectory(_ path: String) -> Bool {
         mkdir(path, 0o755) == 0 || errno == EEXIST
     }
 
-    static func pids(_ procsFile: String) -> [pid_t] {
+    package static func pids(_ procsFile: String) -> [pid_t] {
         (read(procsFile) ?? "").split(whereSeparator: \.isNewline).compactMap { pid_t($0) }
     }
 
     /// rmdir succeeds only once the kernel has let go of the last task; retry briefly.
-    static func removeDirectory(_ path: String) {
+    package static func removeDirectory(_ path: String) {
         for _ in 0..<50 {
             if rmdir(path) == 0 || errno == ENOENT { return }
             usleep(2000)

@@ -1,3 +1,4 @@
+import AirlockSandbox
 import Foundation
 import Glibc
 
@@ -7,23 +8,29 @@ import Glibc
 /// to host uid 0, and any bound root-only file would be readable. So root changes to an
 /// unprivileged uid before bwrap starts: the workspace owner's when that is a regular user,
 /// else a dedicated uid (65532, or AIRLOCK_SANDBOX_UID) to which the workspace is handed.
-struct SandboxIdentity: Sendable, Hashable {
-    var uid: uid_t
-    var gid: gid_t
+package struct SandboxIdentity: Sendable, Hashable {
+    package var uid: uid_t
+    package var gid: gid_t
     /// Whether the harness changes uid before exec (it runs as root).
-    var changesIDs: Bool
+    package var changesIDs: Bool
     /// The owner a root-owned workspace had before it was handed to the sandbox uid; it
     /// gets the workspace back when the sandbox ends.
-    var originalOwner: Owner?
+    package var originalOwner: Owner?
 
-    struct Owner: Sendable, Hashable {
+    package struct Owner: Sendable, Hashable {
         var uid: uid_t
         var gid: gid_t
     }
 
-    static let defaultSandboxUID: uid_t = 65532
+    package static let defaultSandboxUID: uid_t = 65532
 
-    static func resolve(workspace: String, keepRoot: Bool) throws(SandboxError) -> SandboxIdentity {
+    /// The harness's own ids, unchanged: for a runtime (crun, runsc) that starts as root
+    /// and maps the sandbox to `resolve`'s uid itself.
+    package static var harness: SandboxIdentity {
+        SandboxIdentity(uid: geteuid(), gid: getegid(), changesIDs: false, originalOwner: nil)
+    }
+
+    package static func resolve(workspace: String, keepRoot: Bool) throws(SandboxError) -> SandboxIdentity {
         guard geteuid() == 0, !keepRoot else {
             return SandboxIdentity(uid: geteuid(), gid: getegid(), changesIDs: false, originalOwner: nil)
         }
@@ -42,13 +49,13 @@ struct SandboxIdentity: Sendable, Hashable {
     }
 
     /// Directories never handed to the sandbox uid, whatever the user passed.
-    static let protected: Set<String> = ["/", "/root", "/home", "/etc", "/usr", "/var", "/tmp",
+    package static let protected: Set<String> = ["/", "/root", "/home", "/etc", "/usr", "/var", "/tmp",
                                          "/opt", "/srv", "/boot", "/run", "/bin", "/lib", "/sbin"]
 
     /// chown -R the root-owned workspace to the sandbox uid (symlinks themselves, never
     /// their targets), so the unprivileged sandbox can write it. `giveBack` reverses it when
     /// the sandbox ends, so a root-owned project (a git checkout) stays root's.
-    static func handOver(_ workspace: String, to uid: uid_t, gid: gid_t) throws(SandboxError) {
+    package static func handOver(_ workspace: String, to uid: uid_t, gid: gid_t) throws(SandboxError) {
         let home = ProcessInfo.processInfo.environment["HOME"]
         if protected.contains(workspace) || workspace == home {
             throw SandboxError(.configuration,
@@ -64,7 +71,7 @@ struct SandboxIdentity: Sendable, Hashable {
     /// Returns the workspace, and whatever the sandbox created in it, to its owner. Set-uid
     /// and set-gid bits the sandbox set on files are removed first: nothing the sandbox made
     /// becomes a privileged program of the owner (the kernel clears them on chown as well).
-    func giveBack(_ workspace: String) {
+    package func giveBack(_ workspace: String) {
         guard let owner = originalOwner else { return }
         Self.chownTree(workspace, owner.uid, owner.gid, stripPrivilege: true)
     }

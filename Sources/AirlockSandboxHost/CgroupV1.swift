@@ -1,15 +1,16 @@
+import AirlockSandbox
 import Glibc
 
 /// cgroup v1: one group per controller hierarchy (memory, pids, cpu, freezer). The freezer
 /// stops the tree before the kill so nothing forks in between.
-struct CgroupV1: ControlGroup {
+package struct CgroupV1: ControlGroup {
     /// controller name → group directory.
-    let paths: [String: String]
+    package let paths: [String: String]
 
-    var procsFiles: [String] { paths.values.sorted().map { $0 + "/cgroup.procs" } }
-    var cloneDirectory: String? { nil }
+    package var procsFiles: [String] { paths.values.sorted().map { $0 + "/cgroup.procs" } }
+    package var cloneDirectory: String? { nil }
 
-    static func create(mounts: [String: String], name: String, limits: ResourceLimits) -> CgroupV1? {
+    package static func create(mounts: [String: String], name: String, limits: ResourceLimits) -> CgroupV1? {
         var paths: [String: String] = [:]
         for (controller, base) in mounts {
             let path = base + "/" + name
@@ -33,7 +34,7 @@ struct CgroupV1: ControlGroup {
         return CgroupV1(paths: paths)
     }
 
-    func killAll() {
+    package func killAll() {
         let freezer = paths["freezer"]
         if let freezer { _ = CgroupFile.write(freezer + "/freezer.state", "FROZEN") }
         for file in procsFiles {
@@ -43,16 +44,16 @@ struct CgroupV1: ControlGroup {
         for file in procsFiles { CgroupKill.loop(procsFile: file) }
     }
 
-    func remove() {
+    package func remove() {
         for path in paths.values { CgroupFile.removeDirectory(path) }
     }
 
-    func peakMemoryBytes() -> Int? {
+    package func peakMemoryBytes() -> Int? {
         paths["memory"].flatMap { CgroupFile.read($0 + "/memory.max_usage_in_bytes") }
             .flatMap { Int($0.trimmingSpaces) }
     }
 
-    func oomKilled() -> Bool {
+    package func oomKilled() -> Bool {
         guard let path = paths["memory"], let control = CgroupFile.read(path + "/memory.oom_control")
         else { return false }
         return control.split(whereSeparator: \.isNewline).contains { line in

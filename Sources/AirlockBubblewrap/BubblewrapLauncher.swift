@@ -1,10 +1,13 @@
+import AirlockSandbox
+import AirlockSandboxHost
+
 /// Turns a sandbox configuration into the exact bwrap command line: a pure argv transform
 /// (as codex-rs does it), so what a sandbox can reach is readable in one place and tested
 /// without starting anything.
 public struct BubblewrapLauncher: Sendable {
     public static let guestPathInside = "/.airlock/airlock-guest"
-    public static let insideUID: UInt32 = 1000
-    public static let insideGID: UInt32 = 1000
+    public static let insideUID = SandboxEnvironment.insideUID
+    public static let insideGID = SandboxEnvironment.insideGID
     /// fd numbers in the bwrap process for generated inputs.
     static let seccompFD: Int32 = 3
     static let passwdFD: Int32 = 4
@@ -99,32 +102,9 @@ public struct BubblewrapLauncher: Sendable {
 
     /// The environment every command starts from (requests add their own on top).
     public func environment(_ configuration: SandboxConfiguration) -> [String: String] {
-        var env = [
-            "PATH": "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin",
-            "HOME": "/workspace",
-            "USER": "agent",
-            "LOGNAME": "agent",
-            "SHELL": "/bin/sh",
-            "LANG": "C.UTF-8",
-            "TMPDIR": "/tmp",
-        ]
-        if configuration.network == .proxy, let egress = configuration.egress {
-            for (key, value) in egress.environment { env[key] = value }
-        }
-        for (key, value) in configuration.environment { env[key] = value }
-        return env
+        SandboxEnvironment.standard(configuration)
     }
 
-    static let passwd = """
-        root:x:0:0:root:/nonexistent:/usr/sbin/nologin
-        agent:x:\(insideUID):\(insideGID):Airlock sandbox:/workspace:/bin/sh
-        nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin
-
-        """
-    static let group = """
-        root:x:0:
-        agent:x:\(insideGID):
-        nogroup:x:65534:
-
-        """
+    static let passwd = SandboxEnvironment.passwd
+    static let group = SandboxEnvironment.group
 }

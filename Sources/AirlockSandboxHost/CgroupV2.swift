@@ -1,15 +1,16 @@
+import AirlockSandbox
 import Glibc
 
 /// A cgroup v2 group: memory.max, pids.max, cpu.max and cgroup.kill where the hierarchy
 /// delegates them. Even with no controllers it still tracks and kills the tree.
-struct CgroupV2: ControlGroup {
-    let path: String
+package struct CgroupV2: ControlGroup {
+    package let path: String
 
-    var procsFiles: [String] { [path + "/cgroup.procs"] }
-    var cloneDirectory: String? { path }
+    package var procsFiles: [String] { [path + "/cgroup.procs"] }
+    package var cloneDirectory: String? { path }
 
     /// Creates `<parent>/<name>` and applies the limits the parent's controllers allow.
-    static func create(parent: String, name: String, limits: ResourceLimits,
+    package static func create(parent: String, name: String, limits: ResourceLimits,
                        controllers: Set<String>) -> CgroupV2? {
         let path = parent + "/" + name
         guard CgroupFile.makeDirectory(path) else { return nil }
@@ -28,7 +29,7 @@ struct CgroupV2: ControlGroup {
         return group
     }
 
-    func killAll() {
+    package func killAll() {
         let procs = path + "/cgroup.procs"
         if CgroupFile.write(path + "/cgroup.kill", "1") {
             for _ in 0..<500 {
@@ -40,13 +41,13 @@ struct CgroupV2: ControlGroup {
         CgroupKill.loop(procsFile: procs)
     }
 
-    func remove() { CgroupFile.removeDirectory(path) }
+    package func remove() { CgroupFile.removeDirectory(path) }
 
-    func peakMemoryBytes() -> Int? {
+    package func peakMemoryBytes() -> Int? {
         CgroupFile.read(path + "/memory.peak").flatMap { Int($0.trimmingSpaces) }
     }
 
-    func oomKilled() -> Bool {
+    package func oomKilled() -> Bool {
         guard let events = CgroupFile.read(path + "/memory.events") else { return false }
         return events.split(whereSeparator: \.isNewline).contains { line in
             let parts = line.split(separator: " ")
@@ -55,9 +56,9 @@ struct CgroupV2: ControlGroup {
     }
 }
 
-enum CgroupKill {
+package enum CgroupKill {
     /// SIGKILL everything listed until the group stays empty.
-    static func loop(procsFile: String) {
+    package static func loop(procsFile: String) {
         for _ in 0..<200 {
             let pids = CgroupFile.pids(procsFile)
             if pids.isEmpty { return }
@@ -68,7 +69,7 @@ enum CgroupKill {
 }
 
 extension String {
-    var trimmingSpaces: String {
+    package var trimmingSpaces: String {
         String(self.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
     }
 }

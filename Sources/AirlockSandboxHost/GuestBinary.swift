@@ -1,10 +1,11 @@
+import AirlockSandbox
 import Foundation
 import Glibc
 
 /// Finds the guest executable and, when the sandbox runs as another uid, stages a copy
 /// where that uid can read it (the build tree may sit under a private home directory).
-enum GuestBinary {
-    static func locate(_ explicit: String?) throws(SandboxError) -> String {
+package enum GuestBinary {
+    package static func locate(_ explicit: String?) throws(SandboxError) -> String {
         var candidates: [String] = []
         if let explicit { candidates.append(explicit) }
         if let fromEnv = ProcessInfo.processInfo.environment["AIRLOCK_GUEST"] { candidates.append(fromEnv) }
@@ -21,7 +22,7 @@ enum GuestBinary {
 
     /// A world-readable copy under /run/airlock, named by size and mtime so a rebuilt guest
     /// gets a new copy and concurrent harnesses share one.
-    static func staged(_ path: String) throws(SandboxError) -> String {
+    package static func staged(_ path: String) throws(SandboxError) -> String {
         var info = stat()
         guard stat(path, &info) == 0 else { throw SandboxError(.unavailable, "cannot stat \(path)") }
         let directory = "/run/airlock/bin"

@@ -1,12 +1,13 @@
+import AirlockSandbox
 import CAirlockSys
 import Foundation
 import Glibc
 import Synchronization
 
 /// The bwrap process of one sandbox: its pid, pipes, reaper and last words on stderr.
-final class SandboxProcess: Sendable {
-    let pid: pid_t
-    let connection: GuestConnection
+package final class SandboxProcess: Sendable {
+    package let pid: pid_t
+    package let connection: GuestConnection
     private let exitStatus = Mutex<Int32?>(nil)
     private let stderrTail = Mutex<[UInt8]>([])
     private let exited = DispatchSemaphore(value: 0)
@@ -40,18 +41,18 @@ final class SandboxProcess: Sendable {
         errors.start()
     }
 
-    var hasExited: Bool { exitStatus.withLock { $0 != nil } }
+    package var hasExited: Bool { exitStatus.withLock { $0 != nil } }
 
     /// What bwrap (or the guest) wrote to stderr; explains a failed start.
-    func diagnostics() -> String { String(decoding: stderrTail.withLock { $0 }, as: UTF8.self) }
+    package func diagnostics() -> String { String(decoding: stderrTail.withLock { $0 }, as: UTF8.self) }
 
     /// Waits up to `timeout` seconds for the process to be reaped.
-    func waitForExit(timeout: Double) -> Bool {
+    package func waitForExit(timeout: Double) -> Bool {
         exited.wait(timeout: .now() + timeout) == .success || hasExited
     }
 
-    static func spawn(plan: LaunchPlan, identity: SandboxIdentity,
-                      cgroup: (any ControlGroup)?) async throws(SandboxError) -> SandboxProcess {
+    package static func spawn(plan: LaunchPlan, identity: SandboxIdentity, cgroup: (any ControlGroup)?,
+                              confinement: Confinement? = nil) async throws(SandboxError) -> SandboxProcess {
         var stdinPipe: [Int32] = [-1, -1], stdoutPipe: [Int32] = [-1, -1], stderrPipe: [Int32] = [-1, -1]
         guard airlock_pipe(&stdinPipe, O_CLOEXEC) == 0, airlock_pipe(&stdoutPipe, O_CLOEXEC) == 0,
               airlock_pipe(&stderrPipe, O_CLOEXEC) == 0 else {
@@ -67,6 +68,7 @@ final class SandboxProcess: Sendable {
             dataFDs.append(fd)
             map += [fd, target]
         }
+        if let ruleset = confinement?.landlockRuleset { map += [ruleset, Confinement.rulesetFD] }
         let argv = plan.argv
         // A v2 group is entered at clone time; v1 groups are joined by the child.
         let cloneFD: Int32 = cgroup?.cloneDirectory.map { open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) } ?? -1
@@ -74,7 +76,8 @@ final class SandboxProcess: Sendable {
         let procs = cloneFD >= 0 ? [] : (cgroup?.procsFiles ?? [])
         let mapping = map
         let error = await Spawner.shared.run {
-            forkExec(argv: argv, cgroupProcs: procs, cgroupFD: cloneFD, fdMap: mapping, identity: identity)
+            forkExec(argv: argv, cgroupProcs: procs, cgroupFD: cloneFD, fdMap: mapping, identity: identity,
+                     confinement: confinement)
         }
         for fd in [stdinPipe[0], stdoutPipe[1], stderrPipe[1]] + dataFDs { close(fd) }
         guard error.errorNumber == 0 else {
@@ -86,18 +89,19 @@ final class SandboxProcess: Sendable {
     }
 }
 
-struct SpawnOutcome: Sendable {
-    var errorNumber: Int32
-    var pid: pid_t
+package struct SpawnOutcome: Sendable {
+    package var errorNumber: Int32
+    package var pid: pid_t
 }
 
 /// fork + exec through the C shim (runs on the spawner thread).
 private func forkExec(argv: [String], cgroupProcs: [String], cgroupFD: Int32, fdMap: [Int32],
-                      identity: SandboxIdentity) -> SpawnOutcome {
+                      identity: SandboxIdentity, confinement: Confinement?) -> SpawnOutcome {
     var pid: pid_t = 0
     var options = airlock_spawn_options()
+    let environment = confinement?.environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" } ?? []
     let result = withCStringArray(argv) { cArgv -> Int32 in
-        withCStringArray([]) { cEnv -> Int32 in
+        withCStringArray(environment) { cEnv -> Int32 in
             withCStringArray(cgroupProcs) { cProcs -> Int32 in
                 fdMap.withUnsafeBufferPointer { mapBuffer -> Int32 in
                     argv[0].withCString { path -> Int32 in
@@ -113,7 +117,16 @@ private func forkExec(argv: [String], cgroupProcs: [String], cgroupFD: Int32, fd
                         options.gid = identity.gid
                         options.parent_death_signal = SIGKILL
                         options.cgroup_fd = cgroupFD
-                        return airlock_spawn(&options, &pid)
+                        guard let confinement else { return airlock_spawn(&options, &pid) }
+                        options.new_session = 1
+                        options.parent_death_signal = confinement.parentDeathSignal
+                        return confinement.withC { confine in
+                            (confinement.workingDirectory ?? "/").withCString { cwd in
+                                options.cwd = confinement.workingDirectory == nil ? nil : cwd
+                                options.confine = confine
+                                return airlock_spawn(&options, &pid)
+                            }
+                        }
                     }
                 }
             }
@@ -123,8 +136,8 @@ private func forkExec(argv: [String], cgroupProcs: [String], cgroupFD: Int32, fd
 }
 
 /// Calls `body` with a NULL-terminated C array of the strings.
-func withCStringArray<R>(_ strings: [String], _ body: (UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> R) -> R {
-    var pointers = strings.map { strdup($0) } + [nil]
+package func withCStringArray<R>(_ strings: [String], _ body: (UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> R) -> R {
+    package var pointers = strings.map { strdup($0) } + [nil]
     defer { pointers.forEach { free($0) } }
     return body(&pointers)
 }

@@ -1,3 +1,4 @@
+import AirlockSandbox
 import CAirlockSys
 import Foundation
 import Glibc
@@ -14,8 +15,8 @@ public struct HostProbe: Sendable {
     public var landlockABI: Int
 
     public static func current() -> HostProbe {
-        let bwrap = BubblewrapBackend.findBwrap()
-        let version = bwrap.flatMap { run($0, ["--version"]) }?.trimmingCharacters(in: .whitespacesAndNewlines)
+        let bwrap = ExecutableLookup.find("bwrap")
+        let version = bwrap.flatMap { ExecutableLookup.version($0) }
         let clone = (try? String(contentsOfFile: "/proc/sys/kernel/unprivileged_userns_clone", encoding: .utf8))?
             .trimmingCharacters(in: .whitespacesAndNewlines)
         let maxNamespaces = (try? String(contentsOfFile: "/proc/sys/user/max_user_namespaces", encoding: .utf8))?
@@ -35,18 +36,5 @@ public struct HostProbe: Sendable {
                          seccompFilter: (try? SeccompFilter.program()) != nil,
                          cgroups: cgroups, cgroupLimits: limitsOK,
                          landlockABI: Int(airlock_landlock_abi()))
-    }
-
-    private static func run(_ path: String, _ arguments: [String]) -> String? {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        guard (try? process.run()) != nil else { return nil }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
     }
 }

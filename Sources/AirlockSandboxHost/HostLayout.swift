@@ -1,3 +1,4 @@
+import AirlockSandbox
 import Glibc
 
 /// What the host's root looks like where the sandbox borrows from it: which system
@@ -19,12 +20,12 @@ public struct HostLayout: Sendable, Hashable {
 
     /// System directories the tools need, read-only. Not /root, /home, /var, /run, /opt
     /// (a harness's toolchains and secrets tend to live there) nor the harness state dir.
-    static let systemPaths = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"]
+    package static let systemPaths = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"]
 
     /// From /etc only what programs need: identity lookups, the dynamic loader, TLS roots,
     /// time zone, `alternatives` (Debian's symlinked tools). Never shadow, gshadow, sudoers,
     /// ssh host keys. passwd and group are generated, not borrowed.
-    static let etcAllowList = [
+    package static let etcAllowList = [
         "/etc/nsswitch.conf", "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d",
         "/etc/ssl", "/etc/ca-certificates", "/etc/ca-certificates.conf", "/etc/pki",
         "/etc/localtime", "/etc/timezone", "/etc/alternatives", "/etc/mime.types",

@@ -1,3 +1,4 @@
+import AirlockSandbox
 import Foundation
 import Glibc
 
@@ -46,7 +47,7 @@ public struct CgroupHost: Sendable, Hashable {
     }
 
     /// Which controllers a limit set needs.
-    static func needed(_ limits: ResourceLimits) -> Set<String> {
+    package static func needed(_ limits: ResourceLimits) -> Set<String> {
         var needed: Set<String> = []
         if limits.memoryBytes != nil { needed.insert("memory") }
         if limits.pids != nil { needed.insert("pids") }
@@ -113,7 +114,7 @@ public struct CgroupHost: Sendable, Hashable {
 
     /// Groups a SIGKILLed harness left behind (named `sbx-PID-…` by their creator): removed
     /// once empty and their creator is gone. rmdir refuses a group that still has tasks.
-    func sweepAbandoned() {
+    package func sweepAbandoned() {
         var bases: [String] = v1Groups.values.map { $0 + "/airlock" }
         if let v2Mount { bases.append(v2Mount + "/airlock") }
         for base in bases {

@@ -1,4 +1,6 @@
 import AirlockProtocol
+import AirlockSandbox
+import AirlockSandboxHost
 import CAirlockSys
 import Foundation
 import Glibc
@@ -7,6 +9,7 @@ import Glibc
 /// unprivileged host uid.
 public struct BubblewrapBackend: SandboxBackend {
     public let name = "bwrap"
+    public var version: String { "bwrap " + (ExecutableLookup.cachedVersion(bwrapPath)?.split(separator: " ").last.map(String.init) ?? "?") }
     public var bwrapPath: String
     public var layout: HostLayout
     public var cgroups: CgroupHost
@@ -20,9 +23,7 @@ public struct BubblewrapBackend: SandboxBackend {
     }
 
     public static func findBwrap() -> String? {
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-        return (path.split(separator: ":").map { "\($0)/bwrap" } + ["/usr/bin/bwrap"])
-            .first { access($0, X_OK) == 0 }
+        ExecutableLookup.find("bwrap")
     }
 
     public func start(_ configuration: SandboxConfiguration) async throws(SandboxError) -> any Sandbox {
@@ -33,7 +34,7 @@ public struct BubblewrapBackend: SandboxBackend {
                                fix: "apt-get install -y bubblewrap")
         }
         var configuration = configuration
-        configuration.workspace = try Self.checkedWorkspace(configuration.workspace)
+        configuration.workspace = try SandboxStart.checkedWorkspace(configuration.workspace)
         let identity = try SandboxIdentity.resolve(workspace: configuration.workspace,
                                                    keepRoot: configuration.weakenings.contains(.keepRootUID))
         if configuration.network == .proxy {
@@ -41,7 +42,7 @@ public struct BubblewrapBackend: SandboxBackend {
                 throw SandboxError(.configuration, "network proxy needs the egress proxy's socket",
                                    fix: "start the proxy first (airlock does this for --network proxy)")
             }
-            try Self.handOver(socket: egress.socketOnHost, to: identity)
+            try SandboxStart.handOver(socket: egress.socketOnHost, to: identity)
         }
         var guest = try GuestBinary.locate(configuration.guestPath)
         if identity.changesIDs { guest = try GuestBinary.staged(guest) }
@@ -54,7 +55,7 @@ public struct BubblewrapBackend: SandboxBackend {
         let group = try cgroups.makeGroup(name: id, limits: configuration.limits)
         do throws(SandboxError) {
             let process = try await SandboxProcess.spawn(plan: plan, identity: identity, cgroup: group)
-            let sandbox = BubblewrapSandbox(id: id, process: process, cgroup: group, identity: identity,
+            let sandbox = ProcessSandbox(id: id, process: process, cgroup: group, identity: identity,
                                             workspace: configuration.workspace)
             guard let hello = await process.connection.waitForHello(timeout: startTimeout) else {
                 await sandbox.kill()
@@ -78,35 +79,7 @@ public struct BubblewrapBackend: SandboxBackend {
         }
     }
 
-    /// bwrap binds the proxy socket as the sandbox's host user, and the relay connects as
-    /// it: that user gets the socket and its private directory, nobody else does.
-    static func handOver(socket path: String, to identity: SandboxIdentity) throws(SandboxError) {
-        guard access(path, F_OK) == 0 else {
-            throw SandboxError(.configuration, "the egress proxy socket \(path) does not exist")
-        }
-        guard identity.changesIDs else { return }
-        let directory = (path as NSString).deletingLastPathComponent
-        guard chown(directory, identity.uid, identity.gid) == 0, chown(path, identity.uid, identity.gid) == 0 else {
-            throw SandboxError(.configuration,
-                               "cannot give the egress proxy socket to uid \(identity.uid): \(String(cString: strerror(errno)))")
-        }
-    }
-
-    static func checkedWorkspace(_ path: String) throws(SandboxError) -> String {
-        guard let resolved = realpath(path, nil) else {
-            throw SandboxError(.configuration, "workspace \(path) does not exist",
-                               fix: "create it first (mkdir -p \(path)) or pass --workspace DIR")
-        }
-        defer { free(resolved) }
-        let absolute = String(cString: resolved)
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: absolute, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw SandboxError(.configuration, "workspace \(absolute) is not a directory")
-        }
-        return absolute
-    }
-
-    static func fixHint(_ detail: String) -> String? {
+    package static func fixHint(_ detail: String) -> String? {
         if detail.contains("setting up uid map") || detail.contains("No permission to create new namespace")
             || detail.contains("Operation not permitted") {
             return "enable unprivileged user namespaces: sysctl -w kernel.unprivileged_userns_clone=1 (and user.max_user_namespaces > 0); `airlock doctor` checks this"

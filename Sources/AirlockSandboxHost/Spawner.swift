@@ -1,3 +1,4 @@
+import AirlockSandbox
 import CAirlockSys
 import Foundation
 import Synchronization
@@ -8,8 +9,8 @@ import Synchronization
 /// exits, not the process. Swift's pool threads may come and go, which would kill healthy
 /// sandboxes; forking from a thread that never ends ties each sandbox to the harness
 /// process as intended.
-final class Spawner: Sendable {
-    static let shared = Spawner()
+package final class Spawner: Sendable {
+    package static let shared = Spawner()
 
     private let pending = Mutex<[@Sendable () -> Void]>([])
     private let wake = DispatchSemaphore(value: 0)
@@ -29,7 +30,7 @@ final class Spawner: Sendable {
         thread.start()
     }
 
-    func run<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+    package func run<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
         await withCheckedContinuation { continuation in
             pending.withLock { $0.append { continuation.resume(returning: body()) } }
             wake.signal()

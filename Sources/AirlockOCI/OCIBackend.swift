@@ -1,0 +1,146 @@
+import AirlockSandbox
+import AirlockSandboxHost
+import Foundation
+import Glibc
+
+/// Sandboxes run by an OCI runtime from a generated bundle: crun (preferred) or runc as
+/// the `oci` tier, runsc as the `gvisor` tier. The runtime runs in the foreground with the
+/// guest's stdin and stdout as its pipes; Airlock's cgroup contains it (runc manages its
+/// own from the bundle's limits).
+public struct OCIBackend: SandboxBackend {
+    public var runtime: OCIRuntime
+    public var layout: HostLayout
+    public var cgroups: CgroupHost
+    public var startTimeout: Duration = .seconds(20)
+    /// Tests only: edits config.json before the runtime reads it (a corrupt bundle).
+    package var editConfig: (@Sendable (inout Data) -> Void)?
+
+    public init(runtime: OCIRuntime, layout: HostLayout = .current(), cgroups: CgroupHost = .detect()) {
+        self.runtime = runtime
+        self.layout = layout
+        self.cgroups = cgroups
+    }
+
+    public var name: String { runtime.kind == .runsc ? "gvisor" : "oci" }
+    public var version: String { runtime.version }
+
+    public func start(_ configuration: SandboxConfiguration) async throws(SandboxError) -> any Sandbox {
+        let began = ContinuousClock.now
+        guard access(runtime.path, X_OK) == 0 else {
+            throw SandboxError(.unavailable, "the OCI runtime \(runtime.path) is not installed or not executable",
+                               fix: runtime.kind == .runsc ? "apt-get install -y runsc, or pass --runsc PATH (or set $RUNSC)"
+                                   : "apt-get install -y \(runtime.kind.rawValue)")
+        }
+        var configuration = configuration
+        configuration.workspace = try SandboxStart.checkedWorkspace(configuration.workspace)
+        var imageEntries: [HostLayout.Entry] = []
+        var imageFiles: [String] = []
+        if case .image(let image) = configuration.root {
+            guard image.writable == .readOnly else {
+                throw SandboxError(.configuration, "the \(name) tier shows an image read-only; a \(image.writable.rawValue) root needs bwrap",
+                                   fix: "use --sandbox bwrap, or a read-only image root")
+            }
+            (imageEntries, imageFiles) = try Self.topLevel(of: image.rootfs)
+        }
+        let identity = try SandboxIdentity.resolve(workspace: configuration.workspace,
+                                                   keepRoot: configuration.weakenings.contains(.keepRootUID))
+        let egress = try SandboxStart.egress(configuration, identity: identity)
+        var guest = try GuestBinary.locate(configuration.guestPath)
+        if identity.changesIDs { guest = try GuestBinary.staged(guest) }
+
+        let id = SandboxStart.newID()
+        let root = OCIRuntime.stateRoot
+        let bundle = root + "/bundles/" + id
+        let runtime = self.runtime
+        let removeBundle: @Sendable () -> Void = { try? FileManager.default.removeItem(atPath: bundle) }
+        let stop: @Sendable () -> Void = { runtime.forceDelete(id: id, root: root + "/state") }
+        let managesCgroup = runtime.kind == .runc && geteuid() == 0
+        let mapping = OCIBundle.Mapping(uid: identity.uid, gid: identity.gid,
+                                        rootUID: geteuid() == 0 ? (identity.uid == 65534 ? 65533 : 65534) : nil)
+        let generator = OCIBundle(runtime: runtime.kind, layout: layout, mapping: mapping,
+                                  generatedDirectory: bundle + "/generated",
+                                  cgroupsPath: managesCgroup ? "/airlock-oci/\(id)" : nil)
+        let group: (any ControlGroup)?
+        do throws(SandboxError) {
+            let (config, skeleton) = generator.generate(configuration, guestOnHost: guest,
+                                                        imageEntries: imageEntries, imageFiles: imageFiles)
+            try OCIBundleWriter.write(bundle: bundle, config: config, skeleton: skeleton, egress: egress,
+                                      editConfig: editConfig)
+            try? FileManager.default.createDirectory(atPath: root + "/state", withIntermediateDirectories: true,
+                                                     attributes: [.posixPermissions: 0o700])
+            group = managesCgroup ? nil : try cgroups.makeGroup(name: id, limits: configuration.limits)
+        } catch {
+            removeBundle()
+            identity.giveBack(configuration.workspace)
+            throw error
+        }
+        do throws(SandboxError) {
+            var confinement = Confinement(environment: ["PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
+                                          workingDirectory: bundle)
+            confinement.noNewPrivileges = false
+            confinement.detachMount = runtime.kind == .crun ? Self.hybridUnifiedMount(cgroups) : nil
+            let plan = LaunchPlan(argv: runtime.runArguments(bundle: bundle, id: id, root: root + "/state"))
+            let process = try await SandboxProcess.spawn(plan: plan, identity: .harness, cgroup: group,
+                                                         confinement: confinement)
+            let sandbox = ProcessSandbox(id: id, process: process, cgroup: group, identity: identity,
+                                         workspace: configuration.workspace, stop: stop, teardown: removeBundle)
+            try await SandboxStart.greet(sandbox, began: began, timeout: startTimeout, what: name) { detail in
+                Self.fixHint(detail, runtime: runtime)
+            }
+            return sandbox
+        } catch {
+            stop()
+            group?.killAll()
+            group?.remove()
+            removeBundle()
+            identity.giveBack(configuration.workspace)
+            throw error
+        }
+    }
+
+    /// crun refuses a hybrid host whose cgroup v2 hierarchy holds controllers, even with
+    /// cgroups disabled; it runs in a mount namespace without that hierarchy instead
+    /// (Airlock's own group, joined before exec, still contains it).
+    package static func hybridUnifiedMount(_ cgroups: CgroupHost) -> String? {
+        guard geteuid() == 0, let v2 = cgroups.v2Mount, v2 != "/sys/fs/cgroup", !cgroups.v2Controllers.isEmpty else { return nil }
+        return v2
+    }
+
+    /// An image root's top-level entries: directories and symlinks, and plain files.
+    static func topLevel(of rootfs: String) throws(SandboxError) -> ([HostLayout.Entry], [String]) {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: rootfs) else {
+            throw SandboxError(.configuration, "the image root \(rootfs) cannot be read",
+                               fix: "pull or unpack the image again (airlock image pull)")
+        }
+        var entries: [HostLayout.Entry] = []
+        var files: [String] = []
+        for name in names.sorted() where !OCIBundle.ownEntries.contains(name) {
+            let path = rootfs + "/" + name
+            var info = stat()
+            guard lstat(path, &info) == 0 else { continue }
+            switch info.st_mode & S_IFMT {
+            case S_IFDIR: entries.append(.directory("/" + name))
+            case S_IFLNK:
+                if let target = try? FileManager.default.destinationOfSymbolicLink(atPath: path) {
+                    entries.append(.symlink("/" + name, target: target))
+                }
+            case S_IFREG: files.append("/" + name)
+            default: continue
+            }
+        }
+        return (entries, files)
+    }
+
+    static func fixHint(_ detail: String, runtime: OCIRuntime) -> String? {
+        if detail.isEmpty {
+            return "\(runtime.path) printed nothing; check it runs: \(runtime.path) --version"
+        }
+        if detail.contains("user namespace") || detail.contains("uid_map") || detail.contains("Operation not permitted") {
+            return "this host refuses the runtime's user namespace; try --sandbox landlock (`airlock doctor` shows the tiers that work here)"
+        }
+        if detail.contains("config.json") || detail.contains("invalid") || detail.contains("parse") {
+            return "the generated bundle was rejected; report it with the runtime's version (\(runtime.version))"
+        }
+        return "see the runtime's message above; `airlock doctor` checks each tier"
+    }
+}

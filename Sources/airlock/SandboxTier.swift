@@ -1,0 +1,19 @@
+/// The isolation tiers `--sandbox` names, strongest first within what `auto` tries.
+enum SandboxTier: String, CaseIterable, Sendable {
+    case auto, bwrap, oci, gvisor, landlock
+
+    /// What `auto` tries, in order. gVisor is the strongest boundary but is only used when
+    /// asked for: Debian's runsc is a ptrace-platform build whose every system call costs a
+    /// round trip through the sentry (docs/tiers.md has the figures).
+    static let ladder: [SandboxTier] = [.bwrap, .oci, .landlock]
+
+    var summary: String {
+        switch self {
+        case .auto: return "the strongest tier that works here"
+        case .bwrap: return "bubblewrap: every namespace, seccomp, cgroups, unprivileged uid"
+        case .oci: return "OCI runtime (crun, else runc): the same namespaces from a generated bundle"
+        case .gvisor: return "gVisor (runsc): a user-space kernel between the agent and the host"
+        case .landlock: return "Landlock + seccomp + rlimits, no namespaces (inside containers)"
+        }
+    }
+}

@@ -1,0 +1,51 @@
+import AirlockBubblewrap
+import AirlockLandlock
+import AirlockOCI
+import AirlockSandbox
+import AirlockSandboxHost
+import Foundation
+
+/// The only place tiers become backends.
+enum SandboxTiers {
+    static func backend(_ tier: SandboxTier, runsc: String? = nil) -> any SandboxBackend {
+        let timeout = startTimeout
+        switch tier {
+        case .auto:
+            return AutoBackend(candidates: SandboxTier.ladder.map { ($0, backend($0, runsc: runsc)) })
+        case .bwrap:
+            var backend = BubblewrapBackend()
+            backend.startTimeout = timeout
+            return backend
+        case .oci:
+            var backend = OCIBackend(runtime: ociRuntime)
+            backend.startTimeout = timeout
+            return backend
+        case .gvisor:
+            let runtime = runsc.map { OCIRuntime(kind: .runsc, path: $0) }
+                ?? OCIRuntime.find(.runsc) ?? OCIRuntime(kind: .runsc, path: "runsc")
+            var backend = OCIBackend(runtime: runtime)
+            backend.startTimeout = timeout
+            return backend
+        case .landlock:
+            var backend = LandlockBackend()
+            backend.startTimeout = timeout
+            return backend
+        }
+    }
+
+    /// crun, else runc; $AIRLOCK_OCI_RUNTIME (crun, runc, or a path to either) chooses.
+    static var ociRuntime: OCIRuntime {
+        if let chosen = ProcessInfo.processInfo.environment["AIRLOCK_OCI_RUNTIME"], !chosen.isEmpty {
+            let kind: OCIRuntime.Kind = chosen.hasSuffix("runc") ? .runc : .crun
+            return chosen.hasPrefix("/") ? OCIRuntime(kind: kind, path: chosen)
+                : OCIRuntime.find(kind) ?? OCIRuntime(kind: kind, path: chosen)
+        }
+        return OCIRuntime.preferred() ?? OCIRuntime(kind: .crun, path: "crun")
+    }
+
+    /// How long a sandbox may take to greet: $AIRLOCK_START_TIMEOUT seconds, else 20.
+    static var startTimeout: Duration {
+        let seconds = ProcessInfo.processInfo.environment["AIRLOCK_START_TIMEOUT"].flatMap(Double.init) ?? 20
+        return .milliseconds(Int(max(seconds, 0.1) * 1000))
+    }
+}
