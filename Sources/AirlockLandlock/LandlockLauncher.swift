@@ -86,17 +86,26 @@ public struct LandlockLauncher: Sendable {
     /// one it is left alone, as runtimes such as Node reserve far more than they use.
     func limits(_ configuration: SandboxConfiguration) -> [Limit] {
         var limits = [
-            Limit(name: "processes", resource: Int32(RLIMIT_NPROC.rawValue),
+            Limit(name: "processes", resource: Resource.processes,
                   value: UInt64(configuration.limits.pids ?? 4096)),
-            Limit(name: "open files", resource: Int32(RLIMIT_NOFILE.rawValue), value: 4096),
-            Limit(name: "file size", resource: Int32(RLIMIT_FSIZE.rawValue),
+            Limit(name: "open files", resource: Resource.openFiles, value: 4096),
+            Limit(name: "file size", resource: Resource.fileSize,
                   value: UInt64(max(configuration.tmpSize, 4 << 30))),
-            Limit(name: "cpu seconds", resource: Int32(RLIMIT_CPU.rawValue), value: 3600),
+            Limit(name: "cpu seconds", resource: Resource.cpu, value: 3600),
         ]
         if let memory = configuration.limits.memoryBytes {
-            limits.append(Limit(name: "address space", resource: Int32(RLIMIT_AS.rawValue),
+            limits.append(Limit(name: "address space", resource: Resource.addressSpace,
                                 value: UInt64(memory) * 2 + (1 << 30)))
         }
         return limits
     }
+}
+
+/// setrlimit(2) resource numbers (Linux's generic values; glibc's macros do not import).
+enum Resource {
+    static let cpu: Int32 = 0
+    static let fileSize: Int32 = 1
+    static let processes: Int32 = 6
+    static let openFiles: Int32 = 7
+    static let addressSpace: Int32 = 9
 }

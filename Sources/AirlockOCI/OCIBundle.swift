@@ -23,6 +23,12 @@ public struct OCIBundle: Sendable {
         public var gid: UInt32
         /// nil for a rootless runtime, which may map only its own uid.
         public var rootUID: UInt32?
+
+        public init(uid: UInt32, gid: UInt32, rootUID: UInt32?) {
+            self.uid = uid
+            self.gid = gid
+            self.rootUID = rootUID
+        }
     }
 
     public var runtime: OCIRuntime.Kind

@@ -11,11 +11,12 @@ package enum OCIBundleWriter {
         let rootfs = bundle + "/rootfs"
         let generated = bundle + "/generated"
         do {
-            // 0711: the runtime's mapped users traverse it, nobody lists it.
-            for directory in [bundle, rootfs, generated] {
+            // 0711: the runtime's mapped users traverse the bundle, nobody lists it; the root
+            // (empty mount points and symlinks only) must be readable to them.
+            for (directory, mode) in [(bundle, 0o711), (rootfs, 0o755), (generated, 0o711)] {
                 try manager.createDirectory(atPath: directory, withIntermediateDirectories: true,
-                                            attributes: [.posixPermissions: 0o711])
-                chmod(directory, 0o711)
+                                            attributes: [.posixPermissions: mode])
+                chmod(directory, mode_t(mode))
             }
             chmod((bundle as NSString).deletingLastPathComponent, 0o711)
             chmod(OCIRuntime.stateRoot, 0o711)

@@ -50,7 +50,9 @@ public struct OCIRuntime: Sendable, Hashable {
         case .crun: return ["--root", root, "--cgroup-manager=disabled"]
         case .runc: return ["--root", root]
         case .runsc:
-            var flags = ["--root", root, "--network=none", "--ignore-cgroups", "--oci-seccomp"]
+            // --host-uds=open: the proxy socket bound in is reachable; nothing else of the
+            // host is bound, so no other socket is.
+            var flags = ["--root", root, "--network=none", "--ignore-cgroups", "--oci-seccomp", "--host-uds=open"]
             if geteuid() != 0 { flags.append("--rootless") }
             return flags
         }

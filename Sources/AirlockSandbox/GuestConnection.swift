@@ -49,7 +49,7 @@ public final class GuestConnection: Sendable {
     public var isClosed: Bool { state.withLock { $0.closed } }
 
     /// Waits for the guest's greeting; nil when the guest ended first or time ran out.
-    func waitForHello(timeout: Duration) async -> Hello? {
+    package func waitForHello(timeout: Duration) async -> Hello? {
         let waiter = Task {
             try? await Task.sleep(for: timeout)
             let pending = state.withLock { state -> CheckedContinuation<Hello?, Never>? in

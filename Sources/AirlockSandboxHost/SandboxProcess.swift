@@ -137,7 +137,7 @@ private func forkExec(argv: [String], cgroupProcs: [String], cgroupFD: Int32, fd
 
 /// Calls `body` with a NULL-terminated C array of the strings.
 package func withCStringArray<R>(_ strings: [String], _ body: (UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> R) -> R {
-    package var pointers = strings.map { strdup($0) } + [nil]
+    var pointers = strings.map { strdup($0) } + [nil]
     defer { pointers.forEach { free($0) } }
     return body(&pointers)
 }

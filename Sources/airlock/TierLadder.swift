@@ -50,10 +50,13 @@ struct TierCheck: Encodable {
                              detail: ok ? String(format: "started in %.1f ms, /bin/true exited 0", sandbox.startMilliseconds)
                                  : "/bin/true exited \(result.status.shellStatus)",
                              fix: nil, inAuto: inAuto)
-        } catch {
+        } catch let error as SandboxError {
             return TierCheck(tier: tier.rawValue, works: false, version: backend.version,
                              detail: error.message.split(separator: "\n").prefix(3).joined(separator: " "),
                              fix: error.fix, inAuto: inAuto)
+        } catch {
+            return TierCheck(tier: tier.rawValue, works: false, version: backend.version, detail: "\(error)", fix: nil,
+                             inAuto: inAuto)
         }
     }
 
