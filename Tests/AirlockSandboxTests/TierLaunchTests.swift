@@ -66,7 +66,9 @@ struct TierLaunchTests {
         #expect((linux["readonlyPaths"] as? [String])?.contains("/proc/sys") == true)
         let process = try #require(config["process"] as? [String: Any])
         #expect(process["noNewPrivileges"] as? Bool == true && process["terminal"] as? Bool == false)
-        #expect(((process["capabilities"] as? [String: [String]]) ?? [:]).values.allSatisfy(\.isEmpty))
+        let capabilities = (process["capabilities"] as? [String: [String]]) ?? [:]
+        let empty = capabilities.values.allSatisfy { $0.isEmpty }
+        #expect(capabilities.count == 5 && empty, "every capability set is empty: \(capabilities)")
         let seccomp = try #require(linux["seccomp"] as? [String: Any])
         let denied = (seccomp["syscalls"] as? [[String: Any]] ?? []).flatMap { $0["names"] as? [String] ?? [] }
         for call in ["ptrace", "mount", "unshare", "setns", "bpf", "keyctl", "io_uring_setup", "clone3"] {
