@@ -80,9 +80,9 @@ public struct BubblewrapBackend: SandboxBackend {
     }
 
     package static func fixHint(_ detail: String) -> String? {
-        if detail.contains("setting up uid map") || detail.contains("No permission to create new namespace")
+        if detail.contains("setting up uid map") || detail.contains("to create new namespace")
             || detail.contains("Operation not permitted") {
-            return "enable unprivileged user namespaces: sysctl -w kernel.unprivileged_userns_clone=1 (and user.max_user_namespaces > 0); `airlock doctor` checks this"
+            return "enable unprivileged user namespaces: sysctl -w kernel.unprivileged_userns_clone=1 (and user.max_user_namespaces > 0); inside a container that refuses them, use --sandbox landlock (or auto); `airlock doctor` checks this"
         }
         if detail.contains("Can't find source path") || detail.contains("Permission denied") {
             return "the sandbox user must be able to reach the workspace: put it under a directory others can traverse (e.g. /srv or /tmp), not under /root"

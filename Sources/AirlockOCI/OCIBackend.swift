@@ -74,6 +74,7 @@ public struct OCIBackend: SandboxBackend {
             identity.giveBack(configuration.workspace)
             throw error
         }
+        let sandbox: ProcessSandbox
         do throws(SandboxError) {
             var confinement = Confinement(environment: ["PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
                                           workingDirectory: bundle)
@@ -82,12 +83,8 @@ public struct OCIBackend: SandboxBackend {
             let plan = LaunchPlan(argv: runtime.runArguments(bundle: bundle, id: id, root: root + "/state"))
             let process = try await SandboxProcess.spawn(plan: plan, identity: .harness, cgroup: group,
                                                          confinement: confinement)
-            let sandbox = ProcessSandbox(id: id, process: process, cgroup: group, identity: identity,
-                                         workspace: configuration.workspace, stop: stop, teardown: removeBundle)
-            try await SandboxStart.greet(sandbox, began: began, timeout: startTimeout, what: name) { detail in
-                Self.fixHint(detail, runtime: runtime)
-            }
-            return sandbox
+            sandbox = ProcessSandbox(id: id, process: process, cgroup: group, identity: identity,
+                                     workspace: configuration.workspace, stop: stop, teardown: removeBundle)
         } catch {
             stop()
             group?.killAll()
@@ -96,6 +93,11 @@ public struct OCIBackend: SandboxBackend {
             identity.giveBack(configuration.workspace)
             throw error
         }
+        // A failed greeting kills the sandbox, which stops the runtime and removes the bundle.
+        try await SandboxStart.greet(sandbox, began: began, timeout: startTimeout, what: name) { detail in
+            Self.fixHint(detail, runtime: runtime)
+        }
+        return sandbox
     }
 
     /// crun refuses a hybrid host whose cgroup v2 hierarchy holds controllers, even with

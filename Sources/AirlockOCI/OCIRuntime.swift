@@ -65,7 +65,7 @@ public struct OCIRuntime: Sendable, Hashable {
 
     /// Ends a container and forgets it, bounded in time (a runtime that hangs is killed).
     func forceDelete(id: String, root: String) {
-        _ = ExecutableLookup.output(path, globalArguments(root: root) + ["kill", id, "KILL"], timeout: 5)
-        _ = ExecutableLookup.output(path, globalArguments(root: root) + ["delete", "--force", id], timeout: 10)
+        _ = ExecutableLookup.output(path, globalArguments(root: root) + ["kill", id, "KILL"], timeout: 2)
+        _ = ExecutableLookup.output(path, globalArguments(root: root) + ["delete", "--force", id], timeout: 5)
     }
 }
