@@ -149,7 +149,7 @@ public struct OCIBundle: Sendable {
             "gidMappings": mappings(uid: false),
             "maskedPaths": Self.maskedPaths,
             "readonlyPaths": Self.readonlyPaths,
-            "seccomp": OCISeccomp.profile(),
+            "seccomp": OCISeccomp.profile(clone3: runtime != .runsc),
         ]
         if let cgroupsPath {
             linux["cgroupsPath"] = cgroupsPath

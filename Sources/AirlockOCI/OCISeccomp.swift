@@ -2,7 +2,8 @@ import CAirlockSeccomp
 
 /// Airlock's seccomp filter in the OCI JSON form (runc and runsc compile it themselves):
 /// the same calls refused with EPERM, namespace flags on clone, clone3 as ENOSYS so libc
-/// falls back to clone, personality only the default, no TIOCSTI or TIOCLINUX.
+/// falls back to clone (not under runsc, see `profile`), personality only the default, no
+/// TIOCSTI or TIOCLINUX.
 enum OCISeccomp {
     static let namespaceFlags: [UInt64] = [0x0002_0000, 0x0400_0000, 0x0800_0000, 0x1000_0000,
                                            0x2000_0000, 0x4000_0000, 0x0200_0000]
@@ -20,13 +21,17 @@ enum OCISeccomp {
         return names
     }
 
-    static func profile() -> [String: Any] {
+    /// - Parameter clone3: refuse clone3 as ENOSYS. Not for runsc: its 2022 build answers
+    ///   every refusal with EPERM (it ignores errnoRet), and glibc creates threads with clone3
+    ///   falling back to clone only on ENOSYS; namespaces made in gVisor's sentry are not
+    ///   the host's anyway.
+    static func profile(clone3: Bool = true) -> [String: Any] {
         var rules: [[String: Any]] = [
             ["names": deniedNames(), "action": "SCMP_ACT_ERRNO", "errnoRet": eperm],
-            ["names": ["clone3"], "action": "SCMP_ACT_ERRNO", "errnoRet": enosys],
             ["names": ["personality"], "action": "SCMP_ACT_ERRNO", "errnoRet": eperm,
              "args": [["index": 0, "value": 0, "op": "SCMP_CMP_NE"]]],
         ]
+        if clone3 { rules.append(["names": ["clone3"], "action": "SCMP_ACT_ERRNO", "errnoRet": enosys]) }
         for flag in namespaceFlags {
             rules.append(["names": ["clone"], "action": "SCMP_ACT_ERRNO", "errnoRet": eperm,
                           "args": [["index": 0, "value": flag, "valueTwo": flag, "op": "SCMP_CMP_MASKED_EQ"]]])

@@ -214,6 +214,43 @@ struct airlock_open_how {
     unsigned long long resolve;
 };
 
+/// For kernels without openat2 (gVisor's 2022 sentry): walks the path one component at a
+/// time with O_NOFOLLOW, so no symlink is followed at all (stricter than RESOLVE_BENEATH,
+/// which follows those that stay inside); `..` and absolute paths are refused (EXDEV).
+static int open_beneath_walk(int dirfd, const char *path, int flags, unsigned int mode) {
+    if (path[0] == '/') { errno = EXDEV; return -1; }
+    char copy[4096];
+    size_t length = strlen(path);
+    if (length >= sizeof(copy)) { errno = ENAMETOOLONG; return -1; }
+    memcpy(copy, path, length + 1);
+    int current = fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
+    if (current < 0) return -1;
+    char *component = copy;
+    while (1) {
+        char *slash = strchr(component, '/');
+        if (slash) *slash = '\0';
+        int last = slash == NULL;
+        if (strcmp(component, "..") == 0) { close(current); errno = EXDEV; return -1; }
+        if (!last && (component[0] == '\0' || strcmp(component, ".") == 0)) {
+            component = slash + 1;
+            continue;
+        }
+        const char *name = component[0] == '\0' ? "." : component;
+        int next;
+        if (last) {
+            next = openat(current, name, flags | O_NOFOLLOW | O_CLOEXEC, (flags & O_CREAT) ? mode : 0);
+        } else {
+            next = openat(current, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        }
+        int saved = errno;
+        close(current);
+        errno = saved;
+        if (next < 0 || last) return next;
+        current = next;
+        component = slash + 1;
+    }
+}
+
 int airlock_open_beneath(int dirfd, const char *path, int flags, unsigned int mode) {
     struct airlock_open_how how = {
         .flags = (unsigned long long)(flags | O_CLOEXEC),
@@ -224,6 +261,7 @@ int airlock_open_beneath(int dirfd, const char *path, int flags, unsigned int mo
     do {
         fd = syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
     } while (fd < 0 && (errno == EINTR || errno == EAGAIN));
+    if (fd < 0 && errno == ENOSYS) return open_beneath_walk(dirfd, path, flags, mode);
     return (int)fd;
 }
 
