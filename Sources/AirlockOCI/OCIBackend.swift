@@ -49,7 +49,9 @@ public struct OCIBackend: SandboxBackend {
         if identity.changesIDs { guest = try GuestBinary.staged(guest) }
 
         let id = SandboxStart.newID()
-        let root = OCIRuntime.stateRoot
+        // One directory per runtime: its state format is its own, and so is the sweep.
+        let root = OCIRuntime.stateRoot + "/" + runtime.kind.rawValue
+        Self.sweepStale(runtime: runtime, root: root)
         let bundle = root + "/bundles/" + id
         let runtime = self.runtime
         let removeBundle: @Sendable () -> Void = { try? FileManager.default.removeItem(atPath: bundle) }
@@ -98,6 +100,15 @@ public struct OCIBackend: SandboxBackend {
             Self.fixHint(detail, runtime: runtime)
         }
         return sandbox
+    }
+
+    /// Containers and bundles of harnesses that died without ending their sandboxes (their
+    /// processes died with them: the guest exits when its stdin closes).
+    static func sweepStale(runtime: OCIRuntime, root: String) {
+        for name in StaleSweep.orphans(in: root + "/bundles", prefix: "sbx-") {
+            runtime.forceDelete(id: name, root: root + "/state")
+            try? FileManager.default.removeItem(atPath: root + "/bundles/" + name)
+        }
     }
 
     /// crun refuses a hybrid host whose cgroup v2 hierarchy holds controllers, even with

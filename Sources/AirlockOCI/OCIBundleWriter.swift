@@ -18,8 +18,12 @@ package enum OCIBundleWriter {
                                             attributes: [.posixPermissions: mode])
                 chmod(directory, mode_t(mode))
             }
-            chmod((bundle as NSString).deletingLastPathComponent, 0o711)
-            chmod(OCIRuntime.stateRoot, 0o711)
+            // The runtime's mapped users traverse every level down to the bundle.
+            var level = (bundle as NSString).deletingLastPathComponent
+            while level.count > 1 && level != "/run" {
+                chmod(level, 0o711)
+                level = (level as NSString).deletingLastPathComponent
+            }
             var files = ["passwd": SandboxEnvironment.passwd, "group": SandboxEnvironment.group]
             if let egress, let ca = egress.certificateAuthorityPEM, let pem = egress.bundlePEM {
                 files["egress-ca.pem"] = ca

@@ -117,6 +117,6 @@ struct TierLaunchTests {
             #expect(error.message.contains("did not start"), "\(error)")
             #expect(error.fix != nil)
         }
-        #expect(HostProcesses.matching(OCIRuntime.stateRoot + "/bundles/sbx-\(getpid())").isEmpty)
+        #expect(HostProcesses.matching(OCIRuntime.stateRoot + "/crun/bundles/sbx-\(getpid())").isEmpty)
     }
 }
