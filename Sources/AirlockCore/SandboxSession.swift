@@ -36,6 +36,7 @@ actor SandboxSession {
         try await ledger.append(.sandboxStarted, [
             "sandbox": .string(sandbox.id), "backend": .string(backend.name),
             "start_ms": .double((sandbox.startMilliseconds * 10).rounded() / 10),
+            "image": configuration.root.ledgerPayload["digest"] ?? .null,
         ])
         return sandbox
     }

@@ -10,6 +10,8 @@ final class BubblewrapSandbox: Sandbox, @unchecked Sendable {
     private let killed = Mutex(false)
     // Written once by the backend before the sandbox is handed out.
     var startMilliseconds: Double = 0
+    /// An image sandbox's writable copy, deleted once the sandbox is gone.
+    var imageSetup: ImageRootSetup?
 
     private let identity: SandboxIdentity
     private let workspace: String
@@ -39,6 +41,7 @@ final class BubblewrapSandbox: Sandbox, @unchecked Sendable {
         let cgroup = self.cgroup
         let identity = self.identity
         let workspace = self.workspace
+        let imageSetup = self.imageSetup
         // The kill blocks (cgroupfs writes, waiting for the reaper): it gets its own thread
         // so it never holds one of the few threads Swift's concurrency pool has.
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
@@ -51,6 +54,7 @@ final class BubblewrapSandbox: Sandbox, @unchecked Sendable {
                 _ = process.waitForExit(timeout: 5)
                 cgroup?.remove()
                 identity.giveBack(workspace)
+                imageSetup?.cleanup()
                 done.resume()
             }
             thread.name = "airlock-sandbox-kill"
@@ -64,6 +68,10 @@ final class BubblewrapSandbox: Sandbox, @unchecked Sendable {
             Glibc.kill(process.pid, SIGKILL)
             cgroup?.remove()
             identity.giveBack(workspace)
+            if let imageSetup {
+                _ = process.waitForExit(timeout: 5)
+                imageSetup.cleanup()
+            }
         }
     }
 }

@@ -36,6 +36,7 @@ struct HostReport: Encodable {
                                    fix: nil))
         report.checks.append(Check(name: "run as", ok: true,
                                    detail: geteuid() == 0 ? "root: sandboxes run as an unprivileged uid (the workspace owner, or 65532)" : "uid \(geteuid())"))
+        report.checks.append(imageCheck(stateDirectory: Store.defaultStateDirectory().path))
         // The proof: start a real sandbox and run a command in it.
         let workspace = NSTemporaryDirectory() + "airlock-doctor-\(getpid())"
         try? FileManager.default.createDirectory(atPath: workspace, withIntermediateDirectories: true)

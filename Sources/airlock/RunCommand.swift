@@ -55,6 +55,8 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Sandbox backend (bwrap).")
     var sandbox: String = "bwrap"
 
+    @OptionGroup(title: "Image") var image: ImageOptions
+
     @Flag(name: .long, help: "A fresh sandbox for every tool call instead of one for the run.")
     var freshSandboxPerCall = false
 
