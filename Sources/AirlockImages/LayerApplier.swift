@@ -70,6 +70,10 @@ final class LayerApplier {
         }
         switch entry.kind {
         case .characterDevice, .blockDevice:
+            // Root file system tarballs (debootstrap, mmdebstrap) ship /dev/console and friends:
+            // skipped, since the sandbox mounts its own minimal /dev. Anywhere else a device
+            // node has no business in an image.
+            if path.components.first == "dev" { return }
             throw ImageError(.invalid, "entry \(path) is a device node; Airlock does not create device nodes in images",
                              fix: "rebuild the image without device nodes (the sandbox gets its own minimal /dev)")
         case .fifo, .other:

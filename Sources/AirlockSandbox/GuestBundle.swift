@@ -38,8 +38,13 @@ struct GuestBundle: Sendable, Hashable {
             chmod(temporary + "/airlock-guest", 0o755)
             for library in libraries.all {
                 let target = temporary + "/lib/" + (library as NSString).lastPathComponent
-                // The real file, not the symlink chain the host keeps.
-                try manager.copyItem(atPath: (library as NSString).resolvingSymlinksInPath, toPath: target)
+                // The real file, not the symlink chain the host keeps (libstdc++.so.6 → …6.0.30).
+                guard let resolved = realpath(library, nil) else {
+                    throw SandboxError(.unavailable, "cannot resolve \(library) for the guest bundle")
+                }
+                let real = String(cString: resolved)
+                free(resolved)
+                try manager.copyItem(atPath: real, toPath: target)
                 chmod(target, 0o755)
             }
             chmod(temporary + "/lib", 0o755)
@@ -49,6 +54,7 @@ struct GuestBundle: Sendable, Hashable {
                 // Someone else staged the same build first.
                 try? manager.removeItem(atPath: temporary)
             }
+            removeStale(in: base, keeping: directory)
         } catch {
             try? FileManager.default.removeItem(atPath: temporary)
             throw SandboxError(.unavailable, "cannot stage the guest for image sandboxes under \(base): \(error)")
@@ -81,5 +87,17 @@ struct GuestBundle: Sendable, Hashable {
             }
         }
         return (loader, all)
+    }
+
+    /// Bundles of older builds go after an hour (a sandbox still using one keeps its mount).
+    private static func removeStale(in base: String, keeping current: String) {
+        let manager = FileManager.default
+        let hourAgo = Date().addingTimeInterval(-3600)
+        for name in (try? manager.contentsOfDirectory(atPath: base)) ?? [] where name.hasPrefix("guest-bundle-") {
+            let path = base + "/" + name
+            guard path != current else { continue }
+            let modified = (try? manager.attributesOfItem(atPath: path)[.modificationDate] as? Date) ?? Date()
+            if modified < hourAgo { try? manager.removeItem(atPath: path) }
+        }
     }
 }

@@ -120,7 +120,7 @@ enum ImageJSON {
     private static func opt<T>(_ value: T?) -> Any { value.map { $0 as Any } ?? NSNull() }
 
     private static func encode(_ object: [String: Any]) -> String {
-        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return "{}" }
+        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else { return "{}" }
         return String(decoding: data, as: UTF8.self)
     }
 }

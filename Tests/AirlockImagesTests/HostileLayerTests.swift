@@ -99,7 +99,7 @@ import Testing
 
     @Test func deviceNodesAreRefused() throws {
         let outcome = try Self.attempt("device") { _ in
-            [Self.layer { $0.entry("dev/sda", .blockDevice); $0.entry("dev/mem", .charDevice) }]
+            [Self.layer { $0.entry("etc/sda", .blockDevice); $0.entry("mem", .charDevice) }]
         }
         Self.expectRefused(outcome, mentioning: "device node")
     }

@@ -124,12 +124,12 @@ import Testing
         let tag = "airlock-image-victim-\(UUID().uuidString.prefix(8))"
         let victim = Process()
         victim.executableURL = URL(fileURLWithPath: "/bin/sh")
-        victim.arguments = ["-c", "exec -a \(tag) sleep 60"]
+        victim.arguments = ["-c", "sleep 60; : \(tag)"]
         try victim.run()
         defer { victim.terminate(); victim.waitUntilExit() }
         let sandbox = try await Self.start(prepared, .copy)
         let (_, output) = try await Self.sh(sandbox, """
-            cat /proc/[0-9]*/cmdline 2>/dev/null | tr '\\0' ' ' | grep -c \(tag)
+            cat /proc/[0-9]*/cmdline 2>/dev/null | tr '\\0' ' ' | grep -c '[a]\(tag.dropFirst())'
             kill -9 \(victim.processIdentifier) 2>/dev/null && echo KILLED; true
             """)
         await sandbox.kill()

@@ -27,6 +27,7 @@ import Testing
         base.file("data/original", "shared inode\n")
         base.file("tool", "#!/bin/sh\n", mode: 0o4755)          // set-uid: dropped, recorded
         base.file("owned", "x\n", uid: 1234)
+        base.entry("dev/null", .charDevice)                       // rootfs tarballs have these: skipped
         var top = TarBuilder()
         // Siblings first, the opaque marker last: the marker must not delete them.
         top.directory("opaque/")
@@ -52,6 +53,8 @@ import Testing
         #expect(image.digest.description == layout.digest)
         let root = store.rootfs(image.digest)
         #expect(Self.read(root + "/etc/hostname") == "base\n")
+        var device = stat()
+        #expect(lstat(root + "/dev/null", &device) != 0, "a device node was created")
         #expect(access(root + "/etc/gone", F_OK) != 0)
         #expect(access(root + "/opaque/lower-file", F_OK) != 0)
         #expect(access(root + "/opaque/keep-dir/lower-nested", F_OK) != 0)
