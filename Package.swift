@@ -45,6 +45,13 @@ let package = Package(
         .executableTarget(name: "airlock-guest", dependencies: ["AirlockGuest"],
                           linkerSettings: staticStdlib),
 
+        // zlib's inflate and openat2 for the image unpacker (macros Swift cannot call).
+        .target(name: "CAirlockImages", linkerSettings: [.linkedLibrary("z")]),
+        // The image store and its hostile-input-proof unpacker (OCI layout, docker archive).
+        .target(name: "AirlockImages", dependencies: [
+            "CAirlockImages", "AirlockSandbox", .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+
         // The sandbox interface the core sees: backend and sandbox protocols, the
         // configuration value, errors, and the harness end of the guest connection.
         .target(name: "AirlockSandbox",
@@ -97,14 +104,14 @@ let package = Package(
         // Commands: the only place that wires backends and providers to the core.
         .executableTarget(name: "airlock", dependencies: [
             "AirlockCore", "AirlockSandbox", "AirlockModels", "AirlockProtocol",
-            "AirlockEgress", "AirlockServe",
+            "AirlockEgress", "AirlockServe", "AirlockImages",
             "AirlockSandboxHost", "AirlockBubblewrap", "AirlockLandlock", "AirlockOCI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         // Benchmarks: run on demand, print medians and ratios against raw baselines.
         .executableTarget(name: "airlock-bench", dependencies: [
-            "AirlockSandbox", "AirlockProtocol", "CAirlockSys", "AirlockCore", "AirlockModels",
+            "AirlockSandbox", "AirlockProtocol", "CAirlockSys", "AirlockCore", "AirlockModels", "AirlockImages",
             "AirlockSandboxHost", "AirlockBubblewrap", "AirlockLandlock", "AirlockOCI",
         ]),
 
@@ -142,7 +149,7 @@ let package = Package(
         // Attacks from inside real sandboxes, weakened-sandbox proofs, and boundary fuzzing.
         .testTarget(name: "AirlockEscapeTests", dependencies: [
             "AirlockSandbox", "AirlockProtocol", "AirlockCore", "AirlockModels",
-            "AirlockTestSupport", "CAirlockSys", "AirlockEgress",
+            "AirlockTestSupport", "CAirlockSys", "AirlockEgress", "AirlockImages",
             "AirlockSandboxHost", "AirlockBubblewrap", "AirlockLandlock", "AirlockOCI",
         ]),
         .testTarget(name: "AirlockCLITests", dependencies: ["AirlockCore", "AirlockTestSupport"]),
@@ -153,6 +160,11 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "X509", package: "swift-certificates"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        // The unpacker against hostile layers, the store, and image sandboxes end to end.
+        .testTarget(name: "AirlockImagesTests", dependencies: [
+            "AirlockImages", "AirlockSandbox", "AirlockBubblewrap", "AirlockSandboxHost", "AirlockProtocol", "AirlockTestSupport",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .testTarget(name: "AirlockServeTests", dependencies: [

@@ -14,6 +14,11 @@ command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
 command -v crun >/dev/null 2>&1 || missing+=(crun)
 command -v runc >/dev/null 2>&1 || [ -x /usr/sbin/runc ] || missing+=(runc)
 command -v runsc >/dev/null 2>&1 || missing+=(runsc)
+# Images: zlib for the layer unpacker; busybox-static for the test images; umoci for the
+# import benchmark's baseline.
+[ -f /usr/include/zlib.h ] || missing+=(zlib1g-dev)
+dpkg -s busybox-static >/dev/null 2>&1 || missing+=(busybox-static)
+command -v umoci >/dev/null 2>&1 || missing+=(umoci)
 browser=0
 if [ "${AIRLOCK_SETUP_BROWSER:-0}" = 1 ] && ! command -v chromium >/dev/null 2>&1; then browser=1; fi
 sudo_cmd=()
@@ -32,6 +37,10 @@ if [ $browser = 1 ]; then
     DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq chromium >/dev/null \
         || echo "setup: warning: chromium could not be installed; the browser test will be skipped" >&2
 fi
+
+# The realistic image for the image tests (Debian minbase + python3 + pip, via mmdebstrap),
+# built once per machine into /var/cache/airlock-test; its test says it skipped without it.
+scripts/build-python-image.sh >&2 || echo "setup: warning: the python test image could not be built; its test will be skipped" >&2
 
 echo "setup: building (the first build fetches and compiles dependencies: a few minutes)" >&2
 swift build "$@"

@@ -45,18 +45,38 @@ public struct BubblewrapBackend: SandboxBackend {
             try SandboxStart.handOver(socket: egress.socketOnHost, to: identity)
         }
         var guest = try GuestBinary.locate(configuration.guestPath)
-        if identity.changesIDs { guest = try GuestBinary.staged(guest) }
         let seccomp: [UInt8]? = configuration.weakenings.contains(.noSeccomp)
             ? nil : try SeccompFilter.program()
-        let plan = BubblewrapLauncher(bwrapPath: bwrapPath, layout: layout)
-            .plan(for: configuration, guestOnHost: guest, seccomp: seccomp)
+        let launcher = BubblewrapLauncher(bwrapPath: bwrapPath, layout: layout)
+        var plan: LaunchPlan
+        var imageSetup: ImageRootSetup?
+        switch configuration.root {
+        case .host:
+            if identity.changesIDs { guest = try GuestBinary.staged(guest) }
+            plan = launcher.plan(for: configuration, guestOnHost: guest, seccomp: seccomp)
+        case .image(let image):
+            let bundle = try GuestBundle.stage(guest)
+            let setup = try ImageRootSetup.prepare(image, identity: identity)
+            imageSetup = setup
+            plan = launcher.planImage(for: configuration, image: image, rootOnHost: setup.rootOnHost,
+                                      guest: bundle, seccomp: seccomp)
+            plan.bindSource = setup.bindSource
+            plan.bindTarget = setup.bindTarget
+        }
 
         let id = "sbx-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        let group = try cgroups.makeGroup(name: id, limits: configuration.limits)
+        let group: (any ControlGroup)?
+        do throws(SandboxError) {
+            group = try cgroups.makeGroup(name: id, limits: configuration.limits)
+        } catch {
+            imageSetup?.cleanup()
+            throw error
+        }
         do throws(SandboxError) {
             let process = try await SandboxProcess.spawn(plan: plan, identity: identity, cgroup: group)
             let sandbox = ProcessSandbox(id: id, process: process, cgroup: group, identity: identity,
-                                            workspace: configuration.workspace)
+                                         workspace: configuration.workspace,
+                                         teardown: Self.teardown(imageSetup))
             guard let hello = await process.connection.waitForHello(timeout: startTimeout) else {
                 await sandbox.kill()
                 let detail = process.diagnostics().trimmingCharacters(in: .whitespacesAndNewlines)
@@ -75,8 +95,15 @@ public struct BubblewrapBackend: SandboxBackend {
             group?.killAll()
             group?.remove()
             identity.giveBack(configuration.workspace)
+            imageSetup?.cleanup()
             throw error
         }
+    }
+
+    /// An image sandbox's private copy goes once the sandbox is gone.
+    static func teardown(_ setup: ImageRootSetup?) -> (@Sendable () -> Void)? {
+        guard let setup else { return nil }
+        return { setup.cleanup() }
     }
 
     package static func fixHint(_ detail: String) -> String? {

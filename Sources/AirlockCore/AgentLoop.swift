@@ -130,7 +130,8 @@ public struct AgentLoop: Sendable {
         if !configuration.freshSandboxPerCall {
             do {
                 let sandbox = try await session.acquire()
-                run.emit("sandbox_started", ["sandbox": .string(sandbox.id), "start_ms": .double(sandbox.startMilliseconds)])
+                run.emit("sandbox_started", ["sandbox": .string(sandbox.id), "start_ms": .double(sandbox.startMilliseconds),
+                                              "image": configuration.sandbox.root.ledgerPayload["digest"] ?? .null])
             } catch {
                 return run.result(.sandboxFailed, reason: "the sandbox could not start: \(error)")
             }

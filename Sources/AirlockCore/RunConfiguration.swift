@@ -66,6 +66,7 @@ public struct RunConfiguration: Sendable {
                 "network": .string(sandbox.network.rawValue),
                 "limits": .object(sandboxLimits),
                 "fresh_per_call": .bool(freshSandboxPerCall),
+                "image": sandbox.root.ledgerPayload,
             ]),
             "max_format_errors": .int(maxFormatErrors),
             "policy": policyPayload,
@@ -126,5 +127,19 @@ extension RunConfiguration {
            let decoded = try? JSONDecoder().decode(Policy.self, from: data) {
             policy = decoded
         }
+    }
+}
+
+extension SandboxRoot {
+    /// `null` on the host's /usr; the image's digest and root mode otherwise.
+    public var ledgerPayload: JSONValue {
+        guard case .image(let image) = self else { return .null }
+        return .object(["digest": .string(image.digest), "writable": .string(image.writable.rawValue)])
+    }
+
+    /// The image a recorded run used (`run_started` → sandbox.image), if any.
+    public static func recordedImage(_ runStarted: JSONValue) -> (digest: String, writable: ImageRoot.WritableRoot)? {
+        guard let image = runStarted["sandbox"]?["image"], let digest = image["digest"]?.stringValue else { return nil }
+        return (digest, image["writable"]?.stringValue.flatMap(ImageRoot.WritableRoot.init(rawValue:)) ?? .copy)
     }
 }

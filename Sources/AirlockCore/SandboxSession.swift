@@ -37,6 +37,7 @@ actor SandboxSession {
             "sandbox": .string(sandbox.id), "backend": .string(backend.name),
             "backend_version": .string(backend.version),
             "start_ms": .double((sandbox.startMilliseconds * 10).rounded() / 10),
+            "image": configuration.root.ledgerPayload["digest"] ?? .null,
         ])
         return sandbox
     }

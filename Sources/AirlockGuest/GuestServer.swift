@@ -14,13 +14,16 @@ public final class GuestServer: Sendable {
     private let input: Int32
     private let writer: FrameWriter
     private let workspace: String
+    /// Where commands run by default: the workspace, or an image's WorkingDir.
+    private let directory: String
     /// Cancel pipes of running execs, by request id.
     private let running = Mutex<[UInt64: Int32]>([:])
 
-    public init(input: Int32 = 0, output: Int32 = 1, workspace: String = "/workspace") {
+    public init(input: Int32 = 0, output: Int32 = 1, workspace: String = "/workspace", directory: String? = nil) {
         self.input = input
         self.writer = FrameWriter(fd: output)
         self.workspace = workspace
+        self.directory = directory ?? workspace
     }
 
     /// Serves until stdin closes (the harness went away), then returns.
@@ -74,7 +77,7 @@ public final class GuestServer: Sendable {
                 return
             }
             running.withLock { $0[id] = fds[1] }
-            ExecRunner(id: id, request: request, workspace: workspace, writer: writer,
+            ExecRunner(id: id, request: request, workspace: directory, writer: writer,
                        cancelFD: fds[0]).run()
             running.withLock { _ = $0.removeValue(forKey: id) }
             close(fds[0])

@@ -4,6 +4,10 @@ public struct LaunchPlan: Sendable, Hashable {
     public var argv: [String]
     /// fd number in the child → bytes to make readable there.
     public var dataFiles: [Int32: [UInt8]]
+    /// A root harness binds this host path on `bindTarget` in a private mount namespace
+    /// before dropping to the sandbox uid (an image tree under a root-only directory).
+    public var bindSource: String?
+    public var bindTarget: String?
 
     public init(argv: [String], dataFiles: [Int32: [UInt8]] = [:]) {
         self.argv = argv

@@ -30,14 +30,24 @@ public struct ImageRoot: Sendable, Hashable {
     /// The image config's `User` (`uid[:gid]` or a name the image's /etc/passwd knows).
     public var user: String?
     public var writable: WritableRoot
+    /// `user` resolved against the image's /etc/passwd (the store does it at import);
+    /// nil with a `user` set means the image does not know it, and the start fails.
+    public var uid: UInt32?
+    public var gid: UInt32?
+    /// Where per-sandbox copies go (`.copy`); the image store's `roots/`.
+    public var scratchDirectory: String?
 
     public init(rootfs: String, digest: String, environment: [String: String] = [:],
-                workingDirectory: String? = nil, user: String? = nil, writable: WritableRoot = .readOnly) {
+                workingDirectory: String? = nil, user: String? = nil, writable: WritableRoot = .readOnly,
+                uid: UInt32? = nil, gid: UInt32? = nil, scratchDirectory: String? = nil) {
         self.rootfs = rootfs
         self.digest = digest
         self.environment = environment
         self.workingDirectory = workingDirectory
         self.user = user
         self.writable = writable
+        self.uid = uid
+        self.gid = gid
+        self.scratchDirectory = scratchDirectory
     }
 }

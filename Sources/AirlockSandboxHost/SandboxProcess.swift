@@ -75,9 +75,10 @@ package final class SandboxProcess: Sendable {
         defer { if cloneFD >= 0 { close(cloneFD) } }
         let procs = cloneFD >= 0 ? [] : (cgroup?.procsFiles ?? [])
         let mapping = map
+        let bind = plan.bindSource.flatMap { source in plan.bindTarget.map { (source, $0) } }
         let error = await Spawner.shared.run {
             forkExec(argv: argv, cgroupProcs: procs, cgroupFD: cloneFD, fdMap: mapping, identity: identity,
-                     confinement: confinement)
+                     confinement: confinement, bind: bind)
         }
         for fd in [stdinPipe[0], stdoutPipe[1], stderrPipe[1]] + dataFDs { close(fd) }
         guard error.errorNumber == 0 else {
@@ -96,10 +97,16 @@ package struct SpawnOutcome: Sendable {
 
 /// fork + exec through the C shim (runs on the spawner thread).
 private func forkExec(argv: [String], cgroupProcs: [String], cgroupFD: Int32, fdMap: [Int32],
-                      identity: SandboxIdentity, confinement: Confinement?) -> SpawnOutcome {
+                      identity: SandboxIdentity, confinement: Confinement?, bind: (String, String)?) -> SpawnOutcome {
     var pid: pid_t = 0
     var options = airlock_spawn_options()
     let environment = confinement?.environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" } ?? []
+    // strdup'd for the life of this call: the child reads them between fork and exec.
+    let bindSource = bind.map { strdup($0.0) } ?? nil
+    let bindTarget = bind.map { strdup($0.1) } ?? nil
+    defer { free(bindSource); free(bindTarget) }
+    options.bind_source = UnsafePointer(bindSource)
+    options.bind_target = UnsafePointer(bindTarget)
     let result = withCStringArray(argv) { cArgv -> Int32 in
         withCStringArray(environment) { cEnv -> Int32 in
             withCStringArray(cgroupProcs) { cProcs -> Int32 in

@@ -76,7 +76,8 @@ enum TranscriptView {
             return row(allowed ? "note" : "policy", "egress", body)
         case .sandboxStarted, .sandboxKilled, .sandboxReplaced:
             let what = entry.kind.rawValue.replacingOccurrences(of: "sandbox_", with: "")
-            return row("note", "sandbox", "<span class=\"meta\">\(HTML.escape(what)) \(HTML.escape(text("sandbox"))) \(HTML.escape(text("reason")))</span>")
+            let image = text("image").isEmpty ? "" : " on image <span class=\"mono\">\(HTML.escape(text("image")))</span>"
+            return row("note", "sandbox", "<span class=\"meta\">\(HTML.escape(what)) \(HTML.escape(text("sandbox")))\(image) \(HTML.escape(text("reason")))</span>")
         case .runFinished:
             var body = "\(pill(text("outcome"))) exit \(payload["exit_code"]?.intValue ?? 1) <span class=\"meta\">\(HTML.escape(text("reason")))</span>"
             if let answer = payload["answer"]?.stringValue { body += "<pre>\(HTML.escape(HTML.clip(answer)))</pre>" }

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -139,6 +140,11 @@ int airlock_spawn(const airlock_spawn_options *o, pid_t *pid_out) {
         int flags = fcntl(report[1], F_GETFD);
         fcntl(report[1], F_SETFD, flags | FD_CLOEXEC);
 
+        if (o->bind_source && o->bind_target) {
+            if (unshare(CLONE_NEWNS) != 0) child_fail(report[1], errno);
+            if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) != 0) child_fail(report[1], errno);
+            if (mount(o->bind_source, o->bind_target, NULL, MS_BIND | MS_REC, NULL) != 0) child_fail(report[1], errno);
+        }
         if (o->change_ids) {
             // Raw system calls: glibc's wrappers broadcast the change to every thread the
             // parent had, and after a raw clone3 it would wait for threads that are not here.

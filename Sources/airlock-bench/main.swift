@@ -18,6 +18,20 @@ if CommandLine.arguments.dropFirst().first == "tiers" {
     }
 }
 
+// `airlock-bench image [RUNS]`: image import vs umoci, and sandbox start on an image.
+if CommandLine.arguments.dropFirst().first == "image" {
+    let runs = CommandLine.arguments.dropFirst(2).first.flatMap { Int($0) } ?? 3
+    do {
+        let host = try BenchHost.make()
+        defer { host.remove() }
+        print(try await ImageBench.run(runs: max(runs, 1), workspace: host.workspace))
+        Glibc.exit(0)
+    } catch {
+        Progress.say("airlock-bench: \(error)")
+        Glibc.exit(1)
+    }
+}
+
 // `airlock-bench ledger`, `loop` and `egress`: the harness's own costs.
 if let mode = CommandLine.arguments.dropFirst().first, ["ledger", "loop", "egress"].contains(mode) {
     let count = CommandLine.arguments.dropFirst(2).first.flatMap { Int($0) } ?? (mode == "ledger" ? 1000 : mode == "egress" ? 300 : 100)

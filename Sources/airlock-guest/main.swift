@@ -8,6 +8,11 @@ let arguments = CommandLine.arguments
 if let index = arguments.firstIndex(of: "--workspace"), index + 1 < arguments.count {
     workspace = arguments[index + 1]
 }
+// `--cwd DIR`: where commands run when a request names no directory (an image's WorkingDir).
+var directory: String?
+if let index = arguments.firstIndex(of: "--cwd"), index + 1 < arguments.count {
+    directory = arguments[index + 1]
+}
 if arguments.contains("--help") {
     print("""
     airlock-guest: the in-sandbox side of Airlock's protocol.
@@ -26,7 +31,7 @@ if arguments.contains("--help") {
             exit(71)
         }
     }
-    GuestServer(workspace: workspace).serve()
+    GuestServer(workspace: workspace, directory: directory).serve()
     // `--own-session`: no pid namespace ends what the commands left running; this does.
     if arguments.contains("--own-session") { SessionCleanup.killSession() }
 }

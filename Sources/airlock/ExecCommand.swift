@@ -20,6 +20,7 @@ struct ExecCommand: AsyncParsableCommand {
         Examples:
           airlock exec -- ls -la
           airlock exec --workspace ./proj --memory 512M --pids 128 --timeout 30s -- make test
+          airlock exec --image oci:./busybox-layout -- sh -c 'ls /'
           airlock exec --allow-host pypi.org --allow-host files.pythonhosted.org -- pip download six
 
         With --network proxy, every request through the proxy is printed to stderr as it \
@@ -33,6 +34,10 @@ struct ExecCommand: AsyncParsableCommand {
     @OptionGroup(title: "Network") var egress: EgressOptions
 
     @OptionGroup(title: "Sandbox") var sandbox: SandboxOptions
+
+    @OptionGroup(title: "Image") var image: ImageOptions
+
+    @OptionGroup var state: StateOptions
 
     @Option(name: .long, help: "Memory limit, e.g. 512M (cgroup memory; the command is killed with 137 past it).")
     var memory: ByteSize?
@@ -69,6 +74,12 @@ struct ExecCommand: AsyncParsableCommand {
 
     func run() async throws {
         var configuration = SandboxConfiguration(workspace: workspace ?? FileManager.default.currentDirectoryPath)
+        do {
+            configuration.root = try image.root(stateDirectory: state.directory().path, progress: !json)
+        } catch let error as CLIError {
+            FileHandle.standardError.write(Data("airlock: \(error.description)\n".utf8))
+            throw ExitCode(125)
+        }
         configuration.limits = ResourceLimits(memoryBytes: memory?.bytes, pids: pids, cpus: cpus)
         if let tmpSize { configuration.tmpSize = tmpSize.bytes }
         for entry in environment {

@@ -40,6 +40,7 @@ struct HostReport: Encodable {
                                    fix: probe.landlockABI > 0 ? nil : LandlockBackend.unavailableFix))
         report.checks.append(Check(name: "run as", ok: true,
                                    detail: geteuid() == 0 ? "root: sandboxes run as an unprivileged uid (the workspace owner, or 65532)" : "uid \(geteuid())"))
+        report.checks.append(imageCheck(stateDirectory: Store.defaultStateDirectory().path))
         // The proof: start a real sandbox of every tier and run a command in it.
         let workspace = NSTemporaryDirectory() + "airlock-doctor-\(getpid())"
         try? FileManager.default.createDirectory(atPath: workspace, withIntermediateDirectories: true)

@@ -23,6 +23,9 @@ struct ReplayCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Replay on a copy of this directory instead of the run's snapshot.")
     var workspace: String?
 
+    @Option(name: .long, help: ArgumentHelp("The image to replay on; refused unless it has the digest the run recorded (default: the recorded one, from the store).", valueName: "ref"))
+    var image: String?
+
     @Flag(name: .long, help: "One JSON object per call, then a summary, one per line.")
     var json = false
 
@@ -34,8 +37,17 @@ struct ReplayCommand: AsyncParsableCommand {
             let record = try RunLookup.resolve(run, in: store)
             let entries = try store.ledgerEntries(run: record.id)
             guard let started = entries.first(where: { $0.kind == .runStarted }),
-                  let configuration = RunConfiguration(recorded: started.payload) else {
+                  var configuration = RunConfiguration(recorded: started.payload) else {
                 throw CLIError("run \(record.id) has no readable run_started entry")
+            }
+            configuration.sandbox.root = try ImageOptions.recorded(started.payload, stateDirectory: state.directory().path)
+            if let image {
+                let recorded = SandboxRoot.recordedImage(started.payload)?.digest ?? "the host's /usr"
+                let given = try ImageOptions.resolve(image, stateDirectory: state.directory().path, writable: .copy, progress: false)
+                guard case .image(let root) = given, root.digest == recorded else {
+                    let digest = if case .image(let root) = given { root.digest } else { "none" }
+                    throw CLIError("run \(record.id) ran on \(recorded); --image \(image) is \(digest): replay refuses a different image", code: 2)
+                }
             }
             let source: String
             if let workspace {

@@ -59,6 +59,8 @@ struct ResumeCommand: AsyncParsableCommand {
                   var configuration = RunConfiguration(recorded: started.payload) else {
                 throw CLIError("run \(record.id) has no readable run_started entry; it cannot be resumed")
             }
+            // The run's image comes back by digest from the store, never a newer one.
+            configuration.sandbox.root = try ImageOptions.recorded(started.payload, stateDirectory: state.directory().path)
             let provider = try ProviderSetup.model(configuration.model, baseURL: baseURL ?? configuration.providerBaseURL,
                                                    apiKeyEnv: apiKeyEnv)
             let model = provider.model

@@ -54,6 +54,8 @@ struct RunCommand: AsyncParsableCommand {
 
     @OptionGroup(title: "Sandbox") var sandbox: SandboxOptions
 
+    @OptionGroup(title: "Image") var image: ImageOptions
+
     @Flag(name: .long, help: "A fresh sandbox for every tool call instead of one for the run.")
     var freshSandboxPerCall = false
 

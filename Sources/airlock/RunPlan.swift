@@ -35,6 +35,7 @@ struct RunPlan {
         let workspace = command.workspace ?? FileManager.default.currentDirectoryPath
         var sandbox = SandboxConfiguration(workspace: workspace)
         sandbox.limits = ResourceLimits(memoryBytes: command.memory?.bytes, pids: command.pids, cpus: command.cpus)
+        sandbox.root = try command.image.root(stateDirectory: command.state.directory().path, progress: !command.json)
         let limits = BudgetLimits(maxSteps: command.maxSteps, maxTokens: command.maxTokens, maxCostUSD: command.maxCost,
                                   timeout: command.timeout?.duration, callTimeout: command.callTimeout?.duration,
                                   maxEgressBytes: command.egress.maxEgress?.bytes)

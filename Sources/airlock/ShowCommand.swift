@@ -1,4 +1,5 @@
 import AirlockCore
+import AirlockSandbox
 import AirlockModels
 import ArgumentParser
 import Foundation
@@ -37,6 +38,9 @@ struct ShowCommand: AsyncParsableCommand {
             }
             Output.line("run \(record.id) · \(record.status.rawValue) · \(record.outcome ?? "-") · exit \(record.exitCode.map(String.init) ?? "-")")
             Output.line("model \(record.model) · workspace \(record.workspace) · created \(record.createdAt)")
+            if let started = entries.first(where: { $0.kind == .runStarted }), let image = SandboxRoot.recordedImage(started.payload) {
+                Output.line("image \(image.digest) (\(image.writable.rawValue) root)")
+            }
             Output.line("steps \(record.steps) · tokens \(record.inputTokens)+\(record.outputTokens) · cost $\(String(format: "%.4f", record.costUSD))")
             Output.line("task: \(record.task)\n")
             for entry in entries {
@@ -91,7 +95,8 @@ enum TranscriptLine {
             return prefix + "egress \(text("method")) \(text("host")):\(payload["port"]?.intValue ?? 0)\(text("path")) "
                 + "(\(payload["bytes_up"]?.intValue ?? 0) B up, \(payload["bytes_down"]?.intValue ?? 0) B down) \(verdict)"
         case .sandboxStarted, .sandboxKilled, .sandboxReplaced:
-            return prefix + "sandbox \(entry.kind.rawValue.replacingOccurrences(of: "sandbox_", with: "")) \(text("sandbox")) \(text("reason"))"
+            let image = text("image").isEmpty ? "" : " on image \(text("image"))"
+            return prefix + "sandbox \(entry.kind.rawValue.replacingOccurrences(of: "sandbox_", with: "")) \(text("sandbox"))\(image) \(text("reason"))"
         case .runFinished:
             return prefix + "finished: \(text("outcome")) (exit \(payload["exit_code"]?.intValue ?? 1)) — \(text("reason"))"
                 + (payload["answer"]?.stringValue.map { "\nanswer: \($0)" } ?? "")

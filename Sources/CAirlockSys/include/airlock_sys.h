@@ -24,6 +24,10 @@ typedef struct {
     int parent_death_signal;      // 0: none
     int cgroup_fd;                // > 0: a cgroup v2 directory to start the child in
     const airlock_confinement *confine; // NULL: none; applied last, just before exec
+    // Before the uid change (root only): a private mount namespace in which bind_source
+    // is bound on bind_target, so the new uid reaches a tree under a private directory.
+    const char *bind_source;
+    const char *bind_target;
 } airlock_spawn_options;
 
 /// Starts a child. Returns 0 and sets *pid, or an errno describing why the child could not

@@ -1,0 +1,100 @@
+import AirlockSandbox
+import Foundation
+import Glibc
+
+/// Gets an image tree ready for one sandbox: a private copy when the root is writable
+/// (writes die with the sandbox and never reach the store), and, for a harness running as
+/// root, a private bind mount through which the unprivileged sandbox uid reaches a tree
+/// that lives under the root-only state dir.
+package struct ImageRootSetup: Sendable {
+    /// What bwrap binds at `/`.
+    package var rootOnHost: String
+    /// For the spawn shim: bind `bindSource` on `bindTarget` in a private mount namespace.
+    package var bindSource: String?
+    package var bindTarget: String?
+    /// The per-sandbox copy to delete when the sandbox ends.
+    package var copy: String?
+    /// Time spent making the copy (ms); 0 for a read-only root.
+    package var setupMilliseconds: Double
+
+    package static let bindTarget = "/run/airlock/image-root"
+
+    package static func prepare(_ image: ImageRoot, identity: SandboxIdentity) throws(SandboxError) -> ImageRootSetup {
+        var info = stat()
+        guard stat(image.rootfs, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else {
+            throw SandboxError(.configuration, "the image tree \(image.rootfs) does not exist",
+                               fix: "import the image again with `airlock image import`")
+        }
+        if image.user != nil && image.uid == nil {
+            throw SandboxError(.configuration, "the image's User '\(image.user ?? "")' is not in its /etc/passwd",
+                               fix: "fix the image's User, or its /etc/passwd")
+        }
+        var source = image.rootfs
+        var copy: String?
+        var took = 0.0
+        if image.writable == .copy {
+            let clock = ContinuousClock()
+            let began = clock.now
+            let scratch = image.scratchDirectory ?? NSTemporaryDirectory()
+            let target = "\(scratch)/\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
+            try run("/bin/cp", ["-a", "--reflink=auto", image.rootfs, target])
+            copy = target
+            if identity.changesIDs {
+                do {
+                    try run("/bin/chown", ["-R", "-h", "\(identity.uid):\(identity.gid)", target])
+                } catch {
+                    remove(target)
+                    throw error
+                }
+            }
+            source = target
+            let elapsed = (clock.now - began).components
+            took = Double(elapsed.seconds) * 1000 + Double(elapsed.attoseconds) / 1e15
+        } else {
+            let missing = ["proc", "dev", "tmp", "run", "var/tmp", "workspace", ".airlock"]
+                .filter { access(image.rootfs + "/" + $0, F_OK) != 0 }
+            if !missing.isEmpty {
+                throw SandboxError(.configuration,
+                                   "the read-only image tree lacks the mount points /\(missing.joined(separator: ", /"))",
+                                   fix: "create them in the tree, or use a writable root (--image-root copy)")
+            }
+        }
+        guard identity.changesIDs else {
+            return ImageRootSetup(rootOnHost: source, copy: copy, setupMilliseconds: took)
+        }
+        if mkdir(bindTarget, 0o755) != 0 && errno != EEXIST {
+            try? FileManager.default.createDirectory(atPath: bindTarget, withIntermediateDirectories: true)
+        }
+        chmod("/run/airlock", 0o755)
+        return ImageRootSetup(rootOnHost: bindTarget, bindSource: source, bindTarget: bindTarget, copy: copy,
+                              setupMilliseconds: took)
+    }
+
+    package func cleanup() {
+        if let copy { Self.remove(copy) }
+    }
+
+    package static func remove(_ path: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/rm")
+        process.arguments = ["-rf", "--one-file-system", path]
+        try? process.run()
+        process.waitUntilExit()
+    }
+
+    private static func run(_ tool: String, _ arguments: [String]) throws(SandboxError) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: tool)
+        process.arguments = arguments
+        let errors = Pipe()
+        process.standardError = errors
+        do { try process.run() } catch {
+            throw SandboxError(.startFailed, "cannot run \(tool): \(error)")
+        }
+        let detail = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw SandboxError(.startFailed, "preparing the image root failed: \(tool) \(detail.prefix(300))")
+        }
+    }
+}

@@ -1,0 +1,70 @@
+import AirlockTestSupport
+import Foundation
+import Glibc
+import Testing
+
+/// The real `airlock` binary on a busybox image: import, ls, inspect, exec, a scripted run
+/// whose ledger names the image, show, replay refusing another image, rm.
+@Suite(.serialized) struct ImageCLITests {
+    static func airlock(_ arguments: [String]) async throws -> AirlockProcess {
+        let process = try AirlockProcess(arguments)
+        let ended = await process.waitForExit(limit: .seconds(120))
+        #expect(ended, "airlock \(arguments.joined(separator: " ")) hung")
+        return process
+    }
+
+    @Test func importExecRunShowAndRemove() async throws {
+        guard AirlockProcess.binaryPath != nil, access("/bin/busybox", X_OK) == 0 else {
+            print("skipping: the airlock binary or /bin/busybox (busybox-static) is missing")
+            return
+        }
+        let fixture = try ImageFixture("cli")
+        defer { fixture.remove() }
+        var extra = TarBuilder()
+        extra.directory("srv/")
+        let layout = try fixture.writeLayout("bb", layers: [try ImageFixture.busyboxLayer(), extra.archive],
+                                             config: ImageFixture.Config(env: ["PATH=/bin:/usr/bin", "FROM_IMAGE=yes"], workingDir: "/srv"))
+        let state = fixture.directory + "/state"
+        let workspace = fixture.directory + "/ws"
+        try FileManager.default.createDirectory(atPath: workspace, withIntermediateDirectories: true)
+
+        let imported = try await Self.airlock(["image", "import", "oci:\(layout.path):latest", "--name", "bb", "--state-dir", state])
+        #expect(imported.status == 0, "\(imported.stderr)")
+        #expect(imported.stdout.contains(layout.digest))
+        let listed = try await Self.airlock(["image", "ls", "--json", "--state-dir", state])
+        #expect(listed.stdout.contains(layout.digest) && listed.stdout.contains("\"bb\""))
+        let inspected = try await Self.airlock(["image", "inspect", "bb", "--json", "--state-dir", state])
+        #expect(inspected.stdout.contains("\"working_dir\":\"/srv\"") && inspected.stdout.contains("FROM_IMAGE=yes"), "\(inspected.stdout)")
+
+        let exec = try await Self.airlock(["exec", "--image", "bb", "--state-dir", state, "--workspace", workspace, "--",
+                                           "sh", "-c", "cat /etc/os-release; pwd; echo $FROM_IMAGE; test -e /usr/lib/x86_64-linux-gnu/libc.so.6 && echo LEAK; true"])
+        #expect(exec.status == 0, "\(exec.stderr)")
+        #expect(exec.stdout.contains("airlock-test-busybox") && exec.stdout.contains("/srv\nyes"), "\(exec.stdout)")
+        #expect(!exec.stdout.contains("LEAK"))
+
+        let script = fixture.directory + "/script.json"
+        try #"{"turns": [{"tool_calls": [{"name": "shell", "arguments": {"command": "echo pip-like > /usr/bin/installed && cat /usr/bin/installed && pwd"}}]}, {"tool_calls": [{"name": "submit", "arguments": {"answer": "done"}}]}]}"#
+            .write(toFile: script, atomically: true, encoding: .utf8)
+        let run = try await Self.airlock(["run", "use the image", "--model", "script:\(script)", "--image", "bb",
+                                          "--workspace", workspace, "--state-dir", state, "--json"])
+        #expect(run.status == 0, "\(run.stderr)\n\(run.stdout)")
+        #expect(run.stdout.contains("pip-like"), "\(run.stdout)")
+        #expect(run.stdout.contains("\"image\":\"\(layout.digest)\""), "sandbox_started must name the digest: \(run.stdout)")
+        let shown = try await Self.airlock(["show", "latest", "--state-dir", state])
+        #expect(shown.stdout.contains("image \(layout.digest)"), "\(shown.stdout)")
+        // The install went to the sandbox's copy only.
+        let store = state + "/images/sha256/" + layout.digest.dropFirst(7) + "/rootfs"
+        #expect(access(store + "/usr/bin/installed", F_OK) != 0)
+
+        let other = fixture.directory + "/other-root"
+        try FileManager.default.createDirectory(atPath: other, withIntermediateDirectories: true)
+        let replay = try await Self.airlock(["replay", "latest", "--image", "dir:\(other)", "--state-dir", state])
+        #expect(replay.status == 2 && replay.stderr.contains("refuses a different image"), "\(replay.stderr)")
+
+        let removed = try await Self.airlock(["image", "rm", "bb", "--state-dir", state])
+        #expect(removed.status == 0)
+        #expect(access(store, F_OK) != 0)
+        let missing = try await Self.airlock(["exec", "--image", "bb", "--state-dir", state, "--workspace", workspace, "--", "true"])
+        #expect(missing.status == 125 && missing.stderr.contains("no image named 'bb'"), "\(missing.stderr)")
+    }
+}
