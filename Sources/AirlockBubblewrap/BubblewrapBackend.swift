@@ -27,6 +27,21 @@ public struct BubblewrapBackend: SandboxBackend {
     }
 
     public func start(_ configuration: SandboxConfiguration) async throws(SandboxError) -> any Sandbox {
+        do {
+            return try await startOnce(configuration)
+        } catch {
+            // An overlay the kernel or file system refused (no idmapped mounts there): the
+            // per-sandbox copy always works.
+            guard case .image(var image) = configuration.root, image.writable == .overlay,
+                  error.kind == .startFailed, error.message.hasPrefix("cannot start") else { throw error }
+            image.writable = .copy
+            var fallback = configuration
+            fallback.root = .image(image)
+            return try await startOnce(fallback)
+        }
+    }
+
+    private func startOnce(_ configuration: SandboxConfiguration) async throws(SandboxError) -> any Sandbox {
         let clock = ContinuousClock()
         let began = clock.now
         guard access(bwrapPath, X_OK) == 0 else {
@@ -62,6 +77,7 @@ public struct BubblewrapBackend: SandboxBackend {
                                       guest: bundle, seccomp: seccomp)
             plan.bindSource = setup.bindSource
             plan.bindTarget = setup.bindTarget
+            plan.overlay = setup.overlay
         }
 
         let id = "sbx-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"

@@ -121,8 +121,10 @@ public struct AgentLoop: Sendable {
                 try WorkspaceSnapshot.copy(configuration.sandbox.workspace, to: target)
                 try await run.record(.workspaceSnapshot, ["path": .string(target), "source": .string(configuration.sandbox.workspace)])
             }
-            run.emit("run_started", ["task": .string(configuration.task), "model": .string(configuration.model.description),
-                                     "workspace": .string(configuration.sandbox.workspace)])
+            var started: [String: JSONValue] = ["task": .string(configuration.task), "model": .string(configuration.model.description),
+                                                "workspace": .string(configuration.sandbox.workspace)]
+            if let image = configuration.sandbox.root.ledgerPayload["digest"] { started["image"] = image }
+            run.emit("run_started", started)
         }
         if let answer = recovery?.submittedAnswer {
             return run.result(.submitted, reason: "the model submitted its answer", answer: answer)
@@ -130,8 +132,9 @@ public struct AgentLoop: Sendable {
         if !configuration.freshSandboxPerCall {
             do {
                 let sandbox = try await session.acquire()
-                run.emit("sandbox_started", ["sandbox": .string(sandbox.id), "start_ms": .double(sandbox.startMilliseconds),
-                                              "image": configuration.sandbox.root.ledgerPayload["digest"] ?? .null])
+                var event: [String: JSONValue] = ["sandbox": .string(sandbox.id), "start_ms": .double(sandbox.startMilliseconds)]
+                if let image = configuration.sandbox.root.ledgerPayload["digest"] { event["image"] = image }
+                run.emit("sandbox_started", event)
             } catch {
                 return run.result(.sandboxFailed, reason: "the sandbox could not start: \(error)")
             }

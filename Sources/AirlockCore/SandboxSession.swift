@@ -33,12 +33,13 @@ actor SandboxSession {
         }
         let sandbox = try await backend.start(configuration)
         current = sandbox
-        try await ledger.append(.sandboxStarted, [
+        var payload: [String: JSONValue] = [
             "sandbox": .string(sandbox.id), "backend": .string(backend.name),
             "backend_version": .string(backend.version),
             "start_ms": .double((sandbox.startMilliseconds * 10).rounded() / 10),
-            "image": configuration.root.ledgerPayload["digest"] ?? .null,
-        ])
+        ]
+        if let image = configuration.root.ledgerPayload["digest"] { payload["image"] = image }
+        try await ledger.append(.sandboxStarted, .object(payload))
         return sandbox
     }
 

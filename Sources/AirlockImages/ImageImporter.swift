@@ -104,8 +104,9 @@ public struct ImageImporter: Sendable {
         try MountPoints.create(in: rootFD)
         let runtime = resolved.config.config
         // Like a container runtime, make a missing WorkingDir (the root may be read-only later).
-        if let directory = runtime?.WorkingDir, !directory.isEmpty {
-            let fd = try applier.openDirectory(TreePath(tarName: directory), create: true)
+        // One reached through a symlink is left alone: it resolves inside the sandbox.
+        if let directory = runtime?.WorkingDir, !directory.isEmpty,
+           let path = try? TreePath(tarName: directory), let fd = try? applier.openDirectory(path, create: true) {
             close(fd)
         }
         let identity = ImageUser.resolve(runtime?.User, rootFD: rootFD)

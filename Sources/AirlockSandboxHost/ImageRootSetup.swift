@@ -1,4 +1,5 @@
 import AirlockSandbox
+import CAirlockSys
 import Foundation
 import Glibc
 
@@ -12,12 +13,15 @@ package struct ImageRootSetup: Sendable {
     /// For the spawn shim: bind `bindSource` on `bindTarget` in a private mount namespace.
     package var bindSource: String?
     package var bindTarget: String?
-    /// The per-sandbox copy to delete when the sandbox ends.
+    /// The per-sandbox copy (or overlay upper/work dirs) to delete when the sandbox ends.
     package var copy: String?
+    /// An overlay over an idmapped view of the shared tree, mounted by the spawn shim.
+    package var overlay: LaunchPlan.OverlayMount?
     /// Time spent making the copy (ms); 0 for a read-only root.
     package var setupMilliseconds: Double
 
     package static let bindTarget = "/run/airlock/image-root"
+    static let lowerTarget = "/run/airlock/image-lower"
 
     package static func prepare(_ image: ImageRoot, identity: SandboxIdentity) throws(SandboxError) -> ImageRootSetup {
         var info = stat()
@@ -32,7 +36,10 @@ package struct ImageRootSetup: Sendable {
         var source = image.rootfs
         var copy: String?
         var took = 0.0
-        if image.writable == .copy {
+        if image.writable == .overlay, identity.changesIDs, let overlay = try? overlaySetup(image, identity: identity) {
+            return overlay
+        }
+        if image.writable != .readOnly {
             let clock = ContinuousClock()
             let began = clock.now
             let scratch = image.scratchDirectory ?? NSTemporaryDirectory()
@@ -70,7 +77,35 @@ package struct ImageRootSetup: Sendable {
                               setupMilliseconds: took)
     }
 
+    /// Only a root harness can idmap the store's root-owned tree to the sandbox uid; any
+    /// failure here falls back to the copy.
+    static func overlaySetup(_ image: ImageRoot, identity: SandboxIdentity) throws(SandboxError) -> ImageRootSetup {
+        let scratch = image.scratchDirectory ?? NSTemporaryDirectory()
+        let directory = "\(scratch)/\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
+        guard !directory.contains(","), !directory.contains(":"),
+              mkdir(directory, 0o711) == 0, mkdir(directory + "/upper", 0o755) == 0, mkdir(directory + "/work", 0o700) == 0,
+              chown(directory + "/upper", identity.uid, identity.gid) == 0 else {
+            remove(directory)
+            throw SandboxError(.startFailed, "cannot prepare an overlay under \(scratch)")
+        }
+        let fd = airlock_idmap_userns(identity.uid, identity.gid)
+        guard fd >= 0 else {
+            remove(directory)
+            throw SandboxError(.startFailed, "cannot make an idmap user namespace: \(String(cString: strerror(errno)))")
+        }
+        for path in [bindTarget, lowerTarget] where mkdir(path, 0o755) != 0 && errno != EEXIST {
+            try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        }
+        chmod("/run/airlock", 0o755)
+        let options = "lowerdir=\(lowerTarget),upperdir=\(directory)/upper,workdir=\(directory)/work"
+        return ImageRootSetup(rootOnHost: bindTarget, bindTarget: bindTarget, copy: directory,
+                              overlay: LaunchPlan.OverlayMount(idmapSource: image.rootfs, idmapTarget: lowerTarget,
+                                                              usernsFD: fd, options: options),
+                              setupMilliseconds: 0)
+    }
+
     package func cleanup() {
+        if let overlay { close(overlay.usernsFD) }
         if let copy { Self.remove(copy) }
     }
 

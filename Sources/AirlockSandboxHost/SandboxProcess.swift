@@ -75,10 +75,10 @@ package final class SandboxProcess: Sendable {
         defer { if cloneFD >= 0 { close(cloneFD) } }
         let procs = cloneFD >= 0 ? [] : (cgroup?.procsFiles ?? [])
         let mapping = map
-        let bind = plan.bindSource.flatMap { source in plan.bindTarget.map { (source, $0) } }
+        let mounts = RootMounts(source: plan.bindSource, target: plan.bindTarget, overlay: plan.overlay)
         let error = await Spawner.shared.run {
             forkExec(argv: argv, cgroupProcs: procs, cgroupFD: cloneFD, fdMap: mapping, identity: identity,
-                     confinement: confinement, bind: bind)
+                     confinement: confinement, mounts: mounts)
         }
         for fd in [stdinPipe[0], stdoutPipe[1], stderrPipe[1]] + dataFDs { close(fd) }
         guard error.errorNumber == 0 else {
@@ -90,6 +90,13 @@ package final class SandboxProcess: Sendable {
     }
 }
 
+/// What the spawn shim mounts before dropping to the sandbox uid (image roots).
+struct RootMounts: Sendable {
+    var source: String?
+    var target: String?
+    var overlay: LaunchPlan.OverlayMount?
+}
+
 package struct SpawnOutcome: Sendable {
     package var errorNumber: Int32
     package var pid: pid_t
@@ -97,16 +104,20 @@ package struct SpawnOutcome: Sendable {
 
 /// fork + exec through the C shim (runs on the spawner thread).
 private func forkExec(argv: [String], cgroupProcs: [String], cgroupFD: Int32, fdMap: [Int32],
-                      identity: SandboxIdentity, confinement: Confinement?, bind: (String, String)?) -> SpawnOutcome {
+                      identity: SandboxIdentity, confinement: Confinement?, mounts: RootMounts) -> SpawnOutcome {
     var pid: pid_t = 0
     var options = airlock_spawn_options()
     let environment = confinement?.environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" } ?? []
     // strdup'd for the life of this call: the child reads them between fork and exec.
-    let bindSource = bind.map { strdup($0.0) } ?? nil
-    let bindTarget = bind.map { strdup($0.1) } ?? nil
-    defer { free(bindSource); free(bindTarget) }
-    options.bind_source = UnsafePointer(bindSource)
-    options.bind_target = UnsafePointer(bindTarget)
+    let strings = [mounts.source, mounts.target, mounts.overlay?.idmapSource, mounts.overlay?.idmapTarget,
+                   mounts.overlay?.options].map { $0.flatMap { strdup($0) } }
+    defer { strings.forEach { free($0) } }
+    options.bind_source = UnsafePointer(strings[0])
+    options.bind_target = UnsafePointer(strings[1])
+    options.idmap_source = UnsafePointer(strings[2])
+    options.idmap_target = UnsafePointer(strings[3])
+    options.overlay_options = UnsafePointer(strings[4])
+    options.idmap_userns_fd = mounts.overlay?.usernsFD ?? -1
     let result = withCStringArray(argv) { cArgv -> Int32 in
         withCStringArray(environment) { cEnv -> Int32 in
             withCStringArray(cgroupProcs) { cProcs -> Int32 in

@@ -15,6 +15,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#ifndef SYS_open_tree
+#define SYS_open_tree 428
+#endif
+#ifndef SYS_move_mount
+#define SYS_move_mount 429
+#endif
+#ifndef SYS_mount_setattr
+#define SYS_mount_setattr 442
+#endif
+
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
 #endif
@@ -119,6 +129,26 @@ int airlock_spawn(const airlock_spawn_options *o, pid_t *pid_out) {
         if (o->new_session && setsid() < 0) child_fail(report[1], errno);
         if (o->new_process_group && setpgid(0, 0) != 0) child_fail(report[1], errno);
 
+        // Image roots (root only, before the fds are rearranged: the userns fd must survive).
+        if (o->bind_target && (o->bind_source || o->overlay_options)) {
+            if (unshare(CLONE_NEWNS) != 0) child_fail(report[1], errno);
+            if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) != 0) child_fail(report[1], errno);
+            if (o->idmap_source && o->idmap_target) {
+                int tree = (int)syscall(SYS_open_tree, AT_FDCWD, o->idmap_source, 1 /* OPEN_TREE_CLONE */ | O_CLOEXEC);
+                if (tree < 0) child_fail(report[1], errno);
+                struct { unsigned long long attr_set, attr_clr, propagation, userns_fd; } attr = {
+                    0x00100000 /* MOUNT_ATTR_IDMAP */, 0, 0, (unsigned long long)o->idmap_userns_fd };
+                if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH, &attr, sizeof(attr)) != 0) child_fail(report[1], errno);
+                if (syscall(SYS_move_mount, tree, "", AT_FDCWD, o->idmap_target, 4 /* MOVE_MOUNT_F_EMPTY_PATH */) != 0)
+                    child_fail(report[1], errno);
+                close(tree);
+            }
+            if (o->overlay_options) {
+                if (mount("overlay", o->bind_target, "overlay", 0, o->overlay_options) != 0) child_fail(report[1], errno);
+            } else if (mount(o->bind_source, o->bind_target, NULL, MS_BIND | MS_REC, NULL) != 0) {
+                child_fail(report[1], errno);
+            }
+        }
         // Move sources out of the way first so a target never clobbers a later source.
         int moved[64];
         int count = o->fd_map_count > 64 ? 64 : o->fd_map_count;
@@ -140,11 +170,6 @@ int airlock_spawn(const airlock_spawn_options *o, pid_t *pid_out) {
         int flags = fcntl(report[1], F_GETFD);
         fcntl(report[1], F_SETFD, flags | FD_CLOEXEC);
 
-        if (o->bind_source && o->bind_target) {
-            if (unshare(CLONE_NEWNS) != 0) child_fail(report[1], errno);
-            if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) != 0) child_fail(report[1], errno);
-            if (mount(o->bind_source, o->bind_target, NULL, MS_BIND | MS_REC, NULL) != 0) child_fail(report[1], errno);
-        }
         if (o->change_ids) {
             // Raw system calls: glibc's wrappers broadcast the change to every thread the
             // parent had, and after a raw clone3 it would wait for threads that are not here.
@@ -182,6 +207,73 @@ int airlock_spawn(const airlock_spawn_options *o, pid_t *pid_out) {
     }
     *pid_out = pid;
     return 0;
+}
+
+static int write_text(const char *path, const char *text, size_t length) {
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    ssize_t written = write(fd, text, length);
+    close(fd);
+    return written == (ssize_t)length ? 0 : -1;
+}
+
+static size_t format_map(char *out, unsigned int id) {
+    // "0 <id> 1\n" without stdio.
+    char digits[16];
+    size_t n = 0, length = 0;
+    do { digits[n++] = (char)('0' + id % 10); id /= 10; } while (id > 0 && n < sizeof(digits));
+    out[length++] = '0'; out[length++] = ' ';
+    while (n > 0) out[length++] = digits[--n];
+    out[length++] = ' '; out[length++] = '1'; out[length++] = '\n';
+    return length;
+}
+
+int airlock_idmap_userns(unsigned int uid, unsigned int gid) {
+    int ready[2], hold[2];
+    if (pipe2(ready, O_CLOEXEC) != 0) return -1;
+    if (pipe2(hold, O_CLOEXEC) != 0) { close(ready[0]); close(ready[1]); return -1; }
+    pid_t child = fork();
+    if (child < 0) { int e = errno; close(ready[0]); close(ready[1]); close(hold[0]); close(hold[1]); errno = e; return -1; }
+    if (child == 0) {
+        // Only async-signal-safe calls: make the namespace, say so, wait to be killed.
+        char ok = unshare(CLONE_NEWUSER) == 0 ? 1 : 0;
+        ssize_t ignored = write(ready[1], &ok, 1);
+        (void)ignored;
+        char byte;
+        ignored = read(hold[0], &byte, 1);
+        _exit(0);
+    }
+    close(ready[1]);
+    close(hold[0]);
+    char ok = 0;
+    ssize_t got;
+    do { got = read(ready[0], &ok, 1); } while (got < 0 && errno == EINTR);
+    close(ready[0]);
+    int result = -1, err = EPERM;
+    if (got == 1 && ok) {
+        char path[64], map[32];
+        char pid_text[16];
+        size_t pn = 0; unsigned int value = (unsigned int)child; char digits[16]; size_t n = 0;
+        do { digits[n++] = (char)('0' + value % 10); value /= 10; } while (value > 0);
+        while (n > 0) pid_text[pn++] = digits[--n];
+        pid_text[pn] = 0;
+        strcpy(path, "/proc/"); strcat(path, pid_text); strcat(path, "/uid_map");
+        size_t length = format_map(map, uid);
+        if (write_text(path, map, length) == 0) {
+            strcpy(path, "/proc/"); strcat(path, pid_text); strcat(path, "/gid_map");
+            length = format_map(map, gid);
+            if (write_text(path, map, length) == 0) {
+                strcpy(path, "/proc/"); strcat(path, pid_text); strcat(path, "/ns/user");
+                result = open(path, O_RDONLY | O_CLOEXEC);
+            }
+        }
+        if (result < 0) err = errno;
+    }
+    close(hold[1]);
+    kill(child, SIGKILL);
+    waitpid(child, NULL, 0);
+    if (result < 0) errno = err;
+    return result;
 }
 
 int airlock_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }

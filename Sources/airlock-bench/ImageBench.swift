@@ -69,10 +69,16 @@ enum ImageBench {
         let starts = max(runs * 4, 10)
         let host = try await measure(.host, starts)
         let readOnly = try await measure(.image(store.sandboxRoot(for: small, writable: .readOnly)), starts)
+        let overlaySmall = try await measure(.image(store.sandboxRoot(for: small, writable: .overlay)), starts)
+        let overlayBig = try await measure(.image(store.sandboxRoot(for: image, writable: .overlay)), starts)
         let copySmall = try await measure(.image(store.sandboxRoot(for: small, writable: .copy)), starts)
         let copyBig = try await measure(.image(store.sandboxRoot(for: image, writable: .copy)), max(runs, 3))
         lines.append(String(format: "sandbox start → /bin/true, host /usr:              median %.1f ms", host.median))
         lines.append(String(format: "  busybox image, read-only root:                  median %.1f ms  (%.2fx host)", readOnly.median, ratio(readOnly.median, host.median)))
+        lines.append(String(format: "  busybox image, overlay root:                    median %.1f ms  (%.2fx host; overlay share %.1f ms)",
+                            overlaySmall.median, ratio(overlaySmall.median, host.median), overlaySmall.median - readOnly.median))
+        lines.append(String(format: "  %d MiB image, overlay root:                    median %.1f ms  (%.2fx host)",
+                            bytes >> 20, overlayBig.median, ratio(overlayBig.median, host.median)))
         lines.append(String(format: "  busybox image, writable copy:                   median %.1f ms  (%.2fx host; copy share %.1f ms)",
                             copySmall.median, ratio(copySmall.median, host.median), copySmall.median - readOnly.median))
         lines.append(String(format: "  %d MiB image, writable copy:                   median %.1f ms  (%.2fx host; copy share %.1f ms)",

@@ -11,13 +11,13 @@ struct ImageOptions: ParsableArguments {
     var image: String?
 
     @Option(name: .long, help: ArgumentHelp(
-        "How an image sandbox's writes to / are kept from the shared tree: copy (a private copy, thrown away; the default) or read-only.",
+        "How an image sandbox's writes to / are kept from the shared tree, all thrown away at the end: overlay (the default; a root harness only, else copy), copy (a private copy of the tree) or read-only.",
         valueName: "mode"))
     var imageRoot: String?
 
     func validate() throws {
-        if let imageRoot, ImageRoot.WritableRoot(rawValue: imageRoot) == nil || imageRoot == "overlay" {
-            throw ValidationError("--image-root takes copy or read-only, got '\(imageRoot)'")
+        if let imageRoot, ImageRoot.WritableRoot(rawValue: imageRoot) == nil {
+            throw ValidationError("--image-root takes overlay, copy or read-only, got '\(imageRoot)'")
         }
         if imageRoot != nil && image == nil { throw ValidationError("--image-root needs --image") }
     }
@@ -25,7 +25,7 @@ struct ImageOptions: ParsableArguments {
     /// The sandbox root: the host's, or the image (imported into the store if needed).
     func root(stateDirectory: String, progress: Bool) throws -> SandboxRoot {
         guard let image else { return .host }
-        let writable = imageRoot.flatMap(ImageRoot.WritableRoot.init(rawValue:)) ?? .copy
+        let writable = imageRoot.flatMap(ImageRoot.WritableRoot.init(rawValue:)) ?? .overlay
         return try Self.resolve(image, stateDirectory: stateDirectory, writable: writable, progress: progress)
     }
 

@@ -67,4 +67,39 @@ import Testing
         let missing = try await Self.airlock(["exec", "--image", "bb", "--state-dir", state, "--workspace", workspace, "--", "true"])
         #expect(missing.status == 125 && missing.stderr.contains("no image named 'bb'"), "\(missing.stderr)")
     }
+
+    @Test func aResumedRunKeepsItsImage() async throws {
+        guard AirlockProcess.binaryPath != nil, access("/bin/busybox", X_OK) == 0 else {
+            print("skipping: the airlock binary or /bin/busybox (busybox-static) is missing")
+            return
+        }
+        let fixture = try ImageFixture("resume")
+        defer { fixture.remove() }
+        let layout = try fixture.writeLayout("bb", layers: [try ImageFixture.busyboxLayer()])
+        let state = fixture.directory + "/state"
+        let workspace = fixture.directory + "/ws"
+        try FileManager.default.createDirectory(atPath: workspace, withIntermediateDirectories: true)
+        let script = fixture.directory + "/script.json"
+        let call = #"{"tool_calls": [{"name": "shell", "arguments": {"command": "cat /etc/os-release"}}]}"#
+        try #"{"turns": [\#(call), \#(call), \#(call), {"tool_calls": [{"name": "submit", "arguments": {"answer": "ok"}}]}]}"#
+            .write(toFile: script, atomically: true, encoding: .utf8)
+        let killed = try AirlockProcess(["run", "read the os", "--model", "script:\(script)", "--image", "oci:\(layout.path)",
+                                         "--workspace", workspace, "--state-dir", state, "--json"],
+                                        environment: ["AIRLOCK_FAULT_KILL_AT": "tool_output:2"])
+        await killed.waitForExit(limit: .seconds(120))
+        #expect(killed.reason == .uncaughtSignal, "the fault did not kill the run: \(killed.stderr)")
+        #expect(killed.stdout.contains("\"image\":\"\(layout.digest)\""), "run_started names the image: \(killed.stdout)")
+        let resumed = try await Self.airlock(["resume", "latest", "--state-dir", state])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        let shown = try await Self.airlock(["show", "latest", "--json", "--state-dir", state])
+        let document = try JSONSerialization.jsonObject(with: Data(shown.stdout.utf8)) as? [String: Any]
+        let ledger = document?["ledger"] as? [[String: Any]] ?? []
+        let starts = ledger.filter { $0["kind"] as? String == "sandbox_started" }.map { ($0["payload"] as? [String: Any])?["image"] as? String }
+        #expect(starts.count >= 2 && starts.allSatisfy { $0 == layout.digest }, "\(starts)")
+        // The call made after the resume ran in the image too (the interrupted one is recorded as such).
+        let resumedAt = try #require(ledger.firstIndex { $0["kind"] as? String == "run_resumed" })
+        let after = ledger[resumedAt...].filter { $0["kind"] as? String == "tool_result" }
+            .compactMap { ($0["payload"] as? [String: Any])?["stdout"] as? String }
+        #expect(!after.isEmpty && after.allSatisfy { $0.contains("airlock-test-busybox") }, "\(after)")
+    }
 }

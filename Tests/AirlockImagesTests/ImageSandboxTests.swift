@@ -91,21 +91,31 @@ import Testing
         await sandbox.kill()
     }
 
-    @Test func writesToTheRootAreThrownAway() async throws {
+    @Test(arguments: [ImageRoot.WritableRoot.overlay, .copy])
+    func writesToTheRootAreThrownAway(_ mode: ImageRoot.WritableRoot) async throws {
         guard let prepared = try Self.prepare() else { return }
         defer { prepared.cleanup() }
-        let first = try await BubblewrapBackend().start(Self.configuration(prepared, writable: .copy))
-        let (code, output) = try await Self.run(first, "echo installed > /usr/bin/pwned-marker && mkdir -p /opt/pkg && cat /usr/bin/pwned-marker && id -u")
-        #expect(code == 0, "\(output)")
+        let first = try await BubblewrapBackend().start(Self.configuration(prepared, writable: mode))
+        let (code, output) = try await Self.run(first, "echo installed > /usr/bin/pwned-marker && mkdir -p /opt/pkg && cat /usr/bin/pwned-marker && rm /bin/ls && id -u && (grep -c ' - overlay ' /proc/self/mountinfo || true)")
+        #expect(code == 0, "\(mode): \(output)")
+        // The overlay really is one (not the copy it falls back to), and the copy is not.
+        #expect(output.hasSuffix(mode == .overlay ? "\n1\n" : "\n0\n"), "\(mode): \(output)")
         #expect(output.contains("installed"))
         await first.kill()
         #expect(access(prepared.store.rootfs(prepared.image.digest) + "/usr/bin/pwned-marker", F_OK) != 0)
+        var info = stat()
+        #expect(lstat(prepared.store.rootfs(prepared.image.digest) + "/bin/ls", &info) == 0, "a delete reached the store")
         #expect(((try? FileManager.default.contentsOfDirectory(atPath: prepared.store.rootsDirectory)) ?? ["?"]).isEmpty,
-                "the per-sandbox copy must be gone")
-        let second = try await BubblewrapBackend().start(Self.configuration(prepared, writable: .copy))
-        let (again, text) = try await Self.run(second, "test -e /usr/bin/pwned-marker && echo STILL-THERE; test -d /opt/pkg && echo DIR-THERE; echo done")
-        #expect(again == 0 && text.contains("done") && !text.contains("THERE"), "\(text)")
+                "the per-sandbox root must be gone")
+        let second = try await BubblewrapBackend().start(Self.configuration(prepared, writable: mode))
+        let (again, text) = try await Self.run(second, "test -e /usr/bin/pwned-marker && echo STILL-THERE; test -d /opt/pkg && echo DIR-THERE; test -e /bin/ls || echo LS-GONE; echo done")
+        #expect(again == 0 && text.contains("done") && !text.contains("THERE") && !text.contains("GONE"), "\(text)")
         await second.kill()
+    }
+
+    @Test func aReadOnlyRootRefusesWrites() async throws {
+        guard let prepared = try Self.prepare() else { return }
+        defer { prepared.cleanup() }
         // Read-only: the same write fails.
         let readOnly = try await BubblewrapBackend().start(Self.configuration(prepared, writable: .readOnly))
         let (denied, _) = try await Self.run(readOnly, "echo x > /usr/bin/pwned-marker")

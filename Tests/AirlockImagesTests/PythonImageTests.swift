@@ -55,7 +55,7 @@ import Testing
         let store = ImageStore(stateDirectory: state)
         let image = try ImageImporter(store: store).importImage(.ociLayout(directory: Self.layout, tag: nil), name: "py")
         var configuration = SandboxConfiguration(workspace: workspace)
-        configuration.root = .image(store.sandboxRoot(for: image, writable: .copy))
+        configuration.root = .image(store.sandboxRoot(for: image, writable: .overlay))
 
         let first = try await BubblewrapBackend().start(configuration)
         let result = try await first.guest.exec(ExecRequest(shell: """

@@ -28,7 +28,18 @@ typedef struct {
     // is bound on bind_target, so the new uid reaches a tree under a private directory.
     const char *bind_source;
     const char *bind_target;
+    // Instead of the bind (root only): an idmapped clone of idmap_source (on-disk owners
+    // seen through idmap_userns_fd's mapping) moved to idmap_target, then an overlay with
+    // overlay_options ("lowerdir=…,upperdir=…,workdir=…") mounted on bind_target.
+    const char *idmap_source;
+    const char *idmap_target;
+    int idmap_userns_fd;
+    const char *overlay_options;
 } airlock_spawn_options;
+
+/// A user namespace whose uid/gid 0 map to `uid`/`gid`, as an fd (for an idmapped mount
+/// that shows root-owned files as owned by `uid`). Root only; -1 with errno on failure.
+int airlock_idmap_userns(unsigned int uid, unsigned int gid);
 
 /// Starts a child. Returns 0 and sets *pid, or an errno describing why the child could not
 /// exec (reported back through a close-on-exec pipe, so a failed exec is never a zombie).
