@@ -67,13 +67,22 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
 
+        // JSON Schema draft 2020-12 validation (tool arguments, MCP tool schemas).
+        .target(name: "AirlockSchema", dependencies: ["AirlockModels"]),
+
         // The loop, tools and schemas, budgets, ledger and store.
         .target(name: "AirlockCore", dependencies: [
-            "AirlockProtocol", "AirlockSandbox", "AirlockModels", "AirlockEgress", "CAirlockSys",
+            "AirlockSchema", "AirlockProtocol", "AirlockSandbox", "AirlockModels", "AirlockEgress", "CAirlockSys",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Yams", package: "Yams"),
+        ]),
+
+        // The MCP client: servers inside the sandbox over the guest's stdio frames.
+        .target(name: "AirlockMCP", dependencies: [
+            "AirlockCore", "AirlockSandbox", "AirlockProtocol", "AirlockModels", "AirlockSchema",
+            .product(name: "Crypto", package: "swift-crypto"),
         ]),
 
         // `airlock serve`: runs, transcripts and pending approvals as a small web page.
@@ -85,13 +94,13 @@ let package = Package(
         // Commands: the only place that wires backends and providers to the core.
         .executableTarget(name: "airlock", dependencies: [
             "AirlockCore", "AirlockSandbox", "AirlockModels", "AirlockProtocol",
-            "AirlockEgress", "AirlockServe",
+            "AirlockEgress", "AirlockServe", "AirlockSchema", "AirlockMCP",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         // Benchmarks: run on demand, print medians and ratios against raw baselines.
         .executableTarget(name: "airlock-bench", dependencies: [
-            "AirlockSandbox", "AirlockProtocol", "CAirlockSys", "AirlockCore", "AirlockModels",
+            "AirlockSandbox", "AirlockProtocol", "CAirlockSys", "AirlockCore", "AirlockModels", "AirlockMCP",
         ]),
 
         // Test doubles shared by the test targets: a loopback HTTP server that speaks canned
@@ -107,6 +116,11 @@ let package = Package(
         ]),
 
         .testTarget(name: "AirlockProtocolTests", dependencies: ["AirlockProtocol"]),
+        .testTarget(name: "AirlockMCPTests", dependencies: [
+            "AirlockMCP", "AirlockCore", "AirlockSandbox", "AirlockModels", "AirlockProtocol", "AirlockTestSupport",
+        ], exclude: ["Servers"]),
+        .testTarget(name: "AirlockSchemaTests", dependencies: ["AirlockSchema", "AirlockCore"],
+                    exclude: ["JSONSchemaTestSuite"]),
         .testTarget(name: "AirlockSandboxTests",
                     dependencies: ["AirlockSandbox", "AirlockProtocol", "CAirlockSys", "AirlockTestSupport"]),
         .testTarget(name: "AirlockModelsTests", dependencies: [
@@ -125,7 +139,7 @@ let package = Package(
         ]),
         // Attacks from inside real sandboxes, weakened-sandbox proofs, and boundary fuzzing.
         .testTarget(name: "AirlockEscapeTests", dependencies: [
-            "AirlockSandbox", "AirlockProtocol", "AirlockCore", "AirlockModels",
+            "AirlockSandbox", "AirlockProtocol", "AirlockCore", "AirlockModels", "AirlockMCP",
             "AirlockTestSupport", "CAirlockSys", "AirlockEgress",
         ]),
         .testTarget(name: "AirlockCLITests", dependencies: ["AirlockCore", "AirlockTestSupport"]),

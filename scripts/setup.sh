@@ -9,6 +9,10 @@ missing=()
 command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
 [ -f /usr/include/seccomp.h ] || missing+=(libseccomp-dev)
 [ -x /usr/bin/python3 ] || missing+=(python3)
+# python3-pytest in /usr (which the sandbox sees): the declarative `pytest` tool test.
+/usr/bin/python3 -c 'import pytest' >/dev/null 2>&1 || missing+=(python3-pytest)
+# python3-venv: the MCP test servers' virtual environment (below).
+/usr/bin/python3 -c 'import ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
 browser=0
 if [ "${AIRLOCK_SETUP_BROWSER:-0}" = 1 ] && ! command -v chromium >/dev/null 2>&1; then browser=1; fi
 sudo_cmd=()
@@ -26,6 +30,22 @@ if [ $browser = 1 ]; then
     echo "setup: installing chromium (for the airlock serve page test)" >&2
     DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq chromium >/dev/null \
         || echo "setup: warning: chromium could not be installed; the browser test will be skipped" >&2
+fi
+
+# MCP servers for the tests (mcp-server-time, mcp-server-git, the official SDK), built once
+# with Debian's python3 (pyenv's lives under /root, which the sandbox cannot see) under
+# /usr/local, which every sandbox sees read-only: nothing is copied per test, and a
+# workspace handed to the sandbox uid never shares an inode with it. A failed install is a
+# warning: the MCP tests then say they were skipped.
+mcp_venv="${AIRLOCK_MCP_VENV:-/usr/local/share/airlock-test/mcp-venv}"
+if [ ! -x "$mcp_venv/bin/python" ] || ! "$mcp_venv/bin/python" -c 'import mcp, mcp_server_time, mcp_server_git' >/dev/null 2>&1; then
+    echo "setup: building the MCP test venv in $mcp_venv" >&2
+    "${sudo_cmd[@]}" mkdir -p "$(dirname "$mcp_venv")"
+    { "${sudo_cmd[@]}" rm -rf "$mcp_venv" \
+        && "${sudo_cmd[@]}" /usr/bin/python3 -m venv "$mcp_venv" \
+        && "${sudo_cmd[@]}" "$mcp_venv/bin/pip" install -q --disable-pip-version-check \
+            'mcp>=2.3,<3' 'mcp-server-time==2026.10.19' 'mcp-server-git==2026.10.19' >/dev/null; } \
+        || echo "setup: warning: the MCP test venv could not be built; the MCP tests will be skipped" >&2
 fi
 
 echo "setup: building (the first build fetches and compiles dependencies: a few minutes)" >&2

@@ -13,6 +13,8 @@ struct CallContext {
     var approvedRules: Set<String> = []
     /// When approvals still pending at a restart were first asked.
     var askedAt: [String: Date] = [:]
+    /// The tools the provider offers now (MCP), refreshed when a server's list changes.
+    var provided: [ProvidedTool] = []
 }
 
 enum CallStep {
@@ -37,7 +39,7 @@ extension AgentLoop {
         }
         let record = ToolCall(id: callID, name: call.name, arguments: call.arguments)
         let valid: ValidToolCall
-        switch ToolCallValidator.validate(call) {
+        switch ToolCallValidator.validate(call, declared: configuration.declaredTools, provided: context.provided) {
         case .failure(let problem):
             context.formatErrors += 1
             let content = "error: \(problem.message)"
@@ -85,7 +87,7 @@ extension AgentLoop {
                 _ = try run.store.updateRun(run.id) { $0.status = .paused }
                 run.emit("approval_requested", ["call": .string(callID), "name": .string(call.name), "reason": .string(verdict.reason)])
                 var request = ApprovalRequest(run: run.id, call: callID, tool: valid.name,
-                                              summary: Transcript.argumentSummary(valid),
+                                              summary: Transcript.argumentSummary(valid) + providedNote(valid, context),
                                               rule: verdict.rule, reason: verdict.reason)
                 request.askedAt = context.askedAt[callID] ?? Date()
                 request.timeout = configuration.policy.approvalTimeout.map { .seconds($0) }
@@ -116,8 +118,15 @@ extension AgentLoop {
             return .message(.tool(callID: call.id, name: call.name, content: content, isError: true))
         }
         try run.store.recordToolCall(run: run.id, step: step, call: record, status: .running)
-        switch try await runTool(valid, callID: callID, step: step, executor: context.executor, run: run,
-                                 session: context.session, leading: leading) {
+        let toolStep: ToolStep
+        if case .provided(let provided) = valid, let tool = context.provided.first(where: { $0.spec.name == provided.tool }) {
+            toolStep = try await runProvided(provided, tool: tool, callID: callID, step: step, run: run,
+                                             session: context.session, leading: leading)
+        } else {
+            toolStep = try await runTool(valid, callID: callID, step: step, executor: context.executor, run: run,
+                                         session: context.session, leading: leading)
+        }
+        switch toolStep {
         case .continue(let outcome):
             return .message(.tool(callID: call.id, name: call.name, content: outcome.content, isError: outcome.isError))
         case .stop(let result):

@@ -3,11 +3,15 @@ import AirlockModels
 /// Checks a proposed tool call against the built-in tools' schemas and turns it into a
 /// `ValidToolCall`. Every refusal is a value with a message the model can act on.
 public enum ToolCallValidator {
-    public static func validate(_ call: ToolCall) -> Result<ValidToolCall, ToolCallProblem> {
+    public static func validate(_ call: ToolCall, declared: [DeclaredTool] = [],
+                                provided: [ProvidedTool] = []) -> Result<ValidToolCall, ToolCallProblem> {
+        if let tool = declared.first(where: { $0.name == call.name }) { return validate(call, tool) }
+        if let tool = provided.first(where: { $0.spec.name == call.name }) { return validate(call, tool) }
         guard let spec = BuiltinTools.spec(named: call.name) else {
+            let names = BuiltinTools.names + declared.map(\.name) + provided.map(\.spec.name)
             return .failure(ToolCallProblem(
                 kind: .unknownTool, tool: call.name,
-                message: "unknown tool \"\(call.name)\"; the tools are: \(BuiltinTools.names.joined(separator: ", "))"))
+                message: "unknown tool \"\(call.name)\"; the tools are: \(names.joined(separator: ", "))"))
         }
         let arguments: JSONValue
         switch parseArguments(call.arguments, tool: spec.name) {

@@ -16,6 +16,8 @@ public final class GuestServer: Sendable {
     private let workspace: String
     /// Cancel pipes of running execs, by request id.
     private let running = Mutex<[UInt64: Int32]>([:])
+    /// Input feeds of running interactive execs, by request id.
+    private let feeds = Mutex<[UInt64: StdinFeed]>([:])
 
     public init(input: Int32 = 0, output: Int32 = 1, workspace: String = "/workspace") {
         self.input = input
@@ -50,6 +52,18 @@ public final class GuestServer: Sendable {
     }
 
     private func dispatch(_ frame: RequestFrame) {
+        // Input goes to its exec in order, from this thread, without waiting on the child;
+        // only a refusal is answered.
+        if case .stdin(let input) = frame.request {
+            guard let feed = feeds.withLock({ $0[input.target] }) else {
+                writer.fail(frame.id, "unknown_request", "no running interactive exec has id \(input.target)")
+                return
+            }
+            if !feed.append(input.data ?? Data(), close: input.close ?? false) {
+                writer.fail(frame.id, "stdin_refused", "the input of \(input.target) is closed or over \(StdinFeed.maxPending) bytes")
+            }
+            return
+        }
         if case .cancel(let cancel) = frame.request {
             let fd = running.withLock { $0[cancel.target] }
             guard let fd else {
@@ -74,12 +88,15 @@ public final class GuestServer: Sendable {
                 return
             }
             running.withLock { $0[id] = fds[1] }
+            let feed = request.interactive == true ? StdinFeed() : nil
+            if let feed { feeds.withLock { $0[id] = feed } }
             ExecRunner(id: id, request: request, workspace: workspace, writer: writer,
-                       cancelFD: fds[0]).run()
+                       cancelFD: fds[0], feed: feed).run()
+            if feed != nil { feeds.withLock { _ = $0.removeValue(forKey: id) } }
             running.withLock { _ = $0.removeValue(forKey: id) }
             close(fds[0])
             close(fds[1])
-        case .cancel:
+        case .cancel, .stdin:
             break
         default:
             fileOperation(id, frame.request)
@@ -103,7 +120,7 @@ public final class GuestServer: Sendable {
                 writer.send(id, .entries(try files.list(body.path)))
             case .stat(let body):
                 writer.send(id, .stat(try files.status(body.path)))
-            case .exec, .cancel:
+            case .exec, .cancel, .stdin:
                 break
             }
         } catch {

@@ -1,4 +1,5 @@
 import AirlockCore
+import AirlockMCP
 import AirlockModels
 import AirlockSandbox
 import ArgumentParser
@@ -13,8 +14,9 @@ struct RunPlan {
     let json: Bool
     let otelContent: Bool
     let approver: any Approver
+    let mcpServers: [MCPServerSettings]
 
-    init(command: RunCommand) throws {
+    init(command: RunCommand, extras: ConfigExtras = ConfigExtras()) throws {
         let environment = ProcessInfo.processInfo.environment
         guard let modelText = command.model ?? environment["AIRLOCK_MODEL"] else {
             throw CLIError("no model: pass --model openai:NAME, anthropic:NAME or script:FILE (or set AIRLOCK_MODEL)", code: 2)
@@ -40,7 +42,8 @@ struct RunPlan {
         var configuration = RunConfiguration(task: command.task, model: spec, limits: limits, sandbox: sandbox)
         configuration.freshSandboxPerCall = command.freshSandboxPerCall
         configuration.snapshotWorkspace = command.snapshotWorkspace
-        configuration.maxFormatErrors = command.maxFormatErrors
+        configuration.maxFormatErrors = command.maxFormatErrors ?? 3
+        configuration.declaredTools = extras.tools
         configuration.prices = priceTable
         configuration.providerBaseURL = command.baseURL
         configuration.signingKey = try ProviderSetup.signingKey(command.signKey)
@@ -50,6 +53,8 @@ struct RunPlan {
         if let file = command.policy {
             do { configuration.policy = try PolicyFile.load(file) }
             catch { throw CLIError("\(error)", code: 2) }
+        } else if let policy = extras.policy {
+            configuration.policy = policy
         }
         self.configuration = configuration
         // The key is a secret of the harness: redacted from everything written.
@@ -59,12 +64,16 @@ struct RunPlan {
         json = command.json
         otelContent = command.otelContent
         approver = try ProviderSetup.approver(command.approver, store: store)
+        mcpServers = extras.mcpServers
     }
 
     func execute() async throws -> Int32 {
         let printer = ProgressPrinter(json: json, interactive: isatty(STDERR_FILENO) == 1)
-        let loop = AgentLoop(configuration: configuration, model: model, backend: BubblewrapBackend(),
+        var loop = AgentLoop(configuration: configuration, model: model, backend: BubblewrapBackend(),
                              store: store, approver: approver, onEvent: { printer.show($0) })
+        if !mcpServers.isEmpty {
+            loop.toolProvider = MCPToolProvider(servers: mcpServers, outputLimit: configuration.modelOutputLimit)
+        }
         let result: RunResult
         do {
             result = try await loop.run()
