@@ -39,7 +39,7 @@ public struct MCPServerSettings: Sendable, Hashable {
         return ["/usr/bin/env"] + env.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" } + program
     }
 
-    func offers(_ tool: String) -> Bool {
+    public func offers(_ tool: String) -> Bool {
         allow.contains { fnmatch($0, tool, 0) == 0 } && !deny.contains { fnmatch($0, tool, 0) == 0 }
     }
 

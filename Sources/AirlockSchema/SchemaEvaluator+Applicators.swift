@@ -54,7 +54,11 @@ extension SchemaEvaluator {
     /// The failures of the branch that came closest, so a refusal of `anyOf` still says
     /// something the caller can act on.
     private func closest(_ results: [SchemaOutcome]) -> String {
-        guard let best = results.min(by: { $0.failures.count < $1.failures.count }), !best.failures.isEmpty else {
+        // A branch of the right type that failed on a detail says more than one of the wrong type.
+        func score(_ outcome: SchemaOutcome) -> Int {
+            outcome.failures.count + (outcome.failures.contains { $0.keyword.hasSuffix("/type") } ? 1000 : 0)
+        }
+        guard let best = results.min(by: { score($0) < score($1) }), !best.failures.isEmpty else {
             return "no branch matched"
         }
         return "closest: " + best.failures.prefix(3).map(\.description).joined(separator: "; ")

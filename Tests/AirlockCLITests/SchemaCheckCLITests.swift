@@ -36,7 +36,7 @@ struct SchemaCheckCLITests {
         #expect(errors.compactMap { $0["instance_path"] as? String }.sorted() == ["/host", "/port"], "\(errors)")
         #expect(((rows[2]["errors"] as? [[String: Any]])?.first?["message"] as? String)?.contains("not valid JSON") == true)
 
-        let unusable = try write("unusable.json", #"{"type": "object", "properties": {"a": {"$ref": "#/$defs/missing"}}}"#)
+        let unusable = try write("unusable.json", ##"{"type": "object", "properties": {"a": {"$ref": "#/$defs/missing"}}}"##)
         let refused = try await RunBinary.run(["schema", "check", unusable, good])
         #expect(refused.status == 2)
         #expect(refused.stderr.contains("does not resolve"), "\(refused.stderr)")

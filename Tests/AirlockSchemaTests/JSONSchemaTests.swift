@@ -12,13 +12,13 @@ import Testing
         (#"{"minLength": -1}"#, "not a valid draft 2020-12 schema"),
         (#"{"properties": {"a": "string"}}"#, "not a valid draft 2020-12 schema"),
         (#"{"pattern": "(unclosed"}"#, "is not a valid regular expression"),
-        (#"{"$ref": "#/$defs/missing"}"#, "does not resolve"),
+        (##"{"$ref": "#/$defs/missing"}"##, "does not resolve"),
         (#"{"$ref": "https://elsewhere.example/schema.json"}"#, "does not resolve"),
         (#"[1, 2]"#, "must be a JSON object or a boolean"),
     ])
     func refusesBrokenSchemas(text: String, expected: String) throws {
         #expect(throws: SchemaProblem.self) { _ = try schema(text) }
-        do { _ = try schema(text) } catch {
+        do { _ = try schema(text) } catch let error as SchemaProblem {
             #expect(error.description.contains(expected), "\(error.description)")
         }
     }
@@ -47,7 +47,7 @@ import Testing
     }
 
     @Test func cyclicReferencesStopInsteadOfLooping() throws {
-        let compiled = try schema(#"{"$defs": {"a": {"$ref": "#/$defs/b"}, "b": {"$ref": "#/$defs/a"}}, "$ref": "#/$defs/a"}"#)
+        let compiled = try schema(##"{"$defs": {"a": {"$ref": "#/$defs/b"}, "b": {"$ref": "#/$defs/a"}}, "$ref": "#/$defs/a"}"##)
         let failures = compiled.validate(.int(1))
         #expect(failures.contains { $0.message.contains("recurses deeper than") })
     }
