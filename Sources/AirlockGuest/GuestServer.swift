@@ -75,21 +75,32 @@ public final class GuestServer: Sendable {
             writer.send(frame.id, .ok)
             return
         }
-        GuestThread.start { [self] in handle(frame) }
+        // An interactive exec's feed is registered here, on the reader thread, so input
+        // that follows the exec frame at once is never refused as unknown.
+        var interactive = false
+        if case .exec(let request) = frame.request { interactive = request.interactive == true }
+        let feed = interactive ? StdinFeed() : nil
+        if interactive {
+            guard let feed else {
+                writer.fail(frame.id, "spawn_failed", "cannot create an input pipe")
+                return
+            }
+            feeds.withLock { $0[frame.id] = feed }
+        }
+        GuestThread.start { [self] in handle(frame, feed: feed) }
     }
 
-    private func handle(_ frame: RequestFrame) {
+    private func handle(_ frame: RequestFrame, feed: StdinFeed?) {
         let id = frame.id
         switch frame.request {
         case .exec(let request):
             var fds: [Int32] = [-1, -1]
             guard airlock_pipe(&fds, O_CLOEXEC | O_NONBLOCK) == 0 else {
+                if feed != nil { feeds.withLock { _ = $0.removeValue(forKey: id) } }
                 writer.fail(id, "spawn_failed", "cannot create a cancel pipe")
                 return
             }
             running.withLock { $0[id] = fds[1] }
-            let feed = request.interactive == true ? StdinFeed() : nil
-            if let feed { feeds.withLock { $0[id] = feed } }
             ExecRunner(id: id, request: request, workspace: workspace, writer: writer,
                        cancelFD: fds[0], feed: feed).run()
             if feed != nil { feeds.withLock { _ = $0.removeValue(forKey: id) } }

@@ -50,11 +50,12 @@ public actor MCPClient {
     }
 
     /// Negotiates: `server/discover` at the stateless revision first; a server that does
-    /// not know it (an error, or silence for a few seconds) gets the `initialize` handshake.
+    /// not know it (an error, or silence for half the start-up time) gets the `initialize`
+    /// handshake.
     public func connect(timeout: Duration) async throws(MCPFailure) {
         let probe: JSONValue = .object(["_meta": modernMeta])
         do throws(MCPFailure) {
-            let result = try await request("server/discover", probe, timeout: min(timeout, .seconds(5)))
+            let result = try await request("server/discover", probe, timeout: timeout / 2)
             if case .array(let versions)? = result["supportedVersions"], versions.contains(.string(Self.modern)) {
                 revision = Self.modern
                 serverInfo = result["_meta"]?["io.modelcontextprotocol/serverInfo"] ?? .null

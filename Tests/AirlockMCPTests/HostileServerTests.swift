@@ -15,7 +15,7 @@ struct HostileServerTests {
     func brokenOutput() async throws {
         let fixture = try await MCPFixture.start()
         defer { Task { await fixture.stop() } }
-        let provider = MCPToolProvider(servers: [MCPFixture.hostile()])
+        let provider = MCPToolProvider(servers: [MCPFixture.hostile(callTimeout: .seconds(60))])
         let listing = await provider.list(in: fixture.sandbox)
         #expect(listing.problems.isEmpty, "\(listing.problems)")
 
