@@ -83,6 +83,9 @@ let package = Package(
         .target(name: "AirlockMCP", dependencies: [
             "AirlockCore", "AirlockSandbox", "AirlockProtocol", "AirlockModels", "AirlockSchema",
             .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
 
         // `airlock serve`: runs, transcripts and pending approvals as a small web page.

@@ -68,6 +68,13 @@ extension AgentLoop {
         // The policy decides before anything crosses; its decision is written with the
         // call's other entries, before the frame.
         var verdict = PolicyEngine(policy: configuration.policy).decide(valid)
+        // A remote MCP server acts with the user's credentials: without a rule that says
+        // otherwise, its tools need a human.
+        if verdict.rule == nil, verdict.decision == .allow, case .provided(let provided) = valid,
+           context.provided.first(where: { $0.spec.name == provided.tool })?.origin["remote"] == .bool(true) {
+            verdict = PolicyEngine.Verdict(decision: .ask, rule: nil,
+                                           reason: "\(provided.tool) is a remote MCP tool (it acts with your credentials); no policy rule decides it")
+        }
         if verdict.decision == .allow, let limited = context.rates.admit(valid.name, limits: configuration.policy.rateLimits) {
             verdict = PolicyEngine.Verdict(decision: .deny, rule: "rate_limits", reason: limited)
         }

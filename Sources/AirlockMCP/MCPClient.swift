@@ -132,20 +132,26 @@ public actor MCPClient {
             members["_meta"] = .object(meta)
             params = .object(members)
         }
-        guard await transport.send(MCPMessage.request(id: .int(id), method: method, params: params).encoded) else {
-            throw fail(MCPFailure(.ended, "the server no longer reads its input"))
-        }
+        let line = MCPMessage.request(id: .int(id), method: method, params: params).encoded
+        let transport = self.transport
         let timer = Task { [weak self] in
             try? await Task.sleep(for: timeout)
             guard !Task.isCancelled else { return }
             await self?.expire(id, method: method, after: timeout)
         }
         defer { timer.cancel() }
+        // The waiter is in place before the message leaves: an answer that comes back at
+        // once (an HTTP response, a fast server) always finds it.
         let answer = await withCheckedContinuation { (continuation: CheckedContinuation<Result<JSONValue, MCPFailure>, Never>) in
             if let broken {
                 continuation.resume(returning: .failure(broken))
-            } else {
-                waiting[id] = continuation
+                return
+            }
+            waiting[id] = continuation
+            Task { [weak self] in
+                if !(await transport.send(line)) {
+                    await self?.fail(MCPFailure(.ended, "the server no longer reads its input"))
+                }
             }
         }
         return try answer.get()
@@ -153,10 +159,10 @@ public actor MCPClient {
 
     private func expire(_ id: Int, method: String, after timeout: Duration) async {
         guard let continuation = waiting.removeValue(forKey: id) else { return }
+        continuation.resume(returning: .failure(MCPFailure(.timedOut, "\(method) got no answer within \(Self.milliseconds(timeout)) ms and was cancelled")))
         _ = await transport.send(MCPMessage.notification(method: "notifications/cancelled", params: .object([
             "requestId": .int(id), "reason": "timed out in the harness",
         ])).encoded)
-        continuation.resume(returning: .failure(MCPFailure(.timedOut, "\(method) got no answer within \(Self.milliseconds(timeout)) ms and was cancelled")))
     }
 
     @discardableResult

@@ -15,14 +15,22 @@ public actor MCPToolProvider: ToolProvider {
     }
 
     public let servers: [MCPServerSettings]
+    /// Servers the harness reaches itself over Streamable HTTP, with header values from
+    /// `environment` (the harness's, never the sandbox's).
+    public let remotes: [RemoteMCPServerSettings]
+    private let environment: [String: String]
+    private var remoteClients: [String: (client: MCPClient, transport: HTTPTransport)] = [:]
     /// Text in a result shown to the model, in bytes (the rest is elided in the middle).
     public let outputLimit: Int
     private var running: [String: Running] = [:]
     private var restarts: [String: Int] = [:]
     private var disabled: [String: String] = [:]
 
-    public init(servers: [MCPServerSettings], outputLimit: Int = 16 * 1024) {
+    public init(servers: [MCPServerSettings], remotes: [RemoteMCPServerSettings] = [],
+                environment: [String: String] = [:], outputLimit: Int = 16 * 1024) {
         self.servers = servers
+        self.remotes = remotes
+        self.environment = environment
         self.outputLimit = outputLimit
     }
 
@@ -42,14 +50,47 @@ public actor MCPToolProvider: ToolProvider {
                 await drop(server.name, after: error)
                 continue
             }
-            var offered = 0
-            for tool in tools {
+            let offered = offer(tools, server: server.name, offers: server.offers, extra: [:], taken: &taken, into: &listing)
+            let revision = await client.revision ?? "?"
+            let info = await client.serverInfo
+            listing.servers.append(.object([
+                "server": .string(server.name), "revision": .string(revision), "tools": .int(offered),
+                "listed_ms": .int(Int(MCPClient.milliseconds(ContinuousClock.now - started))),
+                "server_info": info,
+            ]))
+        }
+        for remote in remotes {
+            let client: MCPClient
+            do throws(MCPFailure) { client = try await remoteClient(remote) } catch {
+                listing.problems.append("remote MCP server \(remote.name) is not available: \(error.message)")
+                continue
+            }
+            let tools: [JSONValue]
+            do throws(MCPFailure) { tools = try await client.listTools(timeout: remote.callTimeout) } catch {
+                listing.problems.append("remote MCP server \(remote.name) could not list its tools: \(error.message)")
+                await dropRemote(remote.name, after: error)
+                continue
+            }
+            let offered = offer(tools, server: remote.name, offers: remote.offers,
+                                extra: ["remote": .bool(true), "url": .string(remote.url)], taken: &taken, into: &listing)
+            listing.servers.append(.object(["server": .string(remote.name), "url": .string(remote.url),
+                                            "revision": .string(await client.revision ?? "?"), "tools": .int(offered)]))
+        }
+        return listing
+    }
+
+    /// Adds a server's tools to the listing under their exposed names; a tool whose schema
+    /// does not compile is left out with a message. Returns how many were offered.
+    private func offer(_ tools: [JSONValue], server: String, offers: (String) -> Bool, extra: [String: JSONValue],
+                       taken: inout Set<String>, into listing: inout ProvidedListing) -> Int {
+        var offered = 0
+        for tool in tools {
                 guard let name = tool["name"]?.stringValue, !name.isEmpty else {
-                    listing.problems.append("MCP server \(server.name) listed a tool without a name; skipped")
+                    listing.problems.append("MCP server \(server) listed a tool without a name; skipped")
                     continue
                 }
-                guard server.offers(name) else { continue }
-                let exposed = MCPToolNames.name(server: server.name, tool: name, taken: taken)
+                guard offers(name) else { continue }
+                let exposed = MCPToolNames.name(server: server, tool: name, taken: taken)
                 let inputSchema = tool["inputSchema"] ?? .null
                 let schema: JSONSchema
                 do {
@@ -65,25 +106,21 @@ public actor MCPToolProvider: ToolProvider {
                 offered += 1
                 let description = (tool["description"]?.stringValue ?? tool["title"]?.stringValue ?? "")
                 listing.tools.append(ProvidedTool(
-                    spec: ToolSpec(name: exposed, description: "[MCP server \(server.name)] " + String(description.prefix(4000)),
+                    spec: ToolSpec(name: exposed, description: "[MCP server \(server)] " + String(description.prefix(4000)),
                                    parameters: inputSchema),
                     schema: schema,
-                    origin: ["server": .string(server.name), "tool": .string(name), "annotations": tool["annotations"] ?? .null]))
-            }
-            let revision = await client.revision ?? "?"
-            let info = await client.serverInfo
-            listing.servers.append(.object([
-                "server": .string(server.name), "revision": .string(revision), "tools": .int(offered),
-                "listed_ms": .int(Int(MCPClient.milliseconds(ContinuousClock.now - started))),
-                "server_info": info,
-            ]))
+                    origin: ["server": .string(server), "tool": .string(name),
+                             "annotations": tool["annotations"] ?? .null].merging(extra) { $1 }))
         }
-        return listing
+        return offered
     }
 
     public func toolsChanged() async -> Bool {
         for server in running.values {
             if await server.client.listChanged { return true }
+        }
+        for remote in remoteClients.values {
+            if await remote.client.listChanged { return true }
         }
         return false
     }
@@ -91,6 +128,9 @@ public actor MCPToolProvider: ToolProvider {
     public func call(_ tool: ProvidedTool, arguments: JSONValue, in sandbox: any Sandbox, timeout: Duration) async -> ToolOutcome {
         let serverName = tool.origin["server"]?.stringValue ?? ""
         let toolName = tool.origin["tool"]?.stringValue ?? ""
+        if let remote = remotes.first(where: { $0.name == serverName }) {
+            return await callRemote(remote, toolName, arguments: arguments, timeout: timeout)
+        }
         guard let server = servers.first(where: { $0.name == serverName }) else {
             return Self.error("no MCP server named \(serverName)", [:])
         }
@@ -115,6 +155,49 @@ public actor MCPToolProvider: ToolProvider {
 
     public func shutdown() async {
         for name in Array(running.keys) { await drop(name) }
+        for name in Array(remoteClients.keys) { await dropRemote(name) }
+    }
+
+    private func callRemote(_ remote: RemoteMCPServerSettings, _ toolName: String, arguments: JSONValue,
+                            timeout: Duration) async -> ToolOutcome {
+        var base: [String: JSONValue] = ["server": .string(remote.name), "tool": .string(toolName), "url": .string(remote.url)]
+        let client: MCPClient
+        do throws(MCPFailure) { client = try await remoteClient(remote) } catch {
+            return Self.error("remote MCP server \(remote.name) is not available: \(error.message)", base)
+        }
+        do throws(MCPFailure) {
+            let (result, _) = try await client.callTool(toolName, arguments: arguments, timeout: min(timeout, remote.callTimeout))
+            base["http_status"] = remoteClients[remote.name]?.transport.lastStatus.map { .int($0) } ?? .null
+            return MCPResults.outcome(result, limit: outputLimit, base: base)
+        } catch {
+            base["http_status"] = remoteClients[remote.name]?.transport.lastStatus.map { .int($0) } ?? .null
+            if error.breaksServer { await dropRemote(remote.name, after: error) }
+            base["mcp_error"] = .string(error.kind.rawValue)
+            return Self.error("remote MCP server \(remote.name), tool \(toolName): \(error.message)", base)
+        }
+    }
+
+    /// The session with a remote server, opened (negotiated) on first use.
+    private func remoteClient(_ remote: RemoteMCPServerSettings) async throws(MCPFailure) -> MCPClient {
+        if let reason = disabled[remote.name] { throw MCPFailure(.ended, reason) }
+        if let current = remoteClients[remote.name], await current.client.failure == nil { return current.client }
+        let transport = HTTPTransport(url: remote.url, headers: try remote.resolvedHeaders(environment))
+        let client = MCPClient(name: remote.name, transport: transport)
+        await client.start()
+        do throws(MCPFailure) {
+            try await client.connect(timeout: remote.callTimeout)
+        } catch {
+            await client.terminate()
+            throw noteFailure(remote.name, error)
+        }
+        remoteClients[remote.name] = (client, transport)
+        return client
+    }
+
+    private func dropRemote(_ name: String, after failure: MCPFailure? = nil) async {
+        guard let current = remoteClients.removeValue(forKey: name) else { return }
+        if let failure, failure.breaksServer { _ = noteFailure(name, failure) }
+        await current.client.terminate()
     }
 
     /// The running client for `server` in this sandbox, started (and initialized) if

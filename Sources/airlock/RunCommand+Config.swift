@@ -8,6 +8,7 @@ struct ConfigExtras {
     var policy: Policy?
     var tools: [DeclaredTool] = []
     var mcpServers: [MCPServerSettings] = []
+    var remoteMCPServers: [RemoteMCPServerSettings] = []
 }
 
 extension RunCommand {
@@ -58,6 +59,13 @@ extension RunCommand {
         if command.policy == nil { extras.policy = try ConfigExtras.inlinePolicy(layers) }
         extras.tools = try ConfigExtras.tools(layers)
         extras.mcpServers = try ConfigExtras.mcpServers(layers)
+        extras.remoteMCPServers = try ConfigExtras.remoteMCPServers(layers)
+        // The remote servers' credentials are secrets of the harness: redacted everywhere.
+        command.secretEnv += extras.remoteMCPServers.flatMap(\.variables)
+        let local = Set(extras.mcpServers.map(\.name))
+        if let clash = extras.remoteMCPServers.first(where: { local.contains($0.name) }) {
+            throw CLIError("\(layers["remote_mcp_servers"]?.file ?? "config"): remote_mcp_servers.\(clash.name): the name is also an mcp_servers entry", code: 2)
+        }
         return (command, extras)
     }
 }
@@ -85,6 +93,14 @@ extension ConfigExtras {
     static func mcpServers(_ layers: ConfigLayers) throws -> [MCPServerSettings] {
         guard let servers = layers["mcp_servers"] else { return [] }
         do { return try MCPServerSettings.parse(servers.node, file: servers.file) }
+        catch { throw CLIError("\(error)", code: 2) }
+    }
+}
+
+extension ConfigExtras {
+    static func remoteMCPServers(_ layers: ConfigLayers) throws -> [RemoteMCPServerSettings] {
+        guard let servers = layers["remote_mcp_servers"] else { return [] }
+        do { return try RemoteMCPServerSettings.parse(servers.node, file: servers.file) }
         catch { throw CLIError("\(error)", code: 2) }
     }
 }

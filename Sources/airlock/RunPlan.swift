@@ -15,6 +15,7 @@ struct RunPlan {
     let otelContent: Bool
     let approver: any Approver
     let mcpServers: [MCPServerSettings]
+    let remoteMCPServers: [RemoteMCPServerSettings]
 
     init(command: RunCommand, extras: ConfigExtras = ConfigExtras()) throws {
         let environment = ProcessInfo.processInfo.environment
@@ -65,14 +66,17 @@ struct RunPlan {
         otelContent = command.otelContent
         approver = try ProviderSetup.approver(command.approver, store: store)
         mcpServers = extras.mcpServers
+        remoteMCPServers = extras.remoteMCPServers
     }
 
     func execute() async throws -> Int32 {
         let printer = ProgressPrinter(json: json, interactive: isatty(STDERR_FILENO) == 1)
         var loop = AgentLoop(configuration: configuration, model: model, backend: BubblewrapBackend(),
                              store: store, approver: approver, onEvent: { printer.show($0) })
-        if !mcpServers.isEmpty {
-            loop.toolProvider = MCPToolProvider(servers: mcpServers, outputLimit: configuration.modelOutputLimit)
+        if !mcpServers.isEmpty || !remoteMCPServers.isEmpty {
+            loop.toolProvider = MCPToolProvider(servers: mcpServers, remotes: remoteMCPServers,
+                                                environment: ProcessInfo.processInfo.environment,
+                                                outputLimit: configuration.modelOutputLimit)
         }
         let result: RunResult
         do {

@@ -31,6 +31,7 @@ struct ToolsCommand: AsyncParsableCommand {
             let layers = try configFiles.layers(workspace: workspace)
             let tools = try ConfigExtras.tools(layers)
             let servers = try ConfigExtras.mcpServers(layers)
+            let remotes = try ConfigExtras.remoteMCPServers(layers)
             var rows: [JSONValue] = BuiltinTools.specs.map { spec in
                 .object(["name": .string(spec.name), "source": "builtin", "description": .string(spec.description),
                          "input_schema": spec.parameters])
@@ -46,8 +47,8 @@ struct ToolsCommand: AsyncParsableCommand {
                                      "input_schema": tool.inputSchema, "argv": .array(argv), "read_only": .bool(tool.readOnly)]))
             }
             var problems: [String] = []
-            if !servers.isEmpty {
-                let listing = try await Self.listMCP(servers, workspace: workspace ?? FileManager.default.currentDirectoryPath)
+            if !servers.isEmpty || !remotes.isEmpty {
+                let listing = try await Self.listMCP(servers, remotes, workspace: workspace ?? FileManager.default.currentDirectoryPath)
                 problems = listing.problems
                 for tool in listing.tools {
                     rows.append(.object(["name": .string(tool.spec.name), "source": "mcp", "description": .string(tool.spec.description),
@@ -73,12 +74,13 @@ struct ToolsCommand: AsyncParsableCommand {
     }
 
     /// Starts the servers in a throwaway sandbox on the workspace, lists, and ends it.
-    static func listMCP(_ servers: [MCPServerSettings], workspace: String) async throws -> ProvidedListing {
+    static func listMCP(_ servers: [MCPServerSettings], _ remotes: [RemoteMCPServerSettings],
+                        workspace: String) async throws -> ProvidedListing {
         let sandbox: any Sandbox
         do { sandbox = try await BubblewrapBackend().start(SandboxConfiguration(workspace: workspace)) } catch {
             throw CLIError("the sandbox for the MCP servers could not start: \(error)", code: 5)
         }
-        let provider = MCPToolProvider(servers: servers)
+        let provider = MCPToolProvider(servers: servers, remotes: remotes, environment: ProcessInfo.processInfo.environment)
         let listing = await provider.list(in: sandbox)
         await provider.shutdown()
         await sandbox.kill()

@@ -49,7 +49,7 @@ import Testing
         ("model: a\nmodel: b\n", 2, "model", "the key appears twice"),
         ("timeout: [1]\n", 1, "timeout", "expected a duration"),
         ("policy: 3\n", 1, "policy", "expected a policy file path or an inline policy mapping"),
-        ("remote_mcp_servers:\n  gh: {url: x}\n", 2, "remote_mcp_servers", "not supported by this build"),
+        ("remote_mcp_servers: [x]\n", 1, "remote_mcp_servers", "expected a mapping of server names"),
         ("mcp_servers: [a]\n", 1, "mcp_servers", "expected a mapping of server names"),
         ("- just\n- a list\n", 1, nil, "must be a mapping"),
     ] as [(String, Int, String?, String)])
@@ -91,6 +91,7 @@ import Testing
         #expect(try widens("policy: {rules: [{tool: shell, decision: allow}]}\n") == ["policy"])
         #expect(try widens("policy: {rules: [{tool: shell, decision: deny}]}\n", userPolicy: true) == ["policy"])
         #expect(try widens("policy: strict.yaml\n") == ["policy"])
+        #expect(try widens("remote_mcp_servers:\n  gh: {url: \"https://x.example/mcp\"}\n") == ["remote_mcp_servers"])
     }
 
     @Test func trustIsByContentHash() throws {

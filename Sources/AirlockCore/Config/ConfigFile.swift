@@ -107,9 +107,6 @@ public struct ConfigFile: Sendable {
             return value
         case .servers:
             guard case .map = node else { throw expected("a mapping of server names to settings") }
-            if key.name == "remote_mcp_servers" {
-                throw fail("remote MCP servers are not supported by this build yet (see docs/tools.md)")
-            }
             return value
         }
     }
