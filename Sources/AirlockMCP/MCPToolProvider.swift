@@ -85,32 +85,32 @@ public actor MCPToolProvider: ToolProvider {
                        taken: inout Set<String>, into listing: inout ProvidedListing) -> Int {
         var offered = 0
         for tool in tools {
-                guard let name = tool["name"]?.stringValue, !name.isEmpty else {
-                    listing.problems.append("MCP server \(server) listed a tool without a name; skipped")
-                    continue
+            guard let name = tool["name"]?.stringValue, !name.isEmpty else {
+                listing.problems.append("MCP server \(server) listed a tool without a name; skipped")
+                continue
+            }
+            guard offers(name) else { continue }
+            let exposed = MCPToolNames.name(server: server, tool: name, taken: taken)
+            let inputSchema = tool["inputSchema"] ?? .null
+            let schema: JSONSchema
+            do {
+                guard inputSchema["type"]?.stringValue == "object" else {
+                    throw SchemaProblem("an MCP tool's inputSchema must have type: object")
                 }
-                guard offers(name) else { continue }
-                let exposed = MCPToolNames.name(server: server, tool: name, taken: taken)
-                let inputSchema = tool["inputSchema"] ?? .null
-                let schema: JSONSchema
-                do {
-                    guard inputSchema["type"]?.stringValue == "object" else {
-                        throw SchemaProblem("an MCP tool's inputSchema must have type: object")
-                    }
-                    schema = try JSONSchema(inputSchema)
-                } catch {
-                    listing.problems.append("\(exposed) is disabled: its input schema cannot be used: \(error)")
-                    continue
-                }
-                taken.insert(exposed)
-                offered += 1
-                let description = (tool["description"]?.stringValue ?? tool["title"]?.stringValue ?? "")
-                listing.tools.append(ProvidedTool(
-                    spec: ToolSpec(name: exposed, description: "[MCP server \(server)] " + String(description.prefix(4000)),
-                                   parameters: inputSchema),
-                    schema: schema,
-                    origin: ["server": .string(server), "tool": .string(name),
-                             "annotations": tool["annotations"] ?? .null].merging(extra) { $1 }))
+                schema = try JSONSchema(inputSchema)
+            } catch {
+                listing.problems.append("\(exposed) is disabled: its input schema cannot be used: \(error)")
+                continue
+            }
+            taken.insert(exposed)
+            offered += 1
+            let description = (tool["description"]?.stringValue ?? tool["title"]?.stringValue ?? "")
+            listing.tools.append(ProvidedTool(
+                spec: ToolSpec(name: exposed, description: "[MCP server \(server)] " + String(description.prefix(4000)),
+                               parameters: inputSchema),
+                schema: schema,
+                origin: ["server": .string(server), "tool": .string(name),
+                         "annotations": tool["annotations"] ?? .null].merging(extra) { $1 }))
         }
         return offered
     }
