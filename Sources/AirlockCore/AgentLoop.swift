@@ -208,8 +208,11 @@ public struct AgentLoop: Sendable {
                 case .stop(let result): return result
                 }
             case .interrupted(let callID):
-                if ["read_file", "list_files"].contains(call.name) {
-                    // Read-only: running it again changes nothing.
+                if ["read_file", "list_files"].contains(call.name)
+                    || configuration.declaredTools.contains(where: { $0.name == call.name && $0.readOnly }) {
+                    // Read-only (a built-in, or a declared tool marked read_only): running it
+                    // again changes nothing. MCP tools are never re-run: their annotations
+                    // are only the server's claims.
                     switch try await processCall(call, step: pending.step, known: callID, &context) {
                     case .message(let message): messages.append(message)
                     case .stop(let result): return result
