@@ -73,3 +73,27 @@ extension JSONValue {
         return nil
     }
 }
+
+@Suite("MCP servers and sandbox replacement", .enabled(if: MCPFixture.available, MCPFixture.skipReason), .timeLimit(.minutes(2)))
+struct MCPReplacementTests {
+    @Test("a server that died with its sandbox is started again in the replacement, without using up its restart")
+    func restartedInReplacement() async throws {
+        let fixture = try await MCPFixture.start()
+        defer { Task { await fixture.stop() } }
+        let provider = MCPToolProvider(servers: [MCPFixture.hostile()])
+        let listing = await provider.list(in: fixture.sandbox)
+        let first = try await provider.call("mcp__bad__ok", ["text": "one"], listing, in: fixture.sandbox)
+        #expect(first.content == "ok: one")
+        await fixture.sandbox.kill()
+        let replacement = try await BubblewrapBackend().start(SandboxConfiguration(workspace: fixture.workspace))
+        defer { Task { await replacement.kill() } }
+        let second = try await provider.call("mcp__bad__ok", ["text": "two"], listing, in: replacement)
+        #expect(!second.isError && second.content == "ok: two", "\(second.content)")
+        // Its one restart after a failure is still there.
+        let garbage = try await provider.call("mcp__bad__garbage", [:], listing, in: replacement)
+        #expect(garbage.isError)
+        let third = try await provider.call("mcp__bad__ok", ["text": "three"], listing, in: replacement)
+        #expect(!third.isError && third.content == "ok: three", "\(third.content)")
+        await provider.shutdown()
+    }
+}
