@@ -75,6 +75,8 @@ extension AgentLoop {
             verdict = PolicyEngine.Verdict(decision: .ask, rule: nil,
                                            reason: "\(provided.tool) is a remote MCP tool (it acts with your credentials); no policy rule decides it")
         }
+        // Whoever answers an `ask` sees where an MCP tool goes and what its server claims.
+        if verdict.decision == .ask { verdict.reason += providedNote(valid, context) }
         if verdict.decision == .allow, let limited = context.rates.admit(valid.name, limits: configuration.policy.rateLimits) {
             verdict = PolicyEngine.Verdict(decision: .deny, rule: "rate_limits", reason: limited)
         }
@@ -94,7 +96,7 @@ extension AgentLoop {
                 _ = try run.store.updateRun(run.id) { $0.status = .paused }
                 run.emit("approval_requested", ["call": .string(callID), "name": .string(call.name), "reason": .string(verdict.reason)])
                 var request = ApprovalRequest(run: run.id, call: callID, tool: valid.name,
-                                              summary: Transcript.argumentSummary(valid) + providedNote(valid, context),
+                                              summary: Transcript.argumentSummary(valid),
                                               rule: verdict.rule, reason: verdict.reason)
                 request.askedAt = context.askedAt[callID] ?? Date()
                 request.timeout = configuration.policy.approvalTimeout.map { .seconds($0) }

@@ -122,6 +122,44 @@ struct RemoteMCPCLITests {
     }
 }
 
+extension RemoteMCPCLITests {
+    @Test("an approval on a remote tool: the approver sees where it goes, approves from another shell, the call crosses")
+    func approvedRemoteCall() async throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.venv + "/bin/python"),
+                     "the MCP venv is missing at \(Self.venv); scripts/setup.sh builds it")
+        let token = "s3cret-" + UUID().uuidString
+        let (server, port) = try Self.startServer(token: token)
+        defer {
+            kill(server.processIdentifier, SIGKILL)
+            server.waitUntilExit()
+        }
+        let scene = try RunScene()
+        defer { scene.remove() }
+        try """
+            remote_mcp_servers:
+              remote:
+                url: http://127.0.0.1:\(port)/mcp
+                headers: {Authorization: "Bearer ${REMOTE_TOKEN}"}
+            """.write(toFile: scene.workspace + "/airlock.yaml", atomically: true, encoding: .utf8)
+        let model = try scene.script([Self.call("mcp__remote__echo", ["text": "approved"]), RunScene.submit("done")])
+        let harness = try DurabilityHarness(["run", "echo", "--model", model, "--workspace", scene.workspace, "--state-dir", scene.stateDir,
+                                             "--approver", "web", "--json", "--trust-config"],
+                                            environment: ["XDG_CONFIG_HOME": scene.root + "/xdg", "REMOTE_TOKEN": token])
+        defer { harness.cleanUp() }
+        #expect(await harness.waitForOutput { $0.contains("approval_requested") }, "no approval was asked: \(harness.stderr)")
+        let pending = try await scene.command(["approve", "latest"])
+        #expect(pending.stdout.contains("mcp__remote__echo") && pending.stdout.contains("server remote"), "\(pending.stdout)")
+        let call = try #require(pending.stdout.split(separator: "\t").first.map(String.init), "nothing pending: \(pending.stdout)")
+        let approved = try await scene.command(["approve", "latest", call])
+        #expect(approved.status == 0, "\(approved.stderr)")
+        let end = await harness.wait(limit: .seconds(60))
+        #expect(end.status == 0, "\(harness.stderr)")
+        let shown = try await scene.command(["show", "latest", "--json"])
+        #expect(shown.stdout.contains("remote: approved"), "the call crossed after the approval")
+        #expect(!shown.stdout.contains(token))
+    }
+}
+
 final class LineBox: Sendable {
     private let value = Mutex<Data?>(nil)
     func set(_ data: Data) { value.withLock { $0 = data } }
