@@ -130,3 +130,9 @@ import Testing
         #expect(request.timeoutMs == 120_000)
     }
 }
+
+@Suite struct BuiltinSchemaTests {
+    @Test func everyBuiltinSchemaCompilesUnderTheFullValidator() {
+        #expect(ToolCallValidator.builtinSchemas.keys.sorted() == BuiltinTools.names.sorted())
+    }
+}
