@@ -86,13 +86,25 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
 
+        // JSON Schema draft 2020-12 validation (tool arguments, MCP tool schemas).
+        .target(name: "AirlockSchema", dependencies: ["AirlockModels"]),
+
         // The loop, tools and schemas, budgets, ledger and store.
         .target(name: "AirlockCore", dependencies: [
-            "AirlockProtocol", "AirlockSandbox", "AirlockModels", "AirlockEgress", "CAirlockSys",
+            "AirlockSchema", "AirlockProtocol", "AirlockSandbox", "AirlockModels", "AirlockEgress", "CAirlockSys",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Yams", package: "Yams"),
+        ]),
+
+        // The MCP client: servers inside the sandbox over the guest's stdio frames.
+        .target(name: "AirlockMCP", dependencies: [
+            "AirlockCore", "AirlockSandbox", "AirlockProtocol", "AirlockModels", "AirlockSchema",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
 
         // `airlock serve`: runs, transcripts and pending approvals as a small web page.
@@ -104,14 +116,14 @@ let package = Package(
         // Commands: the only place that wires backends and providers to the core.
         .executableTarget(name: "airlock", dependencies: [
             "AirlockCore", "AirlockSandbox", "AirlockModels", "AirlockProtocol",
-            "AirlockEgress", "AirlockServe", "AirlockImages",
+            "AirlockEgress", "AirlockServe", "AirlockImages", "AirlockSchema", "AirlockMCP",
             "AirlockSandboxHost", "AirlockBubblewrap", "AirlockLandlock", "AirlockOCI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         // Benchmarks: run on demand, print medians and ratios against raw baselines.
         .executableTarget(name: "airlock-bench", dependencies: [
-            "AirlockSandbox", "AirlockProtocol", "CAirlockSys", "AirlockCore", "AirlockModels", "AirlockImages",
+            "AirlockSandbox", "AirlockProtocol", "CAirlockSys", "AirlockCore", "AirlockModels", "AirlockImages", "AirlockMCP",
             "AirlockSandboxHost", "AirlockBubblewrap", "AirlockLandlock", "AirlockOCI",
         ]),
 
@@ -128,6 +140,11 @@ let package = Package(
         ]),
 
         .testTarget(name: "AirlockProtocolTests", dependencies: ["AirlockProtocol"]),
+        .testTarget(name: "AirlockMCPTests", dependencies: [
+            "AirlockMCP", "AirlockCore", "AirlockSandbox", "AirlockBubblewrap", "AirlockModels", "AirlockProtocol", "AirlockTestSupport",
+        ], exclude: ["Servers"]),
+        .testTarget(name: "AirlockSchemaTests", dependencies: ["AirlockSchema", "AirlockCore"],
+                    exclude: ["JSONSchemaTestSuite"]),
         .testTarget(name: "AirlockSandboxTests",
                     dependencies: ["AirlockSandbox", "AirlockProtocol", "CAirlockSys", "AirlockTestSupport",
                                   "AirlockSandboxHost", "AirlockBubblewrap", "AirlockLandlock", "AirlockOCI"]),
@@ -148,7 +165,7 @@ let package = Package(
         ]),
         // Attacks from inside real sandboxes, weakened-sandbox proofs, and boundary fuzzing.
         .testTarget(name: "AirlockEscapeTests", dependencies: [
-            "AirlockSandbox", "AirlockProtocol", "AirlockCore", "AirlockModels",
+            "AirlockSandbox", "AirlockProtocol", "AirlockCore", "AirlockModels", "AirlockMCP",
             "AirlockTestSupport", "CAirlockSys", "AirlockEgress", "AirlockImages",
             "AirlockSandboxHost", "AirlockBubblewrap", "AirlockLandlock", "AirlockOCI",
         ]),

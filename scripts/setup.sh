@@ -19,6 +19,10 @@ command -v runsc >/dev/null 2>&1 || missing+=(runsc)
 [ -f /usr/include/zlib.h ] || missing+=(zlib1g-dev)
 dpkg -s busybox-static >/dev/null 2>&1 || missing+=(busybox-static)
 command -v umoci >/dev/null 2>&1 || missing+=(umoci)
+# python3-pytest in /usr (which the sandbox sees): the declarative `pytest` tool test.
+/usr/bin/python3 -c 'import pytest' >/dev/null 2>&1 || missing+=(python3-pytest)
+# python3-venv: the MCP test servers' virtual environment (below).
+/usr/bin/python3 -c 'import ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
 browser=0
 if [ "${AIRLOCK_SETUP_BROWSER:-0}" = 1 ] && ! command -v chromium >/dev/null 2>&1; then browser=1; fi
 sudo_cmd=()
@@ -41,6 +45,21 @@ fi
 # The realistic image for the image tests (Debian minbase + python3 + pip, via mmdebstrap),
 # built once per machine into /var/cache/airlock-test; its test says it skipped without it.
 scripts/build-python-image.sh >&2 || echo "setup: warning: the python test image could not be built; its test will be skipped" >&2
+# MCP servers for the tests (mcp-server-time, mcp-server-git, the official SDK), built once
+# with Debian's python3 (pyenv's lives under /root, which the sandbox cannot see) under
+# /usr/local, which every sandbox sees read-only: nothing is copied per test, and a
+# workspace handed to the sandbox uid never shares an inode with it. A failed install is a
+# warning: the MCP tests then say they were skipped.
+mcp_venv="${AIRLOCK_MCP_VENV:-/usr/local/share/airlock-test/mcp-venv}"
+if [ ! -x "$mcp_venv/bin/python" ] || ! "$mcp_venv/bin/python" -c 'import mcp, mcp_server_time, mcp_server_git' >/dev/null 2>&1; then
+    echo "setup: building the MCP test venv in $mcp_venv" >&2
+    "${sudo_cmd[@]}" mkdir -p "$(dirname "$mcp_venv")"
+    { "${sudo_cmd[@]}" rm -rf "$mcp_venv" \
+        && "${sudo_cmd[@]}" /usr/bin/python3 -m venv "$mcp_venv" \
+        && "${sudo_cmd[@]}" "$mcp_venv/bin/pip" install -q --disable-pip-version-check \
+            'mcp>=2.3,<3' 'mcp-server-time==2026.10.19' 'mcp-server-git==2026.10.19' >/dev/null; } \
+        || echo "setup: warning: the MCP test venv could not be built; the MCP tests will be skipped" >&2
+fi
 
 echo "setup: building (the first build fetches and compiles dependencies: a few minutes)" >&2
 swift build "$@"

@@ -13,6 +13,8 @@ struct CallContext {
     var approvedRules: Set<String> = []
     /// When approvals still pending at a restart were first asked.
     var askedAt: [String: Date] = [:]
+    /// The tools the provider offers now (MCP), refreshed when a server's list changes.
+    var provided: [ProvidedTool] = []
 }
 
 enum CallStep {
@@ -37,7 +39,7 @@ extension AgentLoop {
         }
         let record = ToolCall(id: callID, name: call.name, arguments: call.arguments)
         let valid: ValidToolCall
-        switch ToolCallValidator.validate(call) {
+        switch ToolCallValidator.validate(call, declared: configuration.declaredTools, provided: context.provided) {
         case .failure(let problem):
             context.formatErrors += 1
             let content = "error: \(problem.message)"
@@ -66,6 +68,15 @@ extension AgentLoop {
         // The policy decides before anything crosses; its decision is written with the
         // call's other entries, before the frame.
         var verdict = PolicyEngine(policy: configuration.policy).decide(valid)
+        // A remote MCP server acts with the user's credentials: without a rule that says
+        // otherwise, its tools need a human.
+        if verdict.rule == nil, verdict.decision == .allow, case .provided(let provided) = valid,
+           context.provided.first(where: { $0.spec.name == provided.tool })?.origin["remote"] == .bool(true) {
+            verdict = PolicyEngine.Verdict(decision: .ask, rule: nil,
+                                           reason: "\(provided.tool) is a remote MCP tool (it acts with your credentials); no policy rule decides it")
+        }
+        // Whoever answers an `ask` sees where an MCP tool goes and what its server claims.
+        if verdict.decision == .ask { verdict.reason += providedNote(valid, context) }
         if verdict.decision == .allow, let limited = context.rates.admit(valid.name, limits: configuration.policy.rateLimits) {
             verdict = PolicyEngine.Verdict(decision: .deny, rule: "rate_limits", reason: limited)
         }
@@ -116,8 +127,15 @@ extension AgentLoop {
             return .message(.tool(callID: call.id, name: call.name, content: content, isError: true))
         }
         try run.store.recordToolCall(run: run.id, step: step, call: record, status: .running)
-        switch try await runTool(valid, callID: callID, step: step, executor: context.executor, run: run,
-                                 session: context.session, leading: leading) {
+        let toolStep: ToolStep
+        if case .provided(let provided) = valid, let tool = context.provided.first(where: { $0.spec.name == provided.tool }) {
+            toolStep = try await runProvided(provided, tool: tool, callID: callID, step: step, run: run,
+                                             session: context.session, leading: leading)
+        } else {
+            toolStep = try await runTool(valid, callID: callID, step: step, executor: context.executor, run: run,
+                                         session: context.session, leading: leading)
+        }
+        switch toolStep {
         case .continue(let outcome):
             return .message(.tool(callID: call.id, name: call.name, content: outcome.content, isError: outcome.isError))
         case .stop(let result):

@@ -17,6 +17,8 @@ public struct AgentLoop: Sendable {
     public let onEvent: RunEventHandler?
     /// Who answers the policy's `ask`: a human at the terminal, or nobody (denied).
     public let approver: any Approver
+    /// Tools from servers (MCP), listed once the sandbox is up; nil: none configured.
+    public var toolProvider: (any ToolProvider)?
 
     public init(configuration: RunConfiguration, model: any LanguageModel, backend: any SandboxBackend,
                 store: Store, approver: any Approver = DenyApprover(), onEvent: RunEventHandler? = nil) {
@@ -95,6 +97,7 @@ public struct AgentLoop: Sendable {
                 result = run.result(.failed, reason: "the run could not continue: \(error)")
             }
         }
+        await toolProvider?.shutdown()
         await session.shutdown(reason: "run ended")
         drain?.cancel()
         await drain?.value
@@ -143,6 +146,9 @@ public struct AgentLoop: Sendable {
                                   executor: ToolExecutor(limits: configuration.limits, outputLimit: configuration.modelOutputLimit),
                                   formatErrors: recovery?.formatErrors ?? 0)
         context.askedAt = recovery?.approvalAskedAt ?? [:]
+        if toolProvider != nil {
+            if let stop = try await listProvidedTools(&context) { return stop }
+        }
         var messages = recovery?.messages ?? [.system(configuration.systemPrompt), .user(configuration.task)]
         if let pending = recovery?.pending {
             if let stop = try await finishPending(pending, &messages, &context) { return stop }
@@ -158,8 +164,11 @@ public struct AgentLoop: Sendable {
                                                 "last": Transcript.summary(messages.last)])
             run.emit("model_request", ["step": .int(step)])
             FaultInjection.point("model_request")
+            if let toolProvider, await toolProvider.toolsChanged() {
+                if let stop = try await listProvidedTools(&context) { return stop }
+            }
             let turn: AssistantTurn
-            switch await callModel(messages, run) {
+            switch await callModel(messages, run, tools: context.provided.map(\.spec)) {
             case .turn(let value): turn = value
             case .stop(let stop): return stop
             }
@@ -203,8 +212,11 @@ public struct AgentLoop: Sendable {
                 case .stop(let result): return result
                 }
             case .interrupted(let callID):
-                if ["read_file", "list_files"].contains(call.name) {
-                    // Read-only: running it again changes nothing.
+                if ["read_file", "list_files"].contains(call.name)
+                    || configuration.declaredTools.contains(where: { $0.name == call.name && $0.readOnly }) {
+                    // Read-only (a built-in, or a declared tool marked read_only): running it
+                    // again changes nothing. MCP tools are never re-run: their annotations
+                    // are only the server's claims.
                     switch try await processCall(call, step: pending.step, known: callID, &context) {
                     case .message(let message): messages.append(message)
                     case .stop(let result): return result
@@ -320,9 +332,9 @@ public struct AgentLoop: Sendable {
     }
 
     /// The model call, raced against the deadline, with its retries recorded.
-    func callModel(_ messages: [ChatMessage], _ run: RunState) async -> ModelStep {
+    func callModel(_ messages: [ChatMessage], _ run: RunState, tools: [ToolSpec] = []) async -> ModelStep {
         let retries = Mutex<[ModelEvent]>([])
-        let request = ModelRequest(messages: messages, tools: BuiltinTools.specs)
+        let request = ModelRequest(messages: messages, tools: BuiltinTools.specs + configuration.declaredTools.map(\.spec) + tools)
         let model = self.model
         let raced = await Deadline.race(run.deadline) { () -> Result<AssistantTurn, ModelError> in
             do {

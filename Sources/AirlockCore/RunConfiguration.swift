@@ -35,6 +35,8 @@ public struct RunConfiguration: Sendable {
     /// The real values of `egress.secrets`, by name, from the harness's environment. Never
     /// recorded, never in the sandbox: only the proxy holds them.
     public var secretValues: [String: String] = [:]
+    /// Tools from the config file's `tools:`, offered after the built-ins.
+    public var declaredTools: [DeclaredTool] = []
 
     public init(task: String, model: ModelSpec, limits: BudgetLimits, sandbox: SandboxConfiguration) {
         self.task = task
@@ -72,7 +74,7 @@ public struct RunConfiguration: Sendable {
             "policy": policyPayload,
             "max_sandbox_replacements": .int(maxSandboxReplacements),
             "base_url": providerBaseURL.map { .string($0) } ?? .null,
-            "tools": .array(BuiltinTools.specs.map { .string($0.name) }),
+            "tools": .array((BuiltinTools.specs + declaredTools.map(\.spec)).map { .string($0.name) }),
             "egress": egress?.ledgerPayload ?? .null,
         ])
     }

@@ -1,13 +1,23 @@
 import AirlockModels
+import AirlockSchema
 
 /// Checks a proposed tool call against the built-in tools' schemas and turns it into a
 /// `ValidToolCall`. Every refusal is a value with a message the model can act on.
 public enum ToolCallValidator {
-    public static func validate(_ call: ToolCall) -> Result<ValidToolCall, ToolCallProblem> {
+    /// The built-in tools' schemas, compiled once by the full 2020-12 validator.
+    static let builtinSchemas: [String: JSONSchema] = Dictionary(uniqueKeysWithValues: BuiltinTools.specs.compactMap { spec in
+        (try? JSONSchema(spec.parameters)).map { (spec.name, $0) }
+    })
+
+    public static func validate(_ call: ToolCall, declared: [DeclaredTool] = [],
+                                provided: [ProvidedTool] = []) -> Result<ValidToolCall, ToolCallProblem> {
+        if let tool = declared.first(where: { $0.name == call.name }) { return validate(call, tool) }
+        if let tool = provided.first(where: { $0.spec.name == call.name }) { return validate(call, tool) }
         guard let spec = BuiltinTools.spec(named: call.name) else {
+            let names = BuiltinTools.names + declared.map(\.name) + provided.map(\.spec.name)
             return .failure(ToolCallProblem(
                 kind: .unknownTool, tool: call.name,
-                message: "unknown tool \"\(call.name)\"; the tools are: \(BuiltinTools.names.joined(separator: ", "))"))
+                message: "unknown tool \"\(call.name)\"; the tools are: \(names.joined(separator: ", "))"))
         }
         let arguments: JSONValue
         switch parseArguments(call.arguments, tool: spec.name) {
@@ -18,6 +28,11 @@ public enum ToolCallValidator {
             return .failure(ToolCallProblem(
                 kind: violation.kind, tool: spec.name, field: violation.path.isEmpty ? nil : violation.path,
                 message: "\(spec.name): \(violation.message). Expected arguments: \(signature(of: spec))"))
+        }
+        // The subset above words the usual mistakes for the model; the full validator is the
+        // backstop, so nothing a schema forbids crosses even if the subset misses it.
+        if let schema = builtinSchemas[spec.name], let problem = problem(spec, schema.validate(arguments)) {
+            return .failure(problem)
         }
         return typed(spec.name, arguments)
     }

@@ -37,7 +37,14 @@ struct ToolExecutor: Sendable {
             return .writeFile(WriteFileRequest(path: path, content: Data(content.utf8)))
         case .editFile(let path, let old, let new): return .editFile(EditFileRequest(path: path, old: old, new: new))
         case .listFiles(let path): return .listFiles(PathRequest(path: path))
-        case .submit: return nil
+        case .submit, .provided: return nil
+        case .declared(let call):
+            let timeout = limits.effectiveCallTimeout(requestedSeconds: call.timeoutSeconds) ?? Self.defaultCallTimeout
+            // `env NAME=value… program args` adds to the sandbox's environment rather than
+            // replacing it (ExecRequest.env is the whole environment).
+            let argv = call.env.isEmpty ? call.argv
+                : ["/usr/bin/env"] + call.env.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" } + call.argv
+            return .exec(ExecRequest(argv: argv, cwd: call.workdir, timeoutMs: timeout.milliseconds))
         }
     }
 

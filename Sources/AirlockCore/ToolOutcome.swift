@@ -1,17 +1,25 @@
 import AirlockModels
 
 /// What one executed tool call produced: the text the model sees and what the ledger keeps.
-struct ToolOutcome: Sendable {
-    var content: String
-    var isError: Bool
-    var status: ToolCallStatus
-    var exitCode: Int?
-    var record: [String: JSONValue]
+public struct ToolOutcome: Sendable {
+    public var content: String
+    public var isError: Bool
+    public var status: ToolCallStatus
+    public var exitCode: Int?
+    public var record: [String: JSONValue]
+
+    public init(content: String, isError: Bool, status: ToolCallStatus, exitCode: Int?, record: [String: JSONValue]) {
+        self.content = content
+        self.isError = isError
+        self.status = status
+        self.exitCode = exitCode
+        self.record = record
+    }
 }
 
 /// Keeps tool output readable for a model: long output keeps its head and tail.
-enum OutputClip {
-    static func clip(_ text: String, limit: Int) -> String {
+public enum OutputClip {
+    public static func clip(_ text: String, limit: Int) -> String {
         let bytes = Array(text.utf8)
         guard bytes.count > limit else { return text }
         let half = limit / 2

@@ -33,6 +33,8 @@ enum Transcript {
         case .writeFile(let path, let content): return "\(path) (\(content.utf8.count) bytes)"
         case .editFile(let path, _, _): return path
         case .submit(let answer): return String(answer.prefix(80))
+        case .declared(let call): return String(call.argv.joined(separator: " ").prefix(80))
+        case .provided(let call): return String(call.arguments.canonicalJSON.prefix(80))
         }
     }
 }

@@ -8,6 +8,10 @@ public enum ValidToolCall: Sendable, Hashable {
     case editFile(path: String, old: String, new: String)
     case listFiles(path: String)
     case submit(answer: String)
+    /// A tool declared in the config file (`tools:`), its argv already built.
+    case declared(DeclaredCall)
+    /// A tool of an MCP server (`mcp__SERVER__TOOL`), run by a `ToolProvider`.
+    case provided(ProvidedCall)
 
     public var name: String {
         switch self {
@@ -17,6 +21,8 @@ public enum ValidToolCall: Sendable, Hashable {
         case .editFile: return BuiltinTools.editFile.name
         case .listFiles: return BuiltinTools.listFiles.name
         case .submit: return BuiltinTools.submit.name
+        case .declared(let call): return call.tool
+        case .provided(let call): return call.tool
         }
     }
 
@@ -33,6 +39,8 @@ public enum ValidToolCall: Sendable, Hashable {
             return .object(["path": .string(path), "old": .string(old), "new": .string(new)])
         case .listFiles(let path): return .object(["path": .string(path)])
         case .submit(let answer): return .object(["answer": .string(answer)])
+        case .declared(let call): return call.arguments
+        case .provided(let call): return call.arguments
         }
     }
 }

@@ -16,7 +16,10 @@ struct ExecLoop {
     var stdoutFD: Int32
     var stderrFD: Int32
     var stdinFD: Int32
-    let stdin: Data
+    var stdin: Data
+    /// Set for an interactive exec: more input arrives while it runs.
+    let feed: StdinFeed?
+    private var feedClosed = false
     let cap: Int
     let started: Double
     let deadline: Double?
@@ -32,7 +35,7 @@ struct ExecLoop {
     private var drainUntil: Double?
 
     init(id: UInt64, pid: pid_t, writer: FrameWriter, cancelFD: Int32, stdoutFD: Int32,
-         stderrFD: Int32, stdinFD: Int32, stdin: Data, cap: Int, started: Double,
+         stderrFD: Int32, stdinFD: Int32, stdin: Data, feed: StdinFeed? = nil, cap: Int, started: Double,
          deadline: Double?, graceMs: Double) {
         self.id = id
         self.pid = pid
@@ -42,6 +45,7 @@ struct ExecLoop {
         self.stderrFD = stderrFD
         self.stdinFD = stdinFD
         self.stdin = stdin
+        self.feed = feed
         self.cap = cap
         self.started = started
         self.deadline = deadline
@@ -54,7 +58,7 @@ struct ExecLoop {
             if pidfd >= 0 { close(pidfd) }
             for fd in [stdoutFD, stderrFD, stdinFD] where fd >= 0 { close(fd) }
         }
-        if stdin.isEmpty { closeStdin() } else { _ = fcntl(stdinFD, F_SETFL, O_NONBLOCK) }
+        if stdin.isEmpty && feed == nil { closeStdin() } else { _ = fcntl(stdinFD, F_SETFL, O_NONBLOCK) }
         var buffer = [UInt8](repeating: 0, count: ExecRunner.chunkSize)
 
         while true {
@@ -69,7 +73,10 @@ struct ExecLoop {
             var fds: [pollfd] = []
             if stdoutFD >= 0 { fds.append(pollfd(fd: stdoutFD, events: Int16(POLLIN), revents: 0)) }
             if stderrFD >= 0 { fds.append(pollfd(fd: stderrFD, events: Int16(POLLIN), revents: 0)) }
-            if stdinFD >= 0 { fds.append(pollfd(fd: stdinFD, events: Int16(POLLOUT), revents: 0)) }
+            if stdinFD >= 0 && (feed == nil || stdinOffset < stdin.count) {
+                fds.append(pollfd(fd: stdinFD, events: Int16(POLLOUT), revents: 0))
+            }
+            if let feed, !feedClosed, stdinFD >= 0 { fds.append(pollfd(fd: feed.wakeRead, events: Int16(POLLIN), revents: 0)) }
             if exited == nil && pidfd >= 0 { fds.append(pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0)) }
             if !cancelled { fds.append(pollfd(fd: cancelFD, events: Int16(POLLIN), revents: 0)) }
 
@@ -80,6 +87,7 @@ struct ExecLoop {
                 else if entry.fd == stderrFD { pump(stream: 1, &buffer) }
                 else if entry.fd == stdinFD { feedStdin() }
                 else if entry.fd == cancelFD { cancelled = true; terminate() }
+                else if let feed, entry.fd == feed.wakeRead { takeFeed(feed) }
             }
             enforceDeadlines()
         }
@@ -144,15 +152,30 @@ struct ExecLoop {
         writer.send(id, stream == 0 ? .stdout(chunk) : .stderr(chunk))
     }
 
+    private mutating func takeFeed(_ feed: StdinFeed) {
+        let (data, closed) = feed.take()
+        // Written bytes are dropped so a long-lived process does not grow the buffer.
+        if stdinOffset > 0 && stdinOffset == stdin.count {
+            stdin = Data()
+            stdinOffset = 0
+        }
+        stdin.append(data)
+        feedClosed = closed
+        if closed && stdinOffset >= stdin.count { closeStdin() }
+    }
+
     private mutating func feedStdin() {
         let remaining = stdin.count - stdinOffset
-        guard remaining > 0 else { closeStdin(); return }
+        guard remaining > 0 else {
+            if feed == nil || feedClosed { closeStdin() }
+            return
+        }
         let written = stdin.withUnsafeBytes { bytes in
             write(stdinFD, bytes.baseAddress.map { $0 + stdinOffset }, min(remaining, 65536))
         }
         if written > 0 { stdinOffset += written }
         else if written < 0 && errno != EAGAIN && errno != EINTR { closeStdin() }
-        if stdinOffset >= stdin.count { closeStdin() }
+        if stdinOffset >= stdin.count && (feed == nil || feedClosed) { closeStdin() }
     }
 
     private mutating func closeStdin() {

@@ -18,6 +18,7 @@ struct ExecRunner {
     let workspace: String
     let writer: FrameWriter
     let cancelFD: Int32
+    var feed: StdinFeed? = nil
 
     static let defaultPath = "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin"
     static let chunkSize = 64 * 1024
@@ -78,7 +79,7 @@ struct ExecRunner {
         }
         var loop = ExecLoop(id: id, pid: pid, writer: writer, cancelFD: cancelFD,
                             stdoutFD: outPipe[0], stderrFD: errPipe[0], stdinFD: inPipe[1],
-                            stdin: request.stdin ?? Data(),
+                            stdin: request.stdin ?? Data(), feed: feed,
                             cap: request.outputCap ?? ProtocolVersion.defaultOutputCap,
                             started: started,
                             deadline: request.timeoutMs.map { started + Double($0) },

@@ -18,6 +18,8 @@ public final class GuestServer: Sendable {
     private let directory: String
     /// Cancel pipes of running execs, by request id.
     private let running = Mutex<[UInt64: Int32]>([:])
+    /// Input feeds of running interactive execs, by request id.
+    private let feeds = Mutex<[UInt64: StdinFeed]>([:])
 
     public init(input: Int32 = 0, output: Int32 = 1, workspace: String = "/workspace", directory: String? = nil) {
         self.input = input
@@ -53,6 +55,18 @@ public final class GuestServer: Sendable {
     }
 
     private func dispatch(_ frame: RequestFrame) {
+        // Input goes to its exec in order, from this thread, without waiting on the child;
+        // only a refusal is answered.
+        if case .stdin(let input) = frame.request {
+            guard let feed = feeds.withLock({ $0[input.target] }) else {
+                writer.fail(frame.id, "unknown_request", "no running interactive exec has id \(input.target)")
+                return
+            }
+            if !feed.append(input.data ?? Data(), close: input.close ?? false) {
+                writer.fail(frame.id, "stdin_refused", "the input of \(input.target) is closed or over \(StdinFeed.maxPending) bytes")
+            }
+            return
+        }
         if case .cancel(let cancel) = frame.request {
             let fd = running.withLock { $0[cancel.target] }
             guard let fd else {
@@ -64,25 +78,39 @@ public final class GuestServer: Sendable {
             writer.send(frame.id, .ok)
             return
         }
-        GuestThread.start { [self] in handle(frame) }
+        // An interactive exec's feed is registered here, on the reader thread, so input
+        // that follows the exec frame at once is never refused as unknown.
+        var interactive = false
+        if case .exec(let request) = frame.request { interactive = request.interactive == true }
+        let feed = interactive ? StdinFeed() : nil
+        if interactive {
+            guard let feed else {
+                writer.fail(frame.id, "spawn_failed", "cannot create an input pipe")
+                return
+            }
+            feeds.withLock { $0[frame.id] = feed }
+        }
+        GuestThread.start { [self] in handle(frame, feed: feed) }
     }
 
-    private func handle(_ frame: RequestFrame) {
+    private func handle(_ frame: RequestFrame, feed: StdinFeed?) {
         let id = frame.id
         switch frame.request {
         case .exec(let request):
             var fds: [Int32] = [-1, -1]
             guard airlock_pipe(&fds, O_CLOEXEC | O_NONBLOCK) == 0 else {
+                if feed != nil { feeds.withLock { _ = $0.removeValue(forKey: id) } }
                 writer.fail(id, "spawn_failed", "cannot create a cancel pipe")
                 return
             }
             running.withLock { $0[id] = fds[1] }
             ExecRunner(id: id, request: request, workspace: directory, writer: writer,
-                       cancelFD: fds[0]).run()
+                       cancelFD: fds[0], feed: feed).run()
+            if feed != nil { feeds.withLock { _ = $0.removeValue(forKey: id) } }
             running.withLock { _ = $0.removeValue(forKey: id) }
             close(fds[0])
             close(fds[1])
-        case .cancel:
+        case .cancel, .stdin:
             break
         default:
             fileOperation(id, frame.request)
@@ -106,7 +134,7 @@ public final class GuestServer: Sendable {
                 writer.send(id, .entries(try files.list(body.path)))
             case .stat(let body):
                 writer.send(id, .stat(try files.status(body.path)))
-            case .exec, .cancel:
+            case .exec, .cancel, .stdin:
                 break
             }
         } catch {

@@ -28,6 +28,7 @@ public struct RequestFrame: Sendable, Hashable, Codable {
         case "list_files": request = .listFiles(try PathRequest(from: decoder))
         case "stat": request = .stat(try PathRequest(from: decoder))
         case "cancel": request = .cancel(try CancelRequest(from: decoder))
+        case "stdin": request = .stdin(try StdinRequest(from: decoder))
         default:
             throw DecodingError.dataCorruptedError(
                 forKey: .type, in: keys, debugDescription: "unknown request type '\(type)'")
@@ -44,6 +45,7 @@ public struct RequestFrame: Sendable, Hashable, Codable {
         case .writeFile(let body): try body.encode(to: encoder)
         case .editFile(let body): try body.encode(to: encoder)
         case .cancel(let body): try body.encode(to: encoder)
+        case .stdin(let body): try body.encode(to: encoder)
         }
     }
 }
@@ -56,6 +58,8 @@ public enum Request: Sendable, Hashable {
     case listFiles(PathRequest)
     case stat(PathRequest)
     case cancel(CancelRequest)
+    /// More input for a running `interactive` exec.
+    case stdin(StdinRequest)
 
     public var type: String {
         switch self {
@@ -66,6 +70,7 @@ public enum Request: Sendable, Hashable {
         case .listFiles: "list_files"
         case .stat: "stat"
         case .cancel: "cancel"
+        case .stdin: "stdin"
         }
     }
 }
@@ -84,10 +89,14 @@ public struct ExecRequest: Sendable, Hashable, Codable {
     public var outputCap: Int?
     /// Grace between SIGTERM and SIGKILL when the call is timed out or cancelled.
     public var killGraceMs: Int?
+    /// stdin stays open after `stdin` and is fed by `stdin` frames until one closes it
+    /// (a long-lived process such as an MCP server speaking over its stdio).
+    public var interactive: Bool?
 
     public init(argv: [String]? = nil, shell: String? = nil, cwd: String? = nil,
                 env: [String: String]? = nil, stdin: Data? = nil, timeoutMs: Int? = nil,
-                outputCap: Int? = nil, killGraceMs: Int? = nil) {
+                outputCap: Int? = nil, killGraceMs: Int? = nil, interactive: Bool? = nil) {
+        self.interactive = interactive
         self.argv = argv
         self.shell = shell
         self.cwd = cwd
@@ -99,7 +108,7 @@ public struct ExecRequest: Sendable, Hashable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case argv, shell, cwd, env, stdin
+        case argv, shell, cwd, env, stdin, interactive
         case timeoutMs = "timeout_ms", outputCap = "output_cap", killGraceMs = "kill_grace_ms"
     }
 }
@@ -151,4 +160,18 @@ public struct CancelRequest: Sendable, Hashable, Codable {
     public var target: UInt64
 
     public init(target: UInt64) { self.target = target }
+}
+
+/// Bytes for the stdin of a running interactive exec; `close` ends its input (EOF).
+public struct StdinRequest: Sendable, Hashable, Codable {
+    /// The id of the interactive exec.
+    public var target: UInt64
+    public var data: Data?
+    public var close: Bool?
+
+    public init(target: UInt64, data: Data? = nil, close: Bool? = nil) {
+        self.target = target
+        self.data = data
+        self.close = close
+    }
 }

@@ -101,6 +101,18 @@ public final class GuestConnection: Sendable {
         _ = write(RequestFrame(id: cancelID, request: .cancel(CancelRequest(target: id))))
     }
 
+    /// Input for a running interactive exec (`ExecRequest.interactive`); `close` sends EOF.
+    /// Not answered unless refused. False when the guest cannot be written to.
+    @discardableResult
+    public func writeStdin(_ target: UInt64, _ data: Data, close: Bool = false) -> Bool {
+        let frameID = state.withLock { state -> UInt64 in
+            defer { state.nextID += 1 }
+            return state.nextID
+        }
+        return write(RequestFrame(id: frameID, request: .stdin(StdinRequest(target: target, data: data.isEmpty ? nil : data,
+                                                                            close: close ? true : nil))))
+    }
+
     /// Closes the guest's stdin: a well-behaved guest exits.
     public func close() {
         writeLock.withLock { _ in _ = Glibc.close(input) }

@@ -33,10 +33,14 @@ if CommandLine.arguments.dropFirst().first == "image" {
 }
 
 // `airlock-bench ledger`, `loop` and `egress`: the harness's own costs.
-if let mode = CommandLine.arguments.dropFirst().first, ["ledger", "loop", "egress"].contains(mode) {
+if let mode = CommandLine.arguments.dropFirst().first, ["ledger", "loop", "egress", "mcp"].contains(mode) {
     let count = CommandLine.arguments.dropFirst(2).first.flatMap { Int($0) } ?? (mode == "ledger" ? 1000 : mode == "egress" ? 300 : 100)
     do {
-        if mode == "ledger" {
+        if mode == "mcp" {
+            let host = try BenchHost.make()
+            defer { host.remove() }
+            print(try await MCPBench.run(calls: count, workspace: host.workspace))
+        } else if mode == "ledger" {
             print(try LedgerBench.run(appends: count))
         } else if mode == "egress" {
             let host = try BenchHost.make()

@@ -14,7 +14,8 @@ struct Airlock: AsyncParsableCommand {
         """,
         subcommands: [RunCommand.self, ResumeCommand.self, ReplayCommand.self, ExecCommand.self, RunsCommand.self, ShowCommand.self,
                       VerifyCommand.self, ExportCommand.self, KeygenCommand.self, PolicyCommand.self, ApproveCommand.self, DenyCommand.self,
-                      DoctorCommand.self, ServeCommand.self, ImageCommand.self]
+                      DoctorCommand.self, ServeCommand.self, ImageCommand.self,
+                      SchemaCommand.self, ConfigCommand.self, ToolsCommand.self]
     )
 
     /// Usage errors exit 2 (DESIGN.md §3), not ArgumentParser's 64.

@@ -45,6 +45,16 @@ struct ProgressPrinter: Sendable {
             let bytes = (fields["bytes_up"]?.intValue ?? 0) + (fields["bytes_down"]?.intValue ?? 0)
             let why = fields["reason"]?.stringValue.map { ": \($0)" } ?? ""
             return "    \(verdict) \(text("method")) \(text("host")):\(fields["port"]?.intValue ?? 0)\(text("path")) · \(bytes) B\(why)"
+        case "mcp_tools":
+            let tools = (fields["tools"].flatMap { value -> [JSONValue]? in
+                if case .array(let items) = value { return items }
+                return nil
+            } ?? []).count
+            let problems = (fields["problems"].flatMap { value -> [JSONValue]? in
+                if case .array(let items) = value { return items }
+                return nil
+            } ?? []).compactMap(\.stringValue)
+            return (["  MCP: \(tools) tools offered"] + problems.map { "    ! " + $0 }).joined(separator: "\n")
         case "sandbox_replaced":
             return "    ! sandbox died (\(text("reason"))); replaced: \(fields["replaced"] == .bool(true) ? "yes" : "no")"
         case "run_finished":

@@ -1,4 +1,5 @@
 import AirlockCore
+import AirlockMCP
 import AirlockModels
 import AirlockSandbox
 import ArgumentParser
@@ -41,6 +42,8 @@ struct ResumeCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("A PEM file of extra CA certificates for the egress proxy (as given to `run`; not recorded, so give it again).", valueName: "file"))
     var upstreamCa: [String] = []
 
+    @OptionGroup(title: "Config files") var configFiles: ConfigOptions
+
     @OptionGroup var state: StateOptions
 
     func run() async throws {
@@ -70,6 +73,12 @@ struct ResumeCommand: AsyncParsableCommand {
                 await script.skip(entries.filter { $0.kind == .modelResponse && $0.payload["error"] == nil }.count)
             }
             if prices != nil { configuration.prices = try ProviderSetup.prices(prices) }
+            // Declared tools and MCP servers come from the config files as they are now (the
+            // ledger records their names, not their definitions).
+            let layers = try configFiles.layers(workspace: configuration.sandbox.workspace)
+            configuration.declaredTools = try ConfigExtras.tools(layers)
+            let mcpServers = try ConfigExtras.mcpServers(layers)
+            let remoteMCPServers = try ConfigExtras.remoteMCPServers(layers)
             configuration.signingKey = try ProviderSetup.signingKey(signKey)
             // The run's network comes back from its ledger, placeholders included; the
             // secrets' values come from this environment again.
@@ -90,10 +99,16 @@ struct ResumeCommand: AsyncParsableCommand {
                 }
                 configuration.egress = egress
             }
-            let store = try state.open(redactor: Redactor(secrets: (apiKey.map { [$0] } ?? []) + secretValues))
+            let headerSecrets = remoteMCPServers.flatMap(\.variables).compactMap { ProcessInfo.processInfo.environment[$0] }
+            let store = try state.open(redactor: Redactor(secrets: (apiKey.map { [$0] } ?? []) + secretValues + headerSecrets))
             let printer = ProgressPrinter(json: json, interactive: isatty(STDERR_FILENO) == 1)
-            let loop = AgentLoop(configuration: configuration, model: model, backend: SandboxTiers.backend(SandboxTier(rawValue: configuration.sandboxTier) ?? .auto),
+            var loop = AgentLoop(configuration: configuration, model: model, backend: SandboxTiers.backend(SandboxTier(rawValue: configuration.sandboxTier) ?? .auto),
                                  store: store, approver: try ProviderSetup.approver(approver, store: store), onEvent: { printer.show($0) })
+            if !mcpServers.isEmpty || !remoteMCPServers.isEmpty {
+                loop.toolProvider = MCPToolProvider(servers: mcpServers, remotes: remoteMCPServers,
+                                                    environment: ProcessInfo.processInfo.environment,
+                                                    outputLimit: configuration.modelOutputLimit)
+            }
             let result: RunResult
             do {
                 result = try await loop.resume(runID: record.id)

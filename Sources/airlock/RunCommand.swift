@@ -18,6 +18,10 @@ struct RunCommand: AsyncParsableCommand {
         a JSON file of assistant turns; no network). Keys come from --api-key-env (default \
         OPENAI_API_KEY / ANTHROPIC_API_KEY) and never enter the sandbox.
 
+        Every flag can also be set in airlock.yaml (in the workspace, or --config FILE) or in \
+        $XDG_CONFIG_HOME/airlock/config.yaml; flags win over the project file, which wins over \
+        the user file (`airlock config show`, docs/config.md).
+
         Exit status: 0 submitted or answered; 2 usage or config error; 3 a budget ran out; \
         4 terminated; 5 the sandbox could not be started or kept alive; 6 the model provider \
         failed after retries; 1 anything else.
@@ -80,8 +84,8 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .long, help: "JSON file of prices: {\"prices\": {\"openai:NAME\": {\"input_per_mtok\": 2.5, \"output_per_mtok\": 10}}}.")
     var prices: String?
 
-    @Option(name: .long, help: "Malformed tool calls in a row before the run ends.")
-    var maxFormatErrors: Int = 3
+    @Option(name: .long, help: "Malformed tool calls in a row before the run ends (default 3).")
+    var maxFormatErrors: Int?
 
     @Option(name: .long, help: "Sandbox memory limit, e.g. 2G.")
     var memory: ByteSize?
@@ -112,18 +116,21 @@ struct RunCommand: AsyncParsableCommand {
 
     @OptionGroup(title: "Network") var egress: EgressOptions
 
+    @OptionGroup(title: "Config files") var configFiles: ConfigOptions
+
     @OptionGroup var state: StateOptions
 
     func validate() throws {
         if let maxSteps, maxSteps < 1 { throw ValidationError("--max-steps must be at least 1") }
         if let maxTokens, maxTokens < 1 { throw ValidationError("--max-tokens must be at least 1") }
         if let maxCost, maxCost <= 0 { throw ValidationError("--max-cost must be positive") }
-        if maxFormatErrors < 1 { throw ValidationError("--max-format-errors must be at least 1") }
+        if let maxFormatErrors, maxFormatErrors < 1 { throw ValidationError("--max-format-errors must be at least 1") }
     }
 
     func run() async throws {
         try await Output.guarded {
-            let plan = try RunPlan(command: self)
+            let (command, extras) = try applyingConfig(try configFiles.layers(workspace: workspace))
+            let plan = try RunPlan(command: command, extras: extras)
             let code = try await plan.execute()
             if code != 0 { throw ExitCode(code) }
         }

@@ -1,4 +1,5 @@
 import AirlockCore
+import AirlockMCP
 import AirlockModels
 import AirlockSandbox
 import ArgumentParser
@@ -14,8 +15,10 @@ struct RunPlan {
     let otelContent: Bool
     let approver: any Approver
     let backend: any SandboxBackend
+    let mcpServers: [MCPServerSettings]
+    let remoteMCPServers: [RemoteMCPServerSettings]
 
-    init(command: RunCommand) throws {
+    init(command: RunCommand, extras: ConfigExtras = ConfigExtras()) throws {
         let environment = ProcessInfo.processInfo.environment
         guard let modelText = command.model ?? environment["AIRLOCK_MODEL"] else {
             throw CLIError("no model: pass --model openai:NAME, anthropic:NAME or script:FILE (or set AIRLOCK_MODEL)", code: 2)
@@ -44,7 +47,8 @@ struct RunPlan {
         configuration.sandboxTier = command.sandbox.tier.rawValue
         backend = command.sandbox.backend()
         configuration.snapshotWorkspace = command.snapshotWorkspace
-        configuration.maxFormatErrors = command.maxFormatErrors
+        configuration.maxFormatErrors = command.maxFormatErrors ?? 3
+        configuration.declaredTools = extras.tools
         configuration.prices = priceTable
         configuration.providerBaseURL = command.baseURL
         configuration.signingKey = try ProviderSetup.signingKey(command.signKey)
@@ -54,6 +58,8 @@ struct RunPlan {
         if let file = command.policy {
             do { configuration.policy = try PolicyFile.load(file) }
             catch { throw CLIError("\(error)", code: 2) }
+        } else if let policy = extras.policy {
+            configuration.policy = policy
         }
         self.configuration = configuration
         // The key is a secret of the harness: redacted from everything written.
@@ -63,12 +69,19 @@ struct RunPlan {
         json = command.json
         otelContent = command.otelContent
         approver = try ProviderSetup.approver(command.approver, store: store)
+        mcpServers = extras.mcpServers
+        remoteMCPServers = extras.remoteMCPServers
     }
 
     func execute() async throws -> Int32 {
         let printer = ProgressPrinter(json: json, interactive: isatty(STDERR_FILENO) == 1)
-        let loop = AgentLoop(configuration: configuration, model: model, backend: backend,
+        var loop = AgentLoop(configuration: configuration, model: model, backend: backend,
                              store: store, approver: approver, onEvent: { printer.show($0) })
+        if !mcpServers.isEmpty || !remoteMCPServers.isEmpty {
+            loop.toolProvider = MCPToolProvider(servers: mcpServers, remotes: remoteMCPServers,
+                                                environment: ProcessInfo.processInfo.environment,
+                                                outputLimit: configuration.modelOutputLimit)
+        }
         let result: RunResult
         do {
             result = try await loop.run()

@@ -60,7 +60,7 @@ public struct PolicyEngine: Sendable {
     static func path(of call: ValidToolCall) -> String? {
         switch call {
         case .readFile(let path), .writeFile(let path, _), .editFile(let path, _, _), .listFiles(let path): path
-        case .shell, .submit: nil
+        case .shell, .submit, .declared, .provided: nil
         }
     }
 
