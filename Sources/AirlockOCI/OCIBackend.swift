@@ -12,8 +12,8 @@ public struct OCIBackend: SandboxBackend {
     public var layout: HostLayout
     public var cgroups: CgroupHost
     public var startTimeout: Duration = .seconds(20)
-    /// Tests only: edits config.json before the runtime reads it (a corrupt bundle).
-    package var editConfig: (@Sendable (inout Data) -> Void)?
+    /// Tests only: edits config.json (given the bundle's path) before the runtime reads it.
+    package var editConfig: (@Sendable (String, inout Data) -> Void)?
 
     public init(runtime: OCIRuntime, layout: HostLayout = .current(), cgroups: CgroupHost = .detect()) {
         self.runtime = runtime
