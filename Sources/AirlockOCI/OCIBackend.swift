@@ -105,9 +105,11 @@ public struct OCIBackend: SandboxBackend {
     /// Containers and bundles of harnesses that died without ending their sandboxes (their
     /// processes died with them: the guest exits when its stdin closes).
     static func sweepStale(runtime: OCIRuntime, root: String) {
-        for name in StaleSweep.orphans(in: root + "/bundles", prefix: "sbx-") {
-            runtime.forceDelete(id: name, root: root + "/state")
-            try? FileManager.default.removeItem(atPath: root + "/bundles/" + name)
+        StaleSweep.once(root) {
+            for name in StaleSweep.orphans(in: root + "/bundles", prefix: "sbx-") {
+                runtime.forceDelete(id: name, root: root + "/state")
+                try? FileManager.default.removeItem(atPath: root + "/bundles/" + name)
+            }
         }
     }
 
