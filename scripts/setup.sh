@@ -14,6 +14,8 @@ command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
 command -v crun >/dev/null 2>&1 || missing+=(crun)
 command -v runc >/dev/null 2>&1 || [ -x /usr/sbin/runc ] || missing+=(runc)
 command -v runsc >/dev/null 2>&1 || missing+=(runsc)
+# A static busybox: the oci tier's image-root test lays out a tiny root file system with it.
+dpkg -s busybox-static >/dev/null 2>&1 || missing+=(busybox-static)
 browser=0
 if [ "${AIRLOCK_SETUP_BROWSER:-0}" = 1 ] && ! command -v chromium >/dev/null 2>&1; then browser=1; fi
 sudo_cmd=()

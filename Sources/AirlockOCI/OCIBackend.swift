@@ -64,8 +64,14 @@ public struct OCIBackend: SandboxBackend {
                                   cgroupsPath: managesCgroup ? "/airlock-oci/\(id)" : nil)
         let group: (any ControlGroup)?
         do throws(SandboxError) {
-            let (config, skeleton) = generator.generate(configuration, guestOnHost: guest,
-                                                        imageEntries: imageEntries, imageFiles: imageFiles)
+            var libraries: GuestLibraries?
+            if case .image = configuration.root {
+                do { libraries = try GuestLibraries.resolve(guest) } catch {
+                    throw SandboxError(.unavailable, error.message, fix: "install libc-bin (ldd), or use a static guest")
+                }
+            }
+            let (config, skeleton) = generator.generate(configuration, guestOnHost: guest, imageEntries: imageEntries,
+                                                        imageFiles: imageFiles, guestLibraries: libraries)
             try OCIBundleWriter.write(bundle: bundle, config: config, skeleton: skeleton, egress: egress,
                                       editConfig: editConfig)
             try? FileManager.default.createDirectory(atPath: root + "/state", withIntermediateDirectories: true,
