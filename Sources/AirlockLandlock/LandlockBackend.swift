@@ -117,8 +117,10 @@ public struct LandlockBackend: SandboxBackend {
     /// `$TMPDIR` for this sandbox only, owned by its uid, mode 0700; the egress CA files
     /// go here too (there is no mount to put them at a fixed path).
     static func makePrivateTemp(for identity: SandboxIdentity, egress: EgressAttachment?) throws(SandboxError) -> String {
-        for name in StaleSweep.orphans(in: "/tmp", prefix: "airlock-landlock-") {
-            try? FileManager.default.removeItem(atPath: "/tmp/" + name)
+        StaleSweep.once("landlock-tmp") {
+            for name in StaleSweep.orphans(in: "/tmp", prefix: "airlock-landlock-") {
+                try? FileManager.default.removeItem(atPath: "/tmp/" + name)
+            }
         }
         var template = Array("/tmp/airlock-landlock-\(getpid())-XXXXXX".utf8CString)
         guard let made = mkdtemp(&template) else {

@@ -12,8 +12,8 @@ public struct OCIBackend: SandboxBackend {
     public var layout: HostLayout
     public var cgroups: CgroupHost
     public var startTimeout: Duration = .seconds(20)
-    /// Tests only: edits config.json before the runtime reads it (a corrupt bundle).
-    package var editConfig: (@Sendable (inout Data) -> Void)?
+    /// Tests only: edits config.json (given the bundle's path) before the runtime reads it.
+    package var editConfig: (@Sendable (String, inout Data) -> Void)?
 
     public init(runtime: OCIRuntime, layout: HostLayout = .current(), cgroups: CgroupHost = .detect()) {
         self.runtime = runtime
@@ -64,8 +64,14 @@ public struct OCIBackend: SandboxBackend {
                                   cgroupsPath: managesCgroup ? "/airlock-oci/\(id)" : nil)
         let group: (any ControlGroup)?
         do throws(SandboxError) {
-            let (config, skeleton) = generator.generate(configuration, guestOnHost: guest,
-                                                        imageEntries: imageEntries, imageFiles: imageFiles)
+            var libraries: GuestLibraries?
+            if case .image = configuration.root {
+                do { libraries = try GuestLibraries.resolve(guest) } catch {
+                    throw SandboxError(.unavailable, error.message, fix: "install libc-bin (ldd), or use a static guest")
+                }
+            }
+            let (config, skeleton) = generator.generate(configuration, guestOnHost: guest, imageEntries: imageEntries,
+                                                        imageFiles: imageFiles, guestLibraries: libraries)
             try OCIBundleWriter.write(bundle: bundle, config: config, skeleton: skeleton, egress: egress,
                                       editConfig: editConfig)
             try? FileManager.default.createDirectory(atPath: root + "/state", withIntermediateDirectories: true,
@@ -105,9 +111,11 @@ public struct OCIBackend: SandboxBackend {
     /// Containers and bundles of harnesses that died without ending their sandboxes (their
     /// processes died with them: the guest exits when its stdin closes).
     static func sweepStale(runtime: OCIRuntime, root: String) {
-        for name in StaleSweep.orphans(in: root + "/bundles", prefix: "sbx-") {
-            runtime.forceDelete(id: name, root: root + "/state")
-            try? FileManager.default.removeItem(atPath: root + "/bundles/" + name)
+        StaleSweep.once(root) {
+            for name in StaleSweep.orphans(in: root + "/bundles", prefix: "sbx-") {
+                runtime.forceDelete(id: name, root: root + "/state")
+                try? FileManager.default.removeItem(atPath: root + "/bundles/" + name)
+            }
         }
     }
 

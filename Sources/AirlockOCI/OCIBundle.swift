@@ -62,8 +62,11 @@ public struct OCIBundle: Sendable {
     }
 
     /// config.json as a JSON object, and the root's skeleton.
+    /// - Parameter guestLibraries: with an image root, the host loader and libraries the
+    ///   guest is started with (bound under /.airlock/lib), nil for a static guest.
     public func generate(_ configuration: SandboxConfiguration, guestOnHost: String,
-                         imageEntries: [HostLayout.Entry] = [], imageFiles: [String] = []) -> (config: [String: Any], skeleton: [Skeleton]) {
+                         imageEntries: [HostLayout.Entry] = [], imageFiles: [String] = [],
+                         guestLibraries: GuestLibraries? = nil) -> (config: [String: Any], skeleton: [Skeleton]) {
         var mounts: [[String: Any]] = [
             ["destination": "/proc", "type": "proc", "source": "proc", "options": ["nosuid", "noexec", "nodev"]],
             ["destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]],
@@ -114,6 +117,19 @@ public struct OCIBundle: Sendable {
         skeleton.append(.file(Self.guestPathInside))
         bind(guestOnHost, Self.guestPathInside)
         var args = [Self.guestPathInside]
+        if case .image = configuration.root, let guestLibraries {
+            // The image may lack the guest's libc: the host's loader runs it with the host's
+            // libraries, bound beside it; the commands it starts use the image's own.
+            var bound: Set<String> = []
+            for library in [guestLibraries.loader] + guestLibraries.libraries {
+                let inside = "/.airlock/lib/" + (library as NSString).lastPathComponent
+                guard bound.insert(inside).inserted else { continue }
+                skeleton.append(.file(inside))
+                bind(library, inside)
+            }
+            args = ["/.airlock/lib/" + (guestLibraries.loader as NSString).lastPathComponent,
+                    "--library-path", "/.airlock/lib", Self.guestPathInside]
+        }
         if configuration.network == .proxy, let egress = configuration.egress {
             skeleton.append(.file(EgressAttachment.socketInside))
             bind(egress.socketOnHost, EgressAttachment.socketInside, writable: true)

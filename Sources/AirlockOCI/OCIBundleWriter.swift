@@ -6,7 +6,7 @@ import Glibc
 /// Writes a generated bundle: config.json, the root's skeleton, and generated files.
 package enum OCIBundleWriter {
     package static func write(bundle: String, config: [String: Any], skeleton: [OCIBundle.Skeleton],
-                      egress: EgressAttachment?, editConfig: (@Sendable (inout Data) -> Void)?) throws(SandboxError) {
+                      egress: EgressAttachment?, editConfig: (@Sendable (String, inout Data) -> Void)?) throws(SandboxError) {
         let manager = FileManager.default
         let rootfs = bundle + "/rootfs"
         let generated = bundle + "/generated"
@@ -51,7 +51,7 @@ package enum OCIBundleWriter {
                 }
             }
             var data = try JSONSerialization.data(withJSONObject: config, options: [.sortedKeys, .prettyPrinted])
-            editConfig?(&data)
+            editConfig?(bundle, &data)
             guard manager.createFile(atPath: bundle + "/config.json", contents: data,
                                      attributes: [.posixPermissions: 0o600]) else {
                 throw SandboxError(.configuration, "cannot write \(bundle)/config.json")

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Synchronization
 
 /// What sandboxes of a harness that died (SIGKILL, power loss) left on disk: OCI bundles
 /// and runtime state, Landlock temp dirs. Names carry the harness's pid (`sbx-PID-…`,
@@ -13,5 +14,14 @@ package enum StaleSweep {
                   let pid = pid_t(name.dropFirst(prefix.count).prefix { $0.isNumber }) else { return false }
             return pid != getpid() && kill(pid, 0) != 0 && errno == ESRCH
         }
+    }
+
+    private static let done = Mutex<Set<String>>([])
+
+    /// Runs `sweep` the first time `key` is seen in this process: a dead harness's leftovers
+    /// need one sweep, not one per sandbox start.
+    package static func once(_ key: String, _ sweep: () -> Void) {
+        let first = done.withLock { $0.insert(key).inserted }
+        if first { sweep() }
     }
 }

@@ -9,10 +9,12 @@ struct ExecCommand: AsyncParsableCommand {
         commandName: "exec",
         abstract: "Run one command in a fresh sandbox and exit with its status.",
         discussion: """
-        The command runs in a bubblewrap sandbox: every namespace unshared (no network \
+        The command runs in a sandbox of the tier --sandbox picks (default auto: bwrap, else \
+        oci, else landlock; docs/tiers.md). With bwrap: every namespace unshared (no network \
         unless --allow-host), \
         seccomp filter, read-only system, tmpfs /tmp, the workspace at /workspace as the only \
-        writable host path, an environment built from nothing. Its output streams through.
+        writable host path, an environment built from nothing. Its output streams through. \
+        With --json the report names the backend and its version.
 
         Exit status: the command's own; 124 when --timeout killed it; 125 when the sandbox \
         could not start; 128+N when signal N killed it (137 when the memory limit did).

@@ -10,7 +10,7 @@ struct RunCommand: AsyncParsableCommand {
         abstract: "Run an agent on a task: the model's tool calls run in a sandbox.",
         discussion: """
         The loop asks the model, validates every tool call against its JSON Schema, runs it in \
-        a bubblewrap sandbox on the workspace, and feeds the result back until the model calls \
+        a sandbox on the workspace (--sandbox: auto, bwrap, oci, gvisor or landlock), and feeds the result back until the model calls \
         submit, replies without a tool call, or a budget stops it. Every step is recorded in a \
         hash-chained ledger in the state dir (`airlock show`, `airlock verify`).
 

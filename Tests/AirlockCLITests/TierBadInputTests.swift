@@ -67,3 +67,26 @@ struct TierBadInputTests {
         #expect(outcome.stderr.contains("bwrap") && outcome.stderr.contains("landlock"), "\(outcome.stderr)")
     }
 }
+
+@Suite("tiers: doctor's ladder", .enabled(if: RunBinary.path != nil, "needs the built airlock executable beside the tests"),
+       .timeLimit(.minutes(2)))
+struct DoctorLadderTests {
+    @Test("doctor --json lists every tier tried for real, auto's choice among the working ones, a fix for each that fails")
+    func ladder() async throws {
+        let outcome = try await RunBinary.run(["doctor", "--json", "--runsc", "/nonexistent/runsc"], limit: .seconds(90))
+        let report = try #require((try? JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8))) as? [String: Any],
+                                  "doctor --json: \(outcome.stdout) \(outcome.stderr)")
+        let tiers = try #require(report["tiers"] as? [[String: Any]])
+        #expect(Set(tiers.compactMap { $0["tier"] as? String }) == ["gvisor", "bwrap", "oci", "landlock"])
+        let gvisor = try #require(tiers.first { $0["tier"] as? String == "gvisor" })
+        #expect(gvisor["works"] as? Bool == false, "a runsc that does not exist cannot work")
+        #expect((gvisor["fix"] as? String)?.contains("runsc") == true, "\(gvisor)")
+        #expect(gvisor["in_auto"] as? Bool == false)
+        for tier in tiers where tier["works"] as? Bool == false {
+            #expect(tier["fix"] as? String != nil, "a failing tier names its fix: \(tier)")
+        }
+        let working = tiers.filter { $0["works"] as? Bool == true && $0["in_auto"] as? Bool == true }.compactMap { $0["tier"] as? String }
+        let order = ["bwrap", "oci", "landlock"]
+        #expect(report["backend"] as? String == order.first { working.contains($0) }, "auto takes the first working tier: \(report)")
+    }
+}

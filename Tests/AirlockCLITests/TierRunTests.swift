@@ -44,6 +44,11 @@ struct TierRunTests {
             let version = entry.payload["backend_version"] as? String ?? ""
             #expect(version.hasPrefix(tier.versionPrefix), "[\(tier.label)] version: \(version)")
         }
+        // Per-call resource figures on every tier: wall time, CPU and peak memory of the shell call.
+        let shell = ledger.first { $0.kind == "tool_result" && $0.payload["exit_code"] as? Int == 0 }
+        #expect((shell?.payload["wall_ms"] as? Double ?? 0) > 0, "[\(tier.label)] wall time: \(shell?.payload ?? [:])")
+        #expect((shell?.payload["max_rss_kb"] as? Int ?? 0) > 0, "[\(tier.label)] peak memory: \(shell?.payload ?? [:])")
+        #expect(shell?.payload["user_cpu_ms"] != nil && shell?.payload["system_cpu_ms"] != nil)
         let read = ledger.first { $0.kind == "tool_result" && ($0.payload["content"] as? String ?? "").contains("tier-") }
         #expect(read != nil, "[\(tier.label)] read_file saw the file the shell wrote")
         let verify = try await scene.command(["verify", run])

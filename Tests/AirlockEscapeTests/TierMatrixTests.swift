@@ -237,3 +237,30 @@ struct TierMatrixTests {
         return process
     }
 }
+
+/// The matrix's checks can fail: the landlock tier with its seccomp filters removed lets a
+/// UDP datagram out (Landlock has no UDP rules; only the AF_UNIX-only filter stops it).
+@Suite("escape matrix: a weakened landlock tier is caught", .enabled(if: hasPython, "the attacks are python3 programs"),
+       .timeLimit(.minutes(1)))
+struct WeakenedLandlockTests {
+    @Test("without seccomp, the UDP attack gets through and the check sees it")
+    func udpGetsThroughWithoutSeccomp() async throws {
+        if let reason = await MatrixHost.shared.unavailable(.landlock) {
+            print("SKIP: the landlock tier does not run here: \(reason)")
+            return
+        }
+        let workspace = "/tmp/airlock-matrix-weak-" + UUID().uuidString.prefix(8)
+        try FileManager.default.createDirectory(atPath: workspace, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: workspace) }
+        var configuration = SandboxConfiguration(workspace: workspace)
+        configuration.weakenings = [.noSeccomp]
+        let sandbox = try await LandlockBackend().start(configuration)
+        let targets = try MatrixTargets()
+        defer { targets.remove() }
+        let attack = try #require(Attacks.all.first { $0.name.hasPrefix("UDP") })
+        let scene = AttackScene(sandbox: sandbox, targets: targets, victim: 0, victimMarker: "", victimSecret: "")
+        let reached = try await attack.attempt(scene)
+        await sandbox.kill()
+        #expect(reached, "with the filters gone the datagram arrives, so the blocked result above is the filter's doing")
+    }
+}

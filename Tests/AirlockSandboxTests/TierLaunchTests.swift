@@ -3,6 +3,7 @@ import AirlockSandbox
 import AirlockTestSupport
 import Foundation
 import Glibc
+import Synchronization
 import Testing
 @testable import AirlockLandlock
 @testable import AirlockOCI
@@ -104,7 +105,11 @@ struct TierLaunchTests {
     func corruptBundle() async throws {
         let runtime = try #require(OCIRuntime.find(.crun))
         var backend = OCIBackend(runtime: runtime)
-        backend.editConfig = { data in data = Data("{\"ociVersion\": \"1.0.2\", \"process\": 7".utf8) }
+        let bundle = Mutex<String?>(nil)
+        backend.editConfig = { path, data in
+            bundle.withLock { $0 = path }
+            data = Data("{\"ociVersion\": \"1.0.2\", \"process\": 7".utf8)
+        }
         let workspace = "/tmp/airlock-corrupt-" + UUID().uuidString.prefix(8)
         try FileManager.default.createDirectory(atPath: workspace, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: workspace) }
@@ -117,6 +122,8 @@ struct TierLaunchTests {
             #expect(error.message.contains("did not start"), "\(error)")
             #expect(error.fix != nil)
         }
-        #expect(HostProcesses.matching(OCIRuntime.stateRoot + "/crun/bundles/sbx-\(getpid())").isEmpty)
+        let path = try #require(bundle.withLock { $0 }, "the bundle was written")
+        #expect(HostProcesses.matching(path).isEmpty, "a runtime process of the corrupt bundle is left")
+        #expect(!FileManager.default.fileExists(atPath: path), "the bundle was removed")
     }
 }
