@@ -42,8 +42,7 @@ public struct BubblewrapBackend: SandboxBackend {
     }
 
     private func startOnce(_ configuration: SandboxConfiguration) async throws(SandboxError) -> any Sandbox {
-        let clock = ContinuousClock()
-        let began = clock.now
+        let began = ContinuousClock.now
         guard access(bwrapPath, X_OK) == 0 else {
             throw SandboxError(.unavailable, "bubblewrap (bwrap) is not installed",
                                fix: "apt-get install -y bubblewrap")
@@ -52,13 +51,7 @@ public struct BubblewrapBackend: SandboxBackend {
         configuration.workspace = try SandboxStart.checkedWorkspace(configuration.workspace)
         let identity = try SandboxIdentity.resolve(workspace: configuration.workspace,
                                                    keepRoot: configuration.weakenings.contains(.keepRootUID))
-        if configuration.network == .proxy {
-            guard let egress = configuration.egress else {
-                throw SandboxError(.configuration, "network proxy needs the egress proxy's socket",
-                                   fix: "start the proxy first (airlock does this for --network proxy)")
-            }
-            try SandboxStart.handOver(socket: egress.socketOnHost, to: identity)
-        }
+        _ = try SandboxStart.egress(configuration, identity: identity)
         var guest = try GuestBinary.locate(configuration.guestPath)
         let seccomp: [UInt8]? = configuration.weakenings.contains(.noSeccomp)
             ? nil : try SeccompFilter.program()
@@ -80,7 +73,7 @@ public struct BubblewrapBackend: SandboxBackend {
             plan.overlay = setup.overlay
         }
 
-        let id = "sbx-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let id = SandboxStart.newID()
         let group: (any ControlGroup)?
         do throws(SandboxError) {
             group = try cgroups.makeGroup(name: id, limits: configuration.limits)
@@ -93,19 +86,8 @@ public struct BubblewrapBackend: SandboxBackend {
             let sandbox = ProcessSandbox(id: id, process: process, cgroup: group, identity: identity,
                                          workspace: configuration.workspace,
                                          teardown: Self.teardown(imageSetup))
-            guard let hello = await process.connection.waitForHello(timeout: startTimeout) else {
-                await sandbox.kill()
-                let detail = process.diagnostics().trimmingCharacters(in: .whitespacesAndNewlines)
-                throw SandboxError(.startFailed, "the sandbox did not start" + (detail.isEmpty ? "" : ": \(detail)"),
-                                   fix: Self.fixHint(detail))
-            }
-            guard hello.version == ProtocolVersion.current else {
-                await sandbox.kill()
-                throw SandboxError(.startFailed, "guest speaks protocol \(hello.version), harness \(ProtocolVersion.current)",
-                                   fix: "rebuild airlock and airlock-guest together")
-            }
-            let took = (clock.now - began).components
-            sandbox.startMilliseconds = Double(took.seconds) * 1000 + Double(took.attoseconds) / 1e15
+            try await SandboxStart.greet(sandbox, began: began, timeout: startTimeout, what: "bwrap",
+                                         fixHint: Self.fixHint)
             return sandbox
         } catch {
             group?.killAll()

@@ -19,7 +19,11 @@ package struct GuestBundle: Sendable, Hashable {
         guard stat(guest, &info) == 0 else { throw SandboxError(.unavailable, "cannot stat the guest \(guest)") }
         let base = geteuid() == 0 ? "/run/airlock/bin" : NSTemporaryDirectory() + "/airlock-\(geteuid())"
         let directory = "\(base)/guest-bundle-\(info.st_size)-\(info.st_mtim.tv_sec)-\(info.st_mtim.tv_nsec)"
-        let libraries = try sharedLibraries(of: guest)
+        let found: GuestLibraries?
+        do { found = try GuestLibraries.resolve(guest) } catch {
+            throw SandboxError(.unavailable, error.message, fix: "install libc-bin (ldd), or use a static guest")
+        }
+        let libraries = (loader: found?.loader, all: found.map { [$0.loader] + $0.libraries } ?? [])
         let command: [String]
         if let loader = libraries.loader {
             command = ["\(inside)/lib/\((loader as NSString).lastPathComponent)", "--library-path", "\(inside)/lib",
@@ -61,33 +65,6 @@ package struct GuestBundle: Sendable, Hashable {
             throw SandboxError(.unavailable, "cannot stage the guest for image sandboxes under \(base): \(error)")
         }
         return GuestBundle(directory: directory, command: command)
-    }
-
-    /// The loader and libraries `ldd` lists (none for a static guest).
-    package static func sharedLibraries(of guest: String) throws(SandboxError) -> (loader: String?, all: [String]) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/ldd")
-        process.arguments = [guest]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        do { try process.run() } catch {
-            throw SandboxError(.unavailable, "cannot run ldd on the guest: \(error)", fix: "install libc-bin")
-        }
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        var loader: String?
-        var all: [String] = []
-        for line in output.split(separator: "\n") {
-            let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
-            if let arrow = words.firstIndex(of: "=>"), arrow + 1 < words.count, words[arrow + 1].hasPrefix("/") {
-                all.append(String(words[arrow + 1]))
-            } else if let first = words.first, first.hasPrefix("/") {
-                loader = String(first)
-                all.append(String(first))
-            }
-        }
-        return (loader, all)
     }
 
     /// Bundles of older builds go after an hour (a sandbox still using one keeps its mount).

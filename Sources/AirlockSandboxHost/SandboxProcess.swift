@@ -11,6 +11,8 @@ package final class SandboxProcess: Sendable {
     private let exitStatus = Mutex<Int32?>(nil)
     private let stderrTail = Mutex<[UInt8]>([])
     private let exited = DispatchSemaphore(value: 0)
+    /// Signalled once stderr reached end of file (every holder of its write end is gone).
+    private let stderrClosed = DispatchSemaphore(value: 0)
 
     private init(pid: pid_t, connection: GuestConnection, stderrFD: Int32) {
         self.pid = pid
@@ -36,6 +38,7 @@ package final class SandboxProcess: Sendable {
                 }
             }
             close(stderrFD)
+            stderrClosed.signal()
         }
         errors.name = "airlock-sandbox-stderr"
         errors.start()
@@ -44,7 +47,14 @@ package final class SandboxProcess: Sendable {
     package var hasExited: Bool { exitStatus.withLock { $0 != nil } }
 
     /// What bwrap (or the guest) wrote to stderr; explains a failed start.
-    package func diagnostics() -> String { String(decoding: stderrTail.withLock { $0 }, as: UTF8.self) }
+    /// Once the process has exited, waits a moment for the reader to drain what it wrote
+    /// last (the reason a start failed is often its final line).
+    package func diagnostics() -> String {
+        if hasExited, stderrClosed.wait(timeout: .now() + 1) == .success {
+            stderrClosed.signal()  // leave it signalled for the next caller
+        }
+        return String(decoding: stderrTail.withLock { $0 }, as: UTF8.self)
+    }
 
     /// Waits up to `timeout` seconds for the process to be reaped.
     package func waitForExit(timeout: Double) -> Bool {
