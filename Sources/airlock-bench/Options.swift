@@ -12,6 +12,7 @@ struct Options: Sendable {
                airlock-bench ledger [APPENDS]    ledger appends/s and verify cost per 10,000 entries
                airlock-bench loop [STEPS]        harness overhead per agent step (scripted model)
                airlock-bench egress [REQUESTS]   the egress proxy's cost per request and per byte, vs direct
+               airlock-bench otlp [STEPS]        a step's cost with live OTLP export on vs off; exporter memory, collector down
 
         Measures, side by side in one run on this machine:
           1. sandbox start → first command's result (BubblewrapBackend.start + exec /bin/true)

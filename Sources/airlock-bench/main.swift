@@ -4,11 +4,16 @@ import Glibc
 // airlock-bench: Airlock's sandbox start and exec round trip against raw baselines, side
 // by side in one run (DESIGN.md §6). Figures on stdout, progress on stderr.
 
-// `airlock-bench ledger`, `loop` and `egress`: the harness's own costs.
-if let mode = CommandLine.arguments.dropFirst().first, ["ledger", "loop", "egress"].contains(mode) {
+// `airlock-bench ledger`, `loop`, `egress` and `otlp`: the harness's own costs.
+if let mode = CommandLine.arguments.dropFirst().first, ["ledger", "loop", "egress", "otlp"].contains(mode) {
     let count = CommandLine.arguments.dropFirst(2).first.flatMap { Int($0) } ?? (mode == "ledger" ? 1000 : mode == "egress" ? 300 : 100)
     do {
-        if mode == "ledger" {
+        if mode == "otlp" {
+            let host = try BenchHost.make()
+            try FileManager.default.createDirectory(atPath: host.workspace + "/empty", withIntermediateDirectories: true)
+            defer { host.remove() }
+            print(try await OTLPBench.run(steps: count, workspace: host.workspace))
+        } else if mode == "ledger" {
             print(try LedgerBench.run(appends: count))
         } else if mode == "egress" {
             let host = try BenchHost.make()

@@ -1,5 +1,6 @@
 import AirlockCore
 import AirlockModels
+import AirlockOTLP
 import AirlockSandbox
 import ArgumentParser
 import Foundation
@@ -41,10 +42,17 @@ struct ResumeCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("A PEM file of extra CA certificates for the egress proxy (as given to `run`; not recorded, so give it again).", valueName: "file"))
     var upstreamCa: [String] = []
 
+    @Flag(name: .long, help: "Put message content in OpenTelemetry spans (see `airlock run --help`).")
+    var otelContent = false
+
     @OptionGroup var state: StateOptions
+
+    @OptionGroup(title: "Diagnostics") var log: LogOptions
 
     func run() async throws {
         try await Output.guarded {
+            let logger = log.logger()
+            let trace = try TraceExport.configuration()
             let probe = try state.open()
             let record = try RunLookup.resolve(run, in: probe)
             if record.status == .finished {
@@ -90,15 +98,23 @@ struct ResumeCommand: AsyncParsableCommand {
             }
             let store = try state.open(redactor: Redactor(secrets: (apiKey.map { [$0] } ?? []) + secretValues))
             let printer = ProgressPrinter(json: json, interactive: isatty(STDERR_FILENO) == 1)
+            // The same trace as before the harness died: spans it had not sent go out first.
+            let exporter = TraceExport.live(trace, store: store, content: otelContent, logger: logger)
+            await exporter?.follow(run: record.id)
             let loop = AgentLoop(configuration: configuration, model: model, backend: BubblewrapBackend(),
-                                 store: store, approver: try ProviderSetup.approver(approver, store: store), onEvent: { printer.show($0) })
+                                 store: store, approver: try ProviderSetup.approver(approver, store: store), onEvent: { event in
+                                     RunDiagnostics(logger: logger).record(event)
+                                     printer.show(event)
+                                 })
             let result: RunResult
             do {
                 result = try await loop.resume(runID: record.id)
             } catch {
+                await TraceExport.finish(exporter, run: record.id, configuration: trace, logger: logger)
                 throw CLIError("cannot resume \(record.id): \(error)")
             }
             if !json, let answer = result.answer, !answer.isEmpty { Output.line(answer) }
+            await TraceExport.finish(exporter, run: record.id, configuration: trace, logger: logger)
             if result.exitCode != 0 { throw ExitCode(result.exitCode) }
         }
     }
