@@ -68,11 +68,13 @@ public actor LiveTraceExporter {
             group.addTask { await task.value; return true }
             group.addTask { try? await Task.sleep(for: grace); return false }
             let first = await group.next() ?? false
+            // The group waits for its children, and awaiting a task's value does not cancel
+            // it: the pump itself must be cancelled for the grace to bound anything.
+            if !first { task.cancel() }
             group.cancelAll()
             return first
         }
         if !finished {
-            task.cancel()
             let unsent = stats.queued + inFlight
             if unsent > 0 {
                 warnOnce("\(unsent) span(s) not sent to \(sender.configuration.endpoint) before exit "

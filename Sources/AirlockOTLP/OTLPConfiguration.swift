@@ -19,6 +19,11 @@ public struct OTLPConfiguration: Sendable, Equatable {
     public struct Header: Sendable, Equatable {
         public var name: String
         public var value: String
+
+        public init(name: String, value: String) {
+            self.name = name
+            self.value = value
+        }
     }
 
     public init(endpoint: String) { self.endpoint = endpoint }

@@ -19,7 +19,7 @@ public struct OTLPSender: Sendable {
     public let configuration: OTLPConfiguration
     private let client: HTTPClient
 
-    public init(configuration: OTLPConfiguration, client: HTTPClient = .shared) {
+    public init(configuration: OTLPConfiguration, client: HTTPClient = .otlp) {
         self.configuration = configuration
         self.client = client
     }

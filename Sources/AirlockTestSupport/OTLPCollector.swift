@@ -40,13 +40,15 @@ public final class OTLPCollector: Sendable {
         try requests.flatMap(Self.decode)
     }
 
+    /// The request body, gunzipped when it says so.
+    static func body(_ request: RecordedRequest) throws -> [UInt8] {
+        guard request.header("content-encoding")?.lowercased() == "gzip" else { return request.body }
+        var buffer = ByteBuffer(bytes: request.body)
+        return Array(try buffer.decompress(with: .gzip(), maxSize: 64 << 20).readableBytesView)
+    }
+
     public static func decode(_ request: RecordedRequest) throws -> [CollectedSpan] {
-        var body = request.body
-        if request.header("content-encoding")?.lowercased() == "gzip" {
-            var buffer = ByteBuffer(bytes: body)
-            let plain = try buffer.decompress(with: .gzip(), maxSize: 64 << 20)
-            body = Array(plain.readableBytesView)
-        }
+        let body = try body(request)
         if request.header("content-type")?.hasPrefix("application/json") == true { return try json(body) }
         let message = try Opentelemetry_Proto_Collector_Trace_V1_ExportTraceServiceRequest(serializedBytes: body)
         return message.resourceSpans.flatMap(\.scopeSpans).flatMap(\.spans).map { span in
@@ -60,7 +62,7 @@ public final class OTLPCollector: Sendable {
     /// The resource attributes of the first request (protobuf or JSON).
     public static func resource(_ request: RecordedRequest) throws -> [String: String] {
         if request.header("content-type")?.hasPrefix("application/json") == true {
-            let document = try JSONSerialization.jsonObject(with: Data(request.body)) as? [String: Any]
+            let document = try JSONSerialization.jsonObject(with: Data(try body(request))) as? [String: Any]
             let first = (document?["resourceSpans"] as? [[String: Any]])?.first
             let attributes = (first?["resource"] as? [String: Any])?["attributes"] as? [[String: Any]] ?? []
             return Dictionary(attributes.compactMap { item -> (String, String)? in
@@ -68,7 +70,7 @@ public final class OTLPCollector: Sendable {
                 return (key, jsonText(value))
             }, uniquingKeysWith: { $1 })
         }
-        let message = try Opentelemetry_Proto_Collector_Trace_V1_ExportTraceServiceRequest(serializedBytes: request.body)
+        let message = try Opentelemetry_Proto_Collector_Trace_V1_ExportTraceServiceRequest(serializedBytes: try body(request))
         return Dictionary((message.resourceSpans.first?.resource.attributes ?? []).map { ($0.key, text($0.value)) },
                           uniquingKeysWith: { $1 })
     }

@@ -50,7 +50,8 @@ enum PrometheusParser {
 
 extension [PrometheusParser.Sample] {
     func value(_ name: String, _ labels: [String: String] = [:]) -> Double {
-        filter { $0.name == name && labels.allSatisfy { key, value in $0.labels[key] == value } }.map(\.value).reduce(0, +)
+        filter { sample in sample.name == name && labels.allSatisfy { sample.labels[$0.key] == $0.value } }
+            .map(\.value).reduce(0, +)
     }
 }
 
