@@ -153,13 +153,21 @@ public actor LiveTraceExporter {
                 lastReason = reason
                 // Once the run has ended, no backoff: the exit waits for no schedule.
                 guard attempt < tries, !stopping, !Task.isCancelled else { break }
-                try? await Task.sleep(for: retry.delay(after: attempt, retryAfter: after))
+                await backoff(retry.delay(after: attempt, retryAfter: after))
                 continue
             }
             break
         }
         collectorDown = true
         drop(spans.count, reason: lastReason)
+    }
+
+    /// Sleeps in short slices so that the end of the run (`finish`) cuts a backoff short.
+    private func backoff(_ delay: Duration) async {
+        let end = ContinuousClock.now + delay
+        while !stopping, !Task.isCancelled, ContinuousClock.now < end {
+            try? await Task.sleep(for: min(.milliseconds(50), end - ContinuousClock.now))
+        }
     }
 
     private func drop(_ count: Int, reason: String) {

@@ -23,12 +23,13 @@ final class OTLPSink: Sendable {
         endpoint = "http://127.0.0.1:\(channel.localAddress?.port ?? 0)"
     }
 
-    static func start() async throws -> OTLPSink {
+    /// `hang`: read requests but never answer (a collector that is up but stuck).
+    static func start(hang: Bool = false) async throws -> OTLPSink {
         let counts = Counts()
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .childChannelInitializer { channel in
                 channel.pipeline.configureHTTPServerPipeline().flatMap {
-                    channel.pipeline.addHandler(Handler(counts: counts))
+                    channel.pipeline.addHandler(Handler(counts: counts, hang: hang))
                 }
             }
             .bind(host: "127.0.0.1", port: 0).get()
@@ -41,8 +42,12 @@ final class OTLPSink: Sendable {
         typealias InboundIn = HTTPServerRequestPart
         typealias OutboundOut = HTTPServerResponsePart
         let counts: Counts
+        let hang: Bool
 
-        init(counts: Counts) { self.counts = counts }
+        init(counts: Counts, hang: Bool) {
+            self.counts = counts
+            self.hang = hang
+        }
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             switch unwrapInboundIn(data) {
@@ -51,6 +56,7 @@ final class OTLPSink: Sendable {
             case .body(let buffer):
                 counts.value.withLock { $0.bytes += buffer.readableBytes }
             case .end:
+                if hang { return }
                 var headers = HTTPHeaders()
                 headers.add(name: "content-type", value: "application/x-protobuf")
                 headers.add(name: "content-length", value: "0")
