@@ -108,6 +108,7 @@ struct ExportCommand: AsyncParsableCommand {
             let store = try state.open()
             let record = try RunLookup.resolve(run, in: store)
             if otlp {
+                if output != nil { throw CLIError("--otlp sends the spans; it takes no --output", code: 2) }
                 guard let configuration = try TraceExport.configuration() else {
                     throw CLIError("--otlp needs OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (and OTEL_SDK_DISABLED unset)", code: 2)
                 }
