@@ -5,8 +5,8 @@ import Foundation
 /// (sent, or given up on), in `<state>/otlp/<run>.seq`. Span ids derive from the run and
 /// the seq that opened them, and each span ends at one entry, so "every span ending at or
 /// before this seq" is exactly the set already delivered. Written atomically after each
-/// answered batch; a harness killed between the collector's answer and this write sends
-/// that one batch again on resume (the only duplicate window).
+/// answered batch; a harness killed while a batch was in flight (or before this write)
+/// sends that one batch again on resume: delivery is at least once, repeats limited to it.
 public struct ExportWatermark: Sendable {
     public let file: URL
 

@@ -80,7 +80,7 @@ struct TelemetryCLITests {
         #expect(!harness.stderr.contains("warning"), "\(harness.stderr)")
     }
 
-    @Test("SIGKILLed half-way, then resumed: every span reaches the collector exactly once, in one trace")
+    @Test("SIGKILLed half-way, then resumed: every span reaches the collector, none again but the batch in flight at the kill")
     func killAndResume() async throws {
         let scene = try RunScene.make()
         defer { scene.remove() }
@@ -95,6 +95,7 @@ struct TelemetryCLITests {
         #expect(end.reason == .uncaughtSignal && end.status == SIGKILL, "\(harness.stderr)")
         let run = try #require(runID(harness.stdout))
         let before = try collector.spans().count
+        let requestsBefore = collector.requests.count
         #expect(before > 0, "spans of the first steps went out live before the kill")
 
         let resumed = try await RunBinary.run(["resume", run, "--state-dir", scene.stateDir], environment: environment)
@@ -102,7 +103,19 @@ struct TelemetryCLITests {
         let spans = try collector.spans()
         var counts: [String: Int] = [:]
         for span in spans { counts[span.spanID, default: 0] += 1 }
-        #expect(counts.values.allSatisfy { $0 == 1 }, "duplicates: \(counts.filter { $0.value > 1 })")
+        // Delivery is at least once: a batch the collector had taken when the harness died,
+        // before the harness read the answer, cannot be known as delivered and goes again.
+        // That batch is the only one: any repeat must be in the last request before the kill
+        // and in the first one after the resume (a broken watermark would resend more).
+        let duplicates = Set(counts.filter { $0.value > 1 }.keys)
+        if !duplicates.isEmpty {
+            let requests = collector.requests
+            let lastBefore = Set(try OTLPCollector.decode(requests[requestsBefore - 1]).map(\.spanID))
+            let firstAfter = Set(try OTLPCollector.decode(requests[requestsBefore]).map(\.spanID))
+            #expect(duplicates.isSubset(of: lastBefore) && duplicates.isSubset(of: firstAfter),
+                    "repeated beyond the batch in flight at the kill: \(spans.filter { duplicates.contains($0.spanID) }.map(\.name))")
+            #expect(counts.values.allSatisfy { $0 <= 2 })
+        }
         let reference = try await scene.allSpans(run)
         #expect(Set(counts.keys) == Set(reference.map(\.spanID)), "missing: \(Set(reference.map(\.spanID)).subtracting(counts.keys))")
         #expect(Set(spans.map(\.traceID)).count == 1)
