@@ -30,6 +30,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/adam-fowler/compress-nio", from: "1.5.0"),
     ],
     targets: [
         // Wire types between harness and guest; nothing else.
@@ -96,6 +101,25 @@ let package = Package(
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Yams", package: "Yams"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        // OTLP/HTTP span export (protobuf via swift-protobuf, or JSON): live, batched, retried.
+        .target(name: "AirlockOTLP", dependencies: [
+            "AirlockCore",
+            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "CompressNIO", package: "compress-nio"),
+        ]),
+
+        // The Prometheus backend for swift-metrics and the `/metrics` exposition.
+        .target(name: "AirlockPrometheus", dependencies: [
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
 
         // The MCP client: servers inside the sandbox over the guest's stdio frames.
@@ -109,27 +133,35 @@ let package = Package(
 
         // `airlock serve`: runs, transcripts and pending approvals as a small web page.
         .target(name: "AirlockServe", dependencies: [
-            "AirlockCore",
+            "AirlockCore", "AirlockPrometheus",
             .product(name: "Hummingbird", package: "hummingbird"),
         ]),
 
         // Commands: the only place that wires backends and providers to the core.
         .executableTarget(name: "airlock", dependencies: [
             "AirlockCore", "AirlockSandbox", "AirlockModels", "AirlockProtocol",
-            "AirlockEgress", "AirlockServe", "AirlockImages", "AirlockSchema", "AirlockMCP",
+            "AirlockEgress", "AirlockServe", "AirlockImages", "AirlockSchema", "AirlockMCP", "AirlockOTLP", "AirlockPrometheus",
             "AirlockSandboxHost", "AirlockBubblewrap", "AirlockLandlock", "AirlockOCI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
 
         // Benchmarks: run on demand, print medians and ratios against raw baselines.
         .executableTarget(name: "airlock-bench", dependencies: [
-            "AirlockSandbox", "AirlockProtocol", "CAirlockSys", "AirlockCore", "AirlockModels", "AirlockImages", "AirlockMCP",
+            "AirlockSandbox", "AirlockProtocol", "CAirlockSys", "AirlockCore", "AirlockModels", "AirlockImages", "AirlockMCP", "AirlockOTLP",
             "AirlockSandboxHost", "AirlockBubblewrap", "AirlockLandlock", "AirlockOCI",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
 
         // Test doubles shared by the test targets: a loopback HTTP server that speaks canned
         // provider replies. Not a product; nothing outside the tests depends on it.
         .target(name: "AirlockTestSupport", dependencies: [
+            "AirlockOTLP",
+            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            .product(name: "CompressNIO", package: "compress-nio"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -156,8 +188,9 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
         .testTarget(name: "AirlockCoreTests", dependencies: [
-            "AirlockCore", "AirlockModels", "AirlockSandbox", "AirlockTestSupport", "AirlockEgress",
+            "AirlockCore", "AirlockModels", "AirlockSandbox", "AirlockTestSupport", "AirlockEgress", "AirlockOTLP",
             "AirlockSandboxHost", "AirlockBubblewrap", "AirlockLandlock", "AirlockOCI",
+            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
@@ -169,7 +202,12 @@ let package = Package(
             "AirlockTestSupport", "CAirlockSys", "AirlockEgress", "AirlockImages",
             "AirlockSandboxHost", "AirlockBubblewrap", "AirlockLandlock", "AirlockOCI",
         ]),
-        .testTarget(name: "AirlockCLITests", dependencies: ["AirlockCore", "AirlockTestSupport"]),
+        .testTarget(name: "AirlockCLITests", dependencies: [
+            "AirlockCore", "AirlockTestSupport", "AirlockOTLP",
+            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            .product(name: "CompressNIO", package: "compress-nio"),
+            .product(name: "NIOCore", package: "swift-nio"),
+        ]),
         .testTarget(name: "AirlockEgressTests", dependencies: [
             "AirlockEgress",
             .product(name: "NIOCore", package: "swift-nio"),

@@ -60,6 +60,25 @@ if [ ! -x "$mcp_venv/bin/python" ] || ! "$mcp_venv/bin/python" -c 'import mcp, m
             'mcp>=2.3,<3' 'mcp-server-time==2026.10.19' 'mcp-server-git==2026.10.19' >/dev/null; } \
         || echo "setup: warning: the MCP test venv could not be built; the MCP tests will be skipped" >&2
 fi
+# Telemetry tests: prometheus_client parses `/metrics`; a real Arize Phoenix receives spans.
+# Each lives in its own venv under /var/cache/airlock-test, made once and reused; a venv is
+# used only once its install finished (.complete). A failed install is a warning: the tests
+# that need it say they were skipped. AIRLOCK_SETUP_PHOENIX=0 leaves Phoenix out.
+telemetry_venv() {
+    local dir="/var/cache/airlock-test/$1"; shift
+    [ -f "$dir/.complete" ] && return 0
+    echo "setup: installing $* into $dir (once)" >&2
+    rm -rf "$dir" && mkdir -p "$(dirname "$dir")"
+    if python3 -m venv "$dir" && "$dir/bin/pip" install -q --disable-pip-version-check "$@" >/dev/null 2>&1; then
+        touch "$dir/.complete"
+    else
+        echo "setup: warning: could not install $* into $dir; its tests will be skipped" >&2
+    fi
+}
+if command -v python3 >/dev/null 2>&1; then
+    telemetry_venv prometheus-client "prometheus_client==0.26.0"
+    [ "${AIRLOCK_SETUP_PHOENIX:-1}" = 0 ] || telemetry_venv phoenix "arize-phoenix==20.26.1"
+fi
 
 echo "setup: building (the first build fetches and compiles dependencies: a few minutes)" >&2
 swift build "$@"

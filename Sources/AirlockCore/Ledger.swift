@@ -1,5 +1,6 @@
 import AirlockModels
 import Foundation
+import Metrics
 
 /// The append-only, hash-chained record of one run. Every payload is redacted, then written
 /// in its own durable transaction: when `append` returns, the entry is on disk, so the loop
@@ -23,8 +24,10 @@ public actor Ledger {
     /// Appends an entry and returns it as stored. Continues an existing chain (a resumed run).
     @discardableResult
     public func append(_ kind: LedgerKind, _ payload: JSONValue = .object([:])) throws -> LedgerEntry {
+        let began = DispatchTime.now()
         let entry = try store.appendLedgerEntry(run: run, kind: kind, payload: redactor.redact(payload),
                                                 now: clock)
+        Metrics.Timer(label: "airlock_ledger_append_seconds").recordInterval(since: began)
         last = entry
         return entry
     }
@@ -33,8 +36,10 @@ public actor Ledger {
     /// lead up to one action are written together, before it.
     @discardableResult
     public func append(batch: [(LedgerKind, JSONValue)]) throws -> [LedgerEntry] {
+        let began = DispatchTime.now()
         let entries = try store.appendLedgerEntries(run: run, items: batch.map { ($0.0, redactor.redact($0.1)) },
                                                     now: clock)
+        Metrics.Timer(label: "airlock_ledger_append_seconds").recordInterval(since: began)
         if let entry = entries.last { last = entry }
         return entries
     }

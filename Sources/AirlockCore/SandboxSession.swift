@@ -1,5 +1,6 @@
 import AirlockModels
 import AirlockSandbox
+import Metrics
 
 /// Owns the run's sandbox: starts it, hands it to tool calls, replaces it when it dies,
 /// kills it at the end. With `freshPerCall`, every call gets a new one.
@@ -31,7 +32,14 @@ actor SandboxSession {
                 throw SandboxError(.guestDied, "the sandbox was lost \(replacements) times (at most \(maxReplacements) replacements); last: it died between calls")
             }
         }
-        let sandbox = try await backend.start(configuration)
+        let sandbox: any Sandbox
+        do {
+            sandbox = try await backend.start(configuration)
+        } catch {
+            // Not in the ledger (no sandbox came to be): counted here, for the process's /metrics.
+            Counter(label: "airlock_sandbox_start_failures_total", dimensions: [("backend", backend.name)]).increment()
+            throw error
+        }
         current = sandbox
         var payload: [String: JSONValue] = [
             "sandbox": .string(sandbox.id), "backend": .string(backend.name),

@@ -2,8 +2,8 @@ import Foundation
 
 /// Reads how long a server asked us to wait: `retry-after-ms` (OpenAI), `Retry-After` in
 /// seconds or as an HTTP date. The policy caps the result.
-enum RetryAfter {
-    static func parse(_ headers: [(String, String)], now: Date = Date()) -> Duration? {
+public enum RetryAfter {
+    public static func parse(_ headers: [(String, String)], now: Date = Date()) -> Duration? {
         func value(_ name: String) -> String? {
             headers.first { $0.0.lowercased() == name }?.1.trimmingCharacters(in: .whitespaces)
         }

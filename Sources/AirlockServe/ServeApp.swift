@@ -1,4 +1,5 @@
 import AirlockCore
+import AirlockPrometheus
 import Hummingbird
 import Logging
 import NIOCore
@@ -7,10 +8,13 @@ import NIOCore
 public struct ServeApp: Sendable {
     public let configuration: ServeConfiguration
     public let data: ServeData
+    /// `/metrics` (Prometheus text), behind the same guard as every other route.
+    public let metrics: MetricsEndpoint?
 
-    public init(configuration: ServeConfiguration, store: Store) {
+    public init(configuration: ServeConfiguration, store: Store, metrics: MetricsEndpoint? = nil) {
         self.configuration = configuration
         self.data = ServeData(store: store)
+        self.metrics = metrics
     }
 
     public func router() -> Router<ServeContext> {
@@ -18,6 +22,7 @@ public struct ServeApp: Sendable {
         router.add(middleware: ServeGuard(configuration: configuration))
         ServePages(configuration: configuration, data: data).register(on: router)
         ServeAPI(configuration: configuration, data: data).register(on: router)
+        if let metrics { MetricsRoute.register(metrics, on: router) }
         return router
     }
 

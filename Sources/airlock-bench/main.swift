@@ -32,11 +32,16 @@ if CommandLine.arguments.dropFirst().first == "image" {
     }
 }
 
-// `airlock-bench ledger`, `loop` and `egress`: the harness's own costs.
-if let mode = CommandLine.arguments.dropFirst().first, ["ledger", "loop", "egress", "mcp"].contains(mode) {
+// `airlock-bench ledger`, `loop`, `egress`, `mcp` and `otlp`: the harness's own costs.
+if let mode = CommandLine.arguments.dropFirst().first, ["ledger", "loop", "egress", "mcp", "otlp"].contains(mode) {
     let count = CommandLine.arguments.dropFirst(2).first.flatMap { Int($0) } ?? (mode == "ledger" ? 1000 : mode == "egress" ? 300 : 100)
     do {
-        if mode == "mcp" {
+        if mode == "otlp" {
+            let host = try BenchHost.make()
+            try FileManager.default.createDirectory(atPath: host.workspace + "/empty", withIntermediateDirectories: true)
+            defer { host.remove() }
+            print(try await OTLPBench.run(steps: count, workspace: host.workspace))
+        } else if mode == "mcp" {
             let host = try BenchHost.make()
             defer { host.remove() }
             print(try await MCPBench.run(calls: count, workspace: host.workspace))

@@ -1,6 +1,7 @@
 import AirlockCore
 import AirlockMCP
 import AirlockModels
+import AirlockOTLP
 import AirlockSandbox
 import ArgumentParser
 import Foundation
@@ -44,10 +45,17 @@ struct ResumeCommand: AsyncParsableCommand {
 
     @OptionGroup(title: "Config files") var configFiles: ConfigOptions
 
+    @Flag(name: .long, help: "Put message content in OpenTelemetry spans (see `airlock run --help`).")
+    var otelContent = false
+
     @OptionGroup var state: StateOptions
+
+    @OptionGroup(title: "Diagnostics") var log: LogOptions
 
     func run() async throws {
         try await Output.guarded {
+            let logger = log.logger()
+            let trace = try TraceExport.configuration()
             let probe = try state.open()
             let record = try RunLookup.resolve(run, in: probe)
             if record.status == .finished {
@@ -102,8 +110,14 @@ struct ResumeCommand: AsyncParsableCommand {
             let headerSecrets = remoteMCPServers.flatMap(\.variables).compactMap { ProcessInfo.processInfo.environment[$0] }
             let store = try state.open(redactor: Redactor(secrets: (apiKey.map { [$0] } ?? []) + secretValues + headerSecrets))
             let printer = ProgressPrinter(json: json, interactive: isatty(STDERR_FILENO) == 1)
+            // The same trace as before the harness died: spans it had not sent go out first.
+            let exporter = TraceExport.live(trace, store: store, content: otelContent, logger: logger)
+            await exporter?.follow(run: record.id)
             var loop = AgentLoop(configuration: configuration, model: model, backend: SandboxTiers.backend(SandboxTier(rawValue: configuration.sandboxTier) ?? .auto),
-                                 store: store, approver: try ProviderSetup.approver(approver, store: store), onEvent: { printer.show($0) })
+                                 store: store, approver: try ProviderSetup.approver(approver, store: store), onEvent: { event in
+                                     RunDiagnostics(logger: logger).record(event)
+                                     printer.show(event)
+                                 })
             if !mcpServers.isEmpty || !remoteMCPServers.isEmpty {
                 loop.toolProvider = MCPToolProvider(servers: mcpServers, remotes: remoteMCPServers,
                                                     environment: ProcessInfo.processInfo.environment,
@@ -113,9 +127,11 @@ struct ResumeCommand: AsyncParsableCommand {
             do {
                 result = try await loop.resume(runID: record.id)
             } catch {
+                await TraceExport.finish(exporter, run: record.id, configuration: trace, logger: logger)
                 throw CLIError("cannot resume \(record.id): \(error)")
             }
             if !json, let answer = result.answer, !answer.isEmpty { Output.line(answer) }
+            await TraceExport.finish(exporter, run: record.id, configuration: trace, logger: logger)
             if result.exitCode != 0 { throw ExitCode(result.exitCode) }
         }
     }

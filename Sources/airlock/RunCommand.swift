@@ -111,7 +111,7 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Ed25519 private key file (from `airlock keygen`) that signs the ledger's head at the end.")
     var signKey: String?
 
-    @Flag(name: .long, help: "Put message content in OpenTelemetry spans (sent only when OTEL_EXPORTER_OTLP_ENDPOINT is set).")
+    @Flag(name: .long, help: "Put message content in OpenTelemetry spans (spans are sent only when OTEL_EXPORTER_OTLP_ENDPOINT or _TRACES_ENDPOINT is set; see docs/observability.md).")
     var otelContent = false
 
     @OptionGroup(title: "Network") var egress: EgressOptions
@@ -119,6 +119,8 @@ struct RunCommand: AsyncParsableCommand {
     @OptionGroup(title: "Config files") var configFiles: ConfigOptions
 
     @OptionGroup var state: StateOptions
+
+    @OptionGroup(title: "Diagnostics") var log: LogOptions
 
     func validate() throws {
         if let maxSteps, maxSteps < 1 { throw ValidationError("--max-steps must be at least 1") }

@@ -1,9 +1,11 @@
 import AirlockCore
 import AirlockMCP
 import AirlockModels
+import AirlockOTLP
 import AirlockSandbox
 import ArgumentParser
 import Foundation
+import Logging
 
 /// `airlock run`, resolved: the model, budgets, sandbox and store it will use. Config
 /// mistakes surface here as exit 2, before anything starts.
@@ -17,6 +19,8 @@ struct RunPlan {
     let backend: any SandboxBackend
     let mcpServers: [MCPServerSettings]
     let remoteMCPServers: [RemoteMCPServerSettings]
+    let trace: OTLPConfiguration?
+    let logger: Logger
 
     init(command: RunCommand, extras: ConfigExtras = ConfigExtras()) throws {
         let environment = ProcessInfo.processInfo.environment
@@ -68,6 +72,8 @@ struct RunPlan {
                                                                              patterns: command.redact))
         json = command.json
         otelContent = command.otelContent
+        trace = try TraceExport.configuration()
+        logger = command.log.logger()
         approver = try ProviderSetup.approver(command.approver, store: store)
         mcpServers = extras.mcpServers
         remoteMCPServers = extras.remoteMCPServers
@@ -75,8 +81,15 @@ struct RunPlan {
 
     func execute() async throws -> Int32 {
         let printer = ProgressPrinter(json: json, interactive: isatty(STDERR_FILENO) == 1)
+        let exporter = TraceExport.live(trace, store: store, content: otelContent, logger: logger)
+        let diagnostics = RunDiagnostics(logger: logger)
         var loop = AgentLoop(configuration: configuration, model: model, backend: backend,
-                             store: store, approver: approver, onEvent: { printer.show($0) })
+                             store: store, approver: approver, onEvent: { event in
+                                 // The run id is known from the first event: spans go out from then on.
+                                 if event.type == "run_started" { exporter?.followSoon(run: event.run) }
+                                 diagnostics.record(event)
+                                 printer.show(event)
+                             })
         if !mcpServers.isEmpty || !remoteMCPServers.isEmpty {
             loop.toolProvider = MCPToolProvider(servers: mcpServers, remotes: remoteMCPServers,
                                                 environment: ProcessInfo.processInfo.environment,
@@ -86,22 +99,11 @@ struct RunPlan {
         do {
             result = try await loop.run()
         } catch {
+            if let exporter { _ = await exporter.finish(grace: .seconds(1)) }
             throw CLIError("cannot record the run: \(error)", code: 1)
         }
         if !json, let answer = result.answer, !answer.isEmpty { Output.line(answer) }
-        await exportTrace(result.runID)
+        await TraceExport.finish(exporter, run: result.runID, configuration: trace, logger: logger)
         return result.exitCode
-    }
-
-    /// OpenTelemetry spans derived from the ledger, when an OTLP endpoint is configured.
-    /// A collector that is down costs a warning, never the run's outcome.
-    private func exportTrace(_ run: String) async {
-        guard let exporter = OTLPExporter(environment: ProcessInfo.processInfo.environment) else { return }
-        do {
-            let spans = LedgerSpans.build(try store.ledgerEntries(run: run), includeContent: otelContent)
-            try await exporter.export(spans)
-        } catch {
-            Output.error("airlock: warning: could not export the trace to \(exporter.endpoint): \(error)")
-        }
     }
 }

@@ -1,4 +1,5 @@
 import AirlockCore
+import AirlockPrometheus
 import AirlockServe
 import ArgumentParser
 import Foundation
@@ -19,6 +20,12 @@ struct ServeCommand: AsyncParsableCommand {
         SameSite=Strict cookie. POSTs need the page's CSRF token (X-Airlock-CSRF header, from \
         GET /api/session) unless they carry the bearer token, and cross-site requests are refused.
 
+        Metrics: GET /metrics answers in the Prometheus text format (behind the same checks): \
+        runs by state and outcome, model calls and tokens by model, tool calls by tool and \
+        status with latency, sandbox starts by backend with start time, approvals pending, \
+        egress bytes — a fold of every run's ledger in the state directory. See \
+        docs/observability.md.
+
         JSON API: GET /api/runs, /api/runs/RUN, /api/pending[?run=RUN], /api/session; \
         POST /api/approve {"run","call","rule"?}, POST /api/deny {"run","call","reason"?,"terminate"?}.
         """)
@@ -34,14 +41,20 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup var state: StateOptions
 
+    @OptionGroup(title: "Diagnostics") var log: LogOptions
+
     func run() async throws {
         try await Output.guarded {
+            let logger = log.logger("airlock.serve")
             let user = ProcessInfo.processInfo.environment["USER"] ?? NSUserName()
             let token = self.token ?? ProcessInfo.processInfo.environment["AIRLOCK_SERVE_TOKEN"]
             let configuration = ServeConfiguration(host: host, port: port, token: token, user: user)
             if let problem = configuration.problem { throw CLIError(problem, code: 2) }
             let store = try state.open()
-            let app = ServeApp(configuration: configuration, store: store).application { bound in
+            let follower = LedgerMetricsFollower(store: store)
+            let metrics = MetricsEndpoint.bootstrap(refresh: { try await follower.refresh() })
+            let app = ServeApp(configuration: configuration, store: store, metrics: metrics).application { bound in
+                logger.info("serving", metadata: ["port": "\(bound)", "host": "\(configuration.host)"])
                 var shown = configuration
                 shown.port = bound
                 Output.line("airlock serve: \(shown.displayURL) (state \(store.stateDirectory.path))")

@@ -1,4 +1,5 @@
 import AirlockCore
+import AirlockOTLP
 import AirlockModels
 import ArgumentParser
 import Foundation
@@ -81,7 +82,12 @@ struct VerifyCommand: AsyncParsableCommand {
 struct ExportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
-        abstract: "Write a run's ledger as JSONL (one entry a line) that `airlock verify --file` checks on its own.")
+        abstract: "Write a run's ledger as JSONL (one entry a line) that `airlock verify --file` checks on its own.",
+        discussion: """
+        With --otlp, send the run's spans (derived from its ledger) to the OTLP endpoint of the \
+        OTEL_EXPORTER_OTLP_* variables instead, all of them again, whatever was sent live \
+        (collectors keep one span per span id). See docs/observability.md.
+        """)
 
     @Argument(help: "The run (id, unique prefix, or 'latest').")
     var run: String
@@ -89,12 +95,30 @@ struct ExportCommand: AsyncParsableCommand {
     @Option(name: [.short, .long], help: "Output file (default: stdout).")
     var output: String?
 
+    @Flag(name: .long, help: "Send the run's spans over OTLP (OTEL_EXPORTER_OTLP_ENDPOINT or _TRACES_ENDPOINT) instead of writing JSONL.")
+    var otlp = false
+
+    @Flag(name: .long, help: "With --otlp: put message content in the spans.")
+    var otelContent = false
+
     @OptionGroup var state: StateOptions
 
     func run() async throws {
         try await Output.guarded {
             let store = try state.open()
             let record = try RunLookup.resolve(run, in: store)
+            if otlp {
+                if output != nil { throw CLIError("--otlp sends the spans; it takes no --output", code: 2) }
+                guard let configuration = try TraceExport.configuration() else {
+                    throw CLIError("--otlp needs OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (and OTEL_SDK_DISABLED unset)", code: 2)
+                }
+                let spans = LedgerSpans.build(try store.ledgerEntries(run: record.id), includeContent: otelContent)
+                do { try await OTLPSender(configuration: configuration).deliver(spans) }
+                catch { throw CLIError("cannot export the spans of \(record.id): \(error)") }
+                Output.line("sent \(spans.count) spans of \(record.id) to \(configuration.endpoint) (\(configuration.wireProtocol.rawValue))")
+                return
+            }
+            if otelContent { throw CLIError("--otel-content goes with --otlp", code: 2) }
             if let output {
                 try store.exportLedger(run: record.id, to: URL(fileURLWithPath: output))
             } else {

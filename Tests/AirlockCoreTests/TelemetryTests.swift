@@ -1,4 +1,5 @@
 import AirlockModels
+import AirlockOTLP
 import AirlockTestSupport
 import Foundation
 import Testing
@@ -21,9 +22,10 @@ struct TelemetryTests {
     private func received(_ spans: [TraceSpan]) async throws -> (RecordedRequest, [JSONValue]) {
         let receiver = try await TestHTTPServer.start([.json("{}")])
         defer { Task { await receiver.shutdown() } }
-        let exporter = try #require(OTLPExporter(environment: ["OTEL_EXPORTER_OTLP_ENDPOINT": receiver.baseURL,
-                                                               "OTEL_EXPORTER_OTLP_HEADERS": "x-team=airlock"]))
-        try await exporter.export(spans)
+        let configuration = try #require(try OTLPConfiguration(environment: [
+            "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.baseURL, "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json",
+            "OTEL_EXPORTER_OTLP_HEADERS": "x-team=airlock"]))
+        try await OTLPSender(configuration: configuration).deliver(spans)
         let request = try #require(receiver.requests.first)
         let document = try JSONValue(parsing: request.text)
         guard case .array(let resourceSpans)? = document["resourceSpans"],
