@@ -30,6 +30,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // Wire types between harness and guest; nothing else.
@@ -71,9 +72,20 @@ let package = Package(
         .target(name: "AirlockCore", dependencies: [
             "AirlockProtocol", "AirlockSandbox", "AirlockModels", "AirlockEgress", "CAirlockSys",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
-            .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Yams", package: "Yams"),
+        ]),
+
+        // The run store in one SQLite file (GRDB): the embedded default.
+        .target(name: "AirlockStoreSQLite", dependencies: [
+            "AirlockCore",
+            .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
+
+        // The run store on PostgreSQL (shared by harness replicas), through postgres-nio.
+        .target(name: "AirlockStorePostgres", dependencies: [
+            "AirlockCore",
+            .product(name: "PostgresNIO", package: "postgres-nio"),
         ]),
 
         // `airlock serve`: runs, transcripts and pending approvals as a small web page.
@@ -85,13 +97,15 @@ let package = Package(
         // Commands: the only place that wires backends and providers to the core.
         .executableTarget(name: "airlock", dependencies: [
             "AirlockCore", "AirlockSandbox", "AirlockModels", "AirlockProtocol",
-            "AirlockEgress", "AirlockServe",
+            "AirlockEgress", "AirlockServe", "AirlockStoreSQLite", "AirlockStorePostgres",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         // Benchmarks: run on demand, print medians and ratios against raw baselines.
         .executableTarget(name: "airlock-bench", dependencies: [
             "AirlockSandbox", "AirlockProtocol", "CAirlockSys", "AirlockCore", "AirlockModels",
+            "AirlockStoreSQLite", "AirlockStorePostgres", "AirlockTestSupport",
+            .product(name: "GRDB", package: "GRDB.swift"),
         ]),
 
         // Test doubles shared by the test targets: a loopback HTTP server that speaks canned
@@ -118,7 +132,9 @@ let package = Package(
         ]),
         .testTarget(name: "AirlockCoreTests", dependencies: [
             "AirlockCore", "AirlockModels", "AirlockSandbox", "AirlockTestSupport", "AirlockEgress",
+            "AirlockStoreSQLite", "AirlockStorePostgres",
             .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -126,9 +142,11 @@ let package = Package(
         // Attacks from inside real sandboxes, weakened-sandbox proofs, and boundary fuzzing.
         .testTarget(name: "AirlockEscapeTests", dependencies: [
             "AirlockSandbox", "AirlockProtocol", "AirlockCore", "AirlockModels",
-            "AirlockTestSupport", "CAirlockSys", "AirlockEgress",
+            "AirlockTestSupport", "CAirlockSys", "AirlockEgress", "AirlockStoreSQLite",
         ]),
-        .testTarget(name: "AirlockCLITests", dependencies: ["AirlockCore", "AirlockTestSupport"]),
+        .testTarget(name: "AirlockCLITests", dependencies: [
+            "AirlockCore", "AirlockTestSupport", "AirlockStoreSQLite", "AirlockStorePostgres",
+        ]),
         .testTarget(name: "AirlockEgressTests", dependencies: [
             "AirlockEgress",
             .product(name: "NIOCore", package: "swift-nio"),
@@ -139,7 +157,7 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .testTarget(name: "AirlockServeTests", dependencies: [
-            "AirlockServe", "AirlockCore", "AirlockTestSupport",
+            "AirlockServe", "AirlockCore", "AirlockTestSupport", "AirlockStoreSQLite",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ]),

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Airlock needs on Debian/Ubuntu when it is missing, then builds.
 # bubblewrap: the sandbox; libseccomp-dev: the seccomp filter; python3: used by some tests;
+# postgresql: the PostgreSQL store's tests (no system service is used or started);
 # chromium (only with AIRLOCK_SETUP_BROWSER=1, as scripts/test.sh sets): the `airlock serve` page test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,6 +10,8 @@ missing=()
 command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
 [ -f /usr/include/seccomp.h ] || missing+=(libseccomp-dev)
 [ -x /usr/bin/python3 ] || missing+=(python3)
+# postgresql: the store tests start their own server (initdb in a temp dir, loopback only).
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
 browser=0
 if [ "${AIRLOCK_SETUP_BROWSER:-0}" = 1 ] && ! command -v chromium >/dev/null 2>&1; then browser=1; fi
 sudo_cmd=()

@@ -6,13 +6,13 @@ import Foundation
 /// can log a decision and only then act on it.
 public actor Ledger {
     public nonisolated let run: String
-    private let store: Store
+    private let store: any RunStore
     private let redactor: Redactor
     private let clock: @Sendable () -> Date
     private var last: LedgerEntry?
 
     /// `redactor` defaults to the store's. `clock` is for tests.
-    public init(store: Store, run: String, redactor: Redactor? = nil,
+    public init(store: any RunStore, run: String, redactor: Redactor? = nil,
                 clock: @escaping @Sendable () -> Date = { Date() }) {
         self.store = store
         self.run = run
@@ -22,8 +22,8 @@ public actor Ledger {
 
     /// Appends an entry and returns it as stored. Continues an existing chain (a resumed run).
     @discardableResult
-    public func append(_ kind: LedgerKind, _ payload: JSONValue = .object([:])) throws -> LedgerEntry {
-        let entry = try store.appendLedgerEntry(run: run, kind: kind, payload: redactor.redact(payload),
+    public func append(_ kind: LedgerKind, _ payload: JSONValue = .object([:])) async throws -> LedgerEntry {
+        let entry = try await store.appendLedgerEntry(run: run, kind: kind, payload: redactor.redact(payload),
                                                 now: clock)
         last = entry
         return entry
@@ -32,26 +32,26 @@ public actor Ledger {
     /// Appends several entries in one durable transaction (one fsync): the entries that
     /// lead up to one action are written together, before it.
     @discardableResult
-    public func append(batch: [(LedgerKind, JSONValue)]) throws -> [LedgerEntry] {
-        let entries = try store.appendLedgerEntries(run: run, items: batch.map { ($0.0, redactor.redact($0.1)) },
+    public func append(batch: [(LedgerKind, JSONValue)]) async throws -> [LedgerEntry] {
+        let entries = try await store.appendLedgerEntries(run: run, items: batch.map { ($0.0, redactor.redact($0.1)) },
                                                     now: clock)
         if let entry = entries.last { last = entry }
         return entries
     }
 
     @discardableResult
-    public func append(kind: LedgerKind, payload: JSONValue) throws -> LedgerEntry {
-        try append(kind, payload)
+    public func append(kind: LedgerKind, payload: JSONValue) async throws -> LedgerEntry {
+        try await append(kind, payload)
     }
 
     /// The last entry this actor appended, if any.
     public var lastEntry: LedgerEntry? { last }
 
-    public func entries() throws -> [LedgerEntry] {
-        try store.ledgerEntries(run: run)
+    public func entries() async throws -> [LedgerEntry] {
+        try await store.ledgerEntries(run: run)
     }
 
-    public func verify() throws -> VerifyReport {
-        try store.verifyLedger(run: run)
+    public func verify() async throws -> VerifyReport {
+        try await store.verifyLedger(run: run)
     }
 }

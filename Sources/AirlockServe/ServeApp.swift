@@ -7,10 +7,13 @@ import NIOCore
 public struct ServeApp: Sendable {
     public let configuration: ServeConfiguration
     public let data: ServeData
+    /// Queues runs for `POST /api/runs`; without one the route answers 501.
+    public let submitter: (any RunSubmitter)?
 
-    public init(configuration: ServeConfiguration, store: Store) {
+    public init(configuration: ServeConfiguration, store: any RunStore, submitter: (any RunSubmitter)? = nil) {
         self.configuration = configuration
         self.data = ServeData(store: store)
+        self.submitter = submitter
     }
 
     public func router() -> Router<ServeContext> {
@@ -18,6 +21,7 @@ public struct ServeApp: Sendable {
         router.add(middleware: ServeGuard(configuration: configuration))
         ServePages(configuration: configuration, data: data).register(on: router)
         ServeAPI(configuration: configuration, data: data).register(on: router)
+        ServeRunsAPI(configuration: configuration, data: data, submitter: submitter).register(on: router)
         return router
     }
 

@@ -12,6 +12,8 @@ struct Options: Sendable {
                airlock-bench ledger [APPENDS]    ledger appends/s and verify cost per 10,000 entries
                airlock-bench loop [STEPS]        harness overhead per agent step (scripted model)
                airlock-bench egress [REQUESTS]   the egress proxy's cost per request and per byte, vs direct
+               airlock-bench queue [RUNS]        PostgreSQL vs SQLite appends, claim and stop latency, runs/min
+                                                 with 1, 2, 4 workers ($AIRLOCK_BENCH_DATABASE_URL or its own server)
 
         Measures, side by side in one run on this machine:
           1. sandbox start → first command's result (BubblewrapBackend.start + exec /bin/true)

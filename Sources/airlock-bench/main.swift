@@ -5,10 +5,12 @@ import Glibc
 // by side in one run (DESIGN.md §6). Figures on stdout, progress on stderr.
 
 // `airlock-bench ledger`, `loop` and `egress`: the harness's own costs.
-if let mode = CommandLine.arguments.dropFirst().first, ["ledger", "loop", "egress"].contains(mode) {
-    let count = CommandLine.arguments.dropFirst(2).first.flatMap { Int($0) } ?? (mode == "ledger" ? 1000 : mode == "egress" ? 300 : 100)
+if let mode = CommandLine.arguments.dropFirst().first, ["ledger", "loop", "egress", "queue"].contains(mode) {
+    let count = CommandLine.arguments.dropFirst(2).first.flatMap { Int($0) } ?? (mode == "ledger" ? 1000 : mode == "egress" ? 300 : mode == "queue" ? 20 : 100)
     do {
-        if mode == "ledger" {
+        if mode == "queue" {
+            print(try await QueueBench.run(runs: count))
+        } else if mode == "ledger" {
             print(try LedgerBench.run(appends: count))
         } else if mode == "egress" {
             let host = try BenchHost.make()

@@ -14,7 +14,7 @@ struct Airlock: AsyncParsableCommand {
         """,
         subcommands: [RunCommand.self, ResumeCommand.self, ReplayCommand.self, ExecCommand.self, RunsCommand.self, ShowCommand.self,
                       VerifyCommand.self, ExportCommand.self, KeygenCommand.self, PolicyCommand.self, ApproveCommand.self, DenyCommand.self,
-                      DoctorCommand.self, ServeCommand.self]
+                      DoctorCommand.self, ServeCommand.self, SubmitCommand.self, WorkerCommand.self, StopCommand.self]
     )
 
     /// Usage errors exit 2 (DESIGN.md §3), not ArgumentParser's 64.

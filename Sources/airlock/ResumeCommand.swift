@@ -45,8 +45,8 @@ struct ResumeCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await Output.guarded {
-            let probe = try state.open()
-            let record = try RunLookup.resolve(run, in: probe)
+            let probe = try await state.open()
+            let record = try await RunLookup.resolve(run, in: probe)
             if record.status == .finished {
                 throw CLIError("run \(record.id) already finished (\(record.outcome ?? "?"), exit \(record.exitCode ?? 1)); nothing to resume")
             }
@@ -54,7 +54,7 @@ struct ResumeCommand: AsyncParsableCommand {
                 let holder = RunLock.holder(run: record.id, stateDirectory: probe.stateDirectory) ?? "?"
                 throw CLIError("run \(record.id) is being driven by a live harness (pid \(holder)); refusing to resume it twice")
             }
-            let entries = try probe.ledgerEntries(run: record.id)
+            let entries = try await probe.ledgerEntries(run: record.id)
             guard let started = entries.first(where: { $0.kind == .runStarted }),
                   var configuration = RunConfiguration(recorded: started.payload) else {
                 throw CLIError("run \(record.id) has no readable run_started entry; it cannot be resumed")
@@ -88,7 +88,7 @@ struct ResumeCommand: AsyncParsableCommand {
                 }
                 configuration.egress = egress
             }
-            let store = try state.open(redactor: Redactor(secrets: (apiKey.map { [$0] } ?? []) + secretValues))
+            let store = try await state.open(redactor: Redactor(secrets: (apiKey.map { [$0] } ?? []) + secretValues))
             let printer = ProgressPrinter(json: json, interactive: isatty(STDERR_FILENO) == 1)
             let loop = AgentLoop(configuration: configuration, model: model, backend: BubblewrapBackend(),
                                  store: store, approver: try ProviderSetup.approver(approver, store: store), onEvent: { printer.show($0) })

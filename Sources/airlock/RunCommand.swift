@@ -123,7 +123,7 @@ struct RunCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await Output.guarded {
-            let plan = try RunPlan(command: self)
+            let plan = try await RunPlan(command: self)
             let code = try await plan.execute()
             if code != 0 { throw ExitCode(code) }
         }

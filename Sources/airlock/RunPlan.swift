@@ -9,12 +9,13 @@ import Foundation
 struct RunPlan {
     let configuration: RunConfiguration
     let model: any LanguageModel
-    let store: Store
+    let store: any RunStore
     let json: Bool
     let otelContent: Bool
     let approver: any Approver
 
-    init(command: RunCommand) throws {
+    /// `store`: the worker's open store, used instead of opening the command's.
+    init(command: RunCommand, store shared: (any RunStore)? = nil) async throws {
         let environment = ProcessInfo.processInfo.environment
         guard let modelText = command.model ?? environment["AIRLOCK_MODEL"] else {
             throw CLIError("no model: pass --model openai:NAME, anthropic:NAME or script:FILE (or set AIRLOCK_MODEL)", code: 2)
@@ -54,8 +55,13 @@ struct RunPlan {
         self.configuration = configuration
         // The key is a secret of the harness: redacted from everything written.
         // Proxy secrets are redacted like --secret-env ones, should one ever come back in output.
-        store = try command.state.open(redactor: try ProviderSetup.redactor(apiKey: apiKey, secretEnv: command.secretEnv + command.egress.secret,
-                                                                             patterns: command.redact))
+        let redactor = try ProviderSetup.redactor(apiKey: apiKey, secretEnv: command.secretEnv + command.egress.secret,
+                                                  patterns: command.redact)
+        if let shared {
+            store = shared.withRedactor(redactor)
+        } else {
+            store = try await command.state.open(redactor: redactor)
+        }
         json = command.json
         otelContent = command.otelContent
         approver = try ProviderSetup.approver(command.approver, store: store)
@@ -76,12 +82,35 @@ struct RunPlan {
         return result.exitCode
     }
 
+    /// Runs a run a worker claimed: started afresh when its ledger has no `run_started` yet,
+    /// else continued from its ledger under the resume rules. Throws `RunDetached` when
+    /// the run was taken over or handed back.
+    func execute(claimed runID: String, resuming entries: [LedgerEntry], holding: RunHolding,
+                 printer: ProgressPrinter) async throws -> RunResult {
+        let started = entries.contains { $0.kind == .runStarted }
+        // A script replays from the start; the turns already answered are in the ledger.
+        if started, let script = model as? ScriptedModel {
+            await script.skip(entries.filter { $0.kind == .modelResponse && $0.payload["error"] == nil }.count)
+        }
+        if let claim = holding.claim {
+            _ = try await store.fenced(claim.fence).appendLedgerEntries(run: runID, items: [
+                (.runClaimed, ["worker": .string(claim.worker), "epoch": .int(claim.epoch), "takeover": .bool(started),
+                               "pid": .int(Int(getpid()))]),
+            ], now: { Date() })
+        }
+        let loop = AgentLoop(configuration: configuration, model: model, backend: BubblewrapBackend(),
+                             store: store, approver: approver, holding: holding, onEvent: { printer.show($0) })
+        let result = started ? try await loop.takeOver(runID: runID) : try await loop.start(claimed: runID)
+        await exportTrace(runID)
+        return result
+    }
+
     /// OpenTelemetry spans derived from the ledger, when an OTLP endpoint is configured.
     /// A collector that is down costs a warning, never the run's outcome.
     private func exportTrace(_ run: String) async {
         guard let exporter = OTLPExporter(environment: ProcessInfo.processInfo.environment) else { return }
         do {
-            let spans = LedgerSpans.build(try store.ledgerEntries(run: run), includeContent: otelContent)
+            let spans = LedgerSpans.build(try await store.ledgerEntries(run: run), includeContent: otelContent)
             try await exporter.export(spans)
         } catch {
             Output.error("airlock: warning: could not export the trace to \(exporter.endpoint): \(error)")

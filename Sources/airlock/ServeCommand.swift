@@ -19,7 +19,8 @@ struct ServeCommand: AsyncParsableCommand {
         SameSite=Strict cookie. POSTs need the page's CSRF token (X-Airlock-CSRF header, from \
         GET /api/session) unless they carry the bearer token, and cross-site requests are refused.
 
-        JSON API: GET /api/runs, /api/runs/RUN, /api/pending[?run=RUN], /api/session; \
+        JSON API (docs/api.md): GET /api/runs, /api/runs/RUN, /api/runs/RUN/events (SSE), \
+        /api/pending[?run=RUN], /api/session; POST /api/runs (submit), /api/runs/RUN/cancel; \
         POST /api/approve {"run","call","rule"?}, POST /api/deny {"run","call","reason"?,"terminate"?}.
         """)
 
@@ -40,11 +41,11 @@ struct ServeCommand: AsyncParsableCommand {
             let token = self.token ?? ProcessInfo.processInfo.environment["AIRLOCK_SERVE_TOKEN"]
             let configuration = ServeConfiguration(host: host, port: port, token: token, user: user)
             if let problem = configuration.problem { throw CLIError(problem, code: 2) }
-            let store = try state.open()
-            let app = ServeApp(configuration: configuration, store: store).application { bound in
+            let store = try await state.open()
+            let app = ServeApp(configuration: configuration, store: store, submitter: APISubmitter()).application { bound in
                 var shown = configuration
                 shown.port = bound
-                Output.line("airlock serve: \(shown.displayURL) (state \(store.stateDirectory.path))")
+                Output.line("airlock serve: \(shown.displayURL) (state \(store.location))")
                 if configuration.token != nil {
                     Output.line("open \(shown.displayURL)?token=TOKEN once in a browser, or send Authorization: Bearer TOKEN")
                 }

@@ -42,15 +42,15 @@ struct VerifyCommand: AsyncParsableCommand {
                 do { reports.append((file, try LedgerVerifier.verify(jsonlFile: URL(fileURLWithPath: file)))) }
                 catch { throw CLIError("cannot read \(file): \(error)") }
             } else {
-                let store = try state.open()
-                let ids = all ? try store.runs().map(\.id) : [try RunLookup.resolve(run ?? "", in: store).id]
+                let store = try await state.open()
+                let ids = all ? try await store.runs().map(\.id) : [try await RunLookup.resolve(run ?? "", in: store).id]
                 for id in ids {
-                    var report = try store.verifyLedger(run: id)
+                    var report = try await store.verifyLedger(run: id)
                     if let publicKey, report.ok {
                         let raw: Data
                         do { raw = try ChainSignature.loadPublicKey(publicKey) }
                         catch { throw CLIError("cannot read the public key \(publicKey): \(error)", code: 2) }
-                        let check = ChainSignature.verify(try store.ledgerEntries(run: id), publicKey: raw)
+                        let check = ChainSignature.verify(try await store.ledgerEntries(run: id), publicKey: raw)
                         if !check.ok {
                             report.ok = false
                             report.reason = check.reason
@@ -93,12 +93,12 @@ struct ExportCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await Output.guarded {
-            let store = try state.open()
-            let record = try RunLookup.resolve(run, in: store)
+            let store = try await state.open()
+            let record = try await RunLookup.resolve(run, in: store)
             if let output {
-                try store.exportLedger(run: record.id, to: URL(fileURLWithPath: output))
+                try await store.exportLedger(run: record.id, to: URL(fileURLWithPath: output))
             } else {
-                FileHandle.standardOutput.write(Data(try store.exportLedgerJSONL(run: record.id).utf8))
+                FileHandle.standardOutput.write(Data(try await store.exportLedgerJSONL(run: record.id).utf8))
             }
         }
     }

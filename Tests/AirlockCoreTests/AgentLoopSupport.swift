@@ -6,6 +6,7 @@ import Synchronization
 import Testing
 
 @testable import AirlockCore
+@testable import AirlockStoreSQLite
 
 /// One agent run against a real bubblewrap sandbox: a fresh workspace under /tmp (the
 /// sandbox uid can reach it) and a fresh state dir, both removed by `remove()`.
@@ -59,7 +60,7 @@ struct LoopRun {
     var store: Store
 
     var ledgerKinds: [String] {
-        ((try? store.ledgerEntries(run: result.runID)) ?? []).map(\.kind.rawValue)
+        ((try? await store.ledgerEntries(run: result.runID)) ?? []).map(\.kind.rawValue)
     }
 
     /// `run_finished`'s `budget.budget`, e.g. "steps".

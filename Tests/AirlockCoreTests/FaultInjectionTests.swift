@@ -6,6 +6,7 @@ import Glibc
 import Testing
 
 @testable import AirlockCore
+@testable import AirlockStoreSQLite
 
 /// Faults injected into whole runs (`AgentLoop`, real bubblewrap sandboxes, an in-test HTTP
 /// server speaking the real wire format): each must end in a clear outcome and a ledger
@@ -13,7 +14,7 @@ import Testing
 @Suite("Fault injection", .timeLimit(.minutes(2)))
 struct FaultInjectionTests {
     static func expectVerifies(_ run: LoopRun, sourceLocation: SourceLocation = #_sourceLocation) throws {
-        let report = try run.store.verifyLedger(run: run.result.runID)
+        let report = try await run.store.verifyLedger(run: run.result.runID)
         #expect(report.ok, "\(report)", sourceLocation: sourceLocation)
         #expect(run.ledgerKinds.last == "run_finished", sourceLocation: sourceLocation)
     }
@@ -69,7 +70,7 @@ struct FaultInjectionTests {
             #expect(run.result.exitCode == 6)
             #expect(server.requests.count == 3)
             // Nothing from a cut stream ran.
-            #expect(try run.store.toolCalls(run: run.result.runID).isEmpty)
+            #expect(try await run.store.toolCalls(run: run.result.runID).isEmpty)
             try Self.expectVerifies(run)
         }
     }
@@ -176,7 +177,7 @@ struct FaultInjectionTests {
         #expect(run.result.exitCode == 1)
         #expect(run.result.reason.lowercased().contains("full"), "\(run.result.reason)")
         // What was written before the disk filled is an intact chain.
-        let report = try run.store.verifyLedger(run: run.result.runID)
+        let report = try await run.store.verifyLedger(run: run.result.runID)
         #expect(report.ok, "\(report)")
         #expect(report.count > 10)
     }
