@@ -35,7 +35,12 @@ public final class TestPostgres: @unchecked Sendable {
     public static func start() throws -> TestPostgres {
         guard let bin = binDirectory else { throw TestPostgresError(unavailableReason ?? "no PostgreSQL") }
         let runAs: String? = getuid() == 0 ? "nobody" : nil
-        let template = try makeTemplate(bin: bin, runAs: runAs)
+        // One initdb per machine: tests in this process wait for each other here, and an
+        // flock keeps other test processes out of the same staging.
+        templateLock.lock()
+        let made = Result { try makeTemplate(bin: bin, runAs: runAs) }
+        templateLock.unlock()
+        let template = try made.get()
         let directory = NSTemporaryDirectory() + "airlock-pg-" + UUID().uuidString.prefix(8)
         try FileManager.default.createDirectory(atPath: directory + "/socket", withIntermediateDirectories: true)
         try run("/bin/cp", ["-a", template, directory + "/data"])
@@ -108,11 +113,18 @@ public final class TestPostgres: @unchecked Sendable {
         try Self.run(bin + "/pg_ctl", ["-D", dataDirectory] + arguments, as: runAs)
     }
 
+    static let templateLock = NSLock()
+
     /// The cluster initdb makes, kept for the next servers.
     static func makeTemplate(bin: String, runAs: String?) throws -> String {
         let version = (bin as NSString).deletingLastPathComponent.split(separator: "/").last.map(String.init) ?? "x"
         let cache = FileManager.default.isWritableFile(atPath: "/var/cache") ? "/var/cache/airlock-test" : NSTemporaryDirectory() + "airlock-test-cache"
         let template = "\(cache)/pg-template-\(version)"
+        if FileManager.default.fileExists(atPath: template + "/PG_VERSION") { return template }
+        try FileManager.default.createDirectory(atPath: cache, withIntermediateDirectories: true)
+        let lockFD = open(cache + "/pg-template.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        defer { if lockFD >= 0 { flock(lockFD, LOCK_UN); close(lockFD) } }
+        if lockFD >= 0 { flock(lockFD, LOCK_EX) }
         if FileManager.default.fileExists(atPath: template + "/PG_VERSION") { return template }
         let staging = template + ".tmp-\(getpid())"
         try? FileManager.default.removeItem(atPath: staging)
@@ -147,27 +159,34 @@ public final class TestPostgres: @unchecked Sendable {
         return template
     }
 
+    /// Runs a command to its end (posix_spawn and waitpid: nothing else reaps it), output
+    /// to a file rather than a pipe, since the server pg_ctl starts inherits the descriptor
+    /// and would hold a pipe open for as long as it runs.
     @discardableResult
     static func run(_ path: String, _ arguments: [String], as user: String? = nil) throws -> String {
-        let process = Process()
-        if let user {
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
-            process.arguments = ["--reuid=\(user)", "--regid=nogroup", "--clear-groups", "--", path] + arguments
-        } else {
-            process.executableURL = URL(fileURLWithPath: path)
-            process.arguments = arguments
-        }
-        process.currentDirectoryURL = URL(fileURLWithPath: "/")
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self)
-        guard process.terminationStatus == 0 else {
-            throw TestPostgresError("\((path as NSString).lastPathComponent) \(arguments.joined(separator: " ")) exited \(process.terminationStatus): \(text)")
+        // `env -C /`: the unprivileged user may not be able to reach the test's directory.
+        let argv = ["/usr/bin/env", "-C", "/"]
+            + (user.map { ["/usr/bin/setpriv", "--reuid=\($0)", "--regid=nogroup", "--clear-groups", "--"] } ?? []) + [path]
+        let all = argv + arguments
+        let outputPath = NSTemporaryDirectory() + "airlock-pg-out-" + UUID().uuidString.prefix(8)
+        defer { unlink(outputPath) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        var cArguments = all.map { strdup($0) } + [nil]
+        defer { cArguments.forEach { free($0) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, all[0], &actions, nil, &cArguments, environ)
+        guard spawned == 0 else { throw TestPostgresError("cannot start \(all[0]): \(String(cString: strerror(spawned)))") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let text = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
+        let exited = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        guard exited == 0 else {
+            throw TestPostgresError("\((path as NSString).lastPathComponent) \(arguments.joined(separator: " ")) exited \(exited): \(text)")
         }
         return text
     }

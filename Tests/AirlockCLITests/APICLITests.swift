@@ -75,7 +75,7 @@ struct APICLITests {
         process.waitUntilExit()
         await scene.stopAll()
         #expect(process.terminationStatus == 0, "client: \(output)")
-        #expect(output.contains("run_started") && output.contains("tool_result") && output.contains("run_finished"), output)
+        #expect(output.contains("run_started") && output.contains("tool_result") && output.contains("run_finished"), "\(output)")
         #expect(scene.file("log") == "api\n")
     }
 
@@ -139,7 +139,7 @@ struct APICLITests {
             s, b = req("POST", sys.argv[1] + "/api/approve", {"run": sys.argv[2], "call": sys.argv[3]})
             print(s, b)
             """, [base, id, call])
-        #expect(answer.output.hasPrefix("200"), answer.output)
+        #expect(answer.output.hasPrefix("200"), "\(answer.output)")
         #expect(try await scene.waitFinished([id], limit: .seconds(60)), "second: \(second.stderr)")
         #expect(FileManager.default.fileExists(atPath: scene.workspace + "/approved.txt"))
         #expect(try await scene.run(id)?["exit_code"] as? Int == 0)
@@ -157,8 +157,8 @@ struct APICLITests {
             """, [base, id])
         let object = (try? JSONSerialization.jsonObject(with: Data((stream.output.split(separator: "\n").last ?? "").utf8))) as? [String: Any]
         let all = object?["all"] as? [Int] ?? []
-        #expect(!all.isEmpty && all == Array(1...all.count), stream.output)
-        #expect(object?["resumed"] as? [Int] == Array(all.dropFirst(3)), stream.output)
+        #expect(!all.isEmpty && all == Array(1...all.count), "\(stream.output)")
+        #expect(object?["resumed"] as? [Int] == Array(all.dropFirst(3)), "\(stream.output)")
         #expect((object?["types"] as? [String])?.last == "run_finished")
         #expect(object?["runs"] as? [String] == [id])
         let answered = try await scene.ledger(id).first { $0["kind"] as? String == "approval_answered" }
@@ -180,7 +180,7 @@ struct APICLITests {
             s, b = req("POST", sys.argv[1] + "/api/runs/" + sys.argv[2] + "/cancel", {"reason": "from the api"})
             print(s, b)
             """, [base, id])
-        #expect(result.output.hasPrefix("202"), result.output)
+        #expect(result.output.hasPrefix("202"), "\(result.output)")
         #expect(try await scene.waitFinished([id], limit: .seconds(10)))
         #expect(try await scene.run(id)?["exit_code"] as? Int == 4)
         let stopped = try await scene.ledger(id).first { $0["kind"] as? String == "run_stopped" }

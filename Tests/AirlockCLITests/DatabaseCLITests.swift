@@ -69,34 +69,34 @@ struct DatabaseCLITests {
             try await RunBinary.run(["runs", "--database", url, "--state-dir", scene.root + "/state"])
         }
         let malformed = try await runs("mysql://root@127.0.0.1/x")
-        #expect(malformed.status == 2 && malformed.stderr.contains("not a PostgreSQL URL"), malformed.stderr)
+        #expect(malformed.status == 2 && malformed.stderr.contains("not a PostgreSQL URL"), "\(malformed.stderr)")
         let badMode = try await runs(scene.url.replacingOccurrences(of: "sslmode=disable", with: "sslmode=sometimes"))
-        #expect(badMode.status == 2 && badMode.stderr.contains("sslmode"), badMode.stderr)
+        #expect(badMode.status == 2 && badMode.stderr.contains("sslmode"), "\(badMode.stderr)")
         let refused = try await runs("postgres://airlock@127.0.0.1:\(TestPostgres.freePort())/airlock?sslmode=disable")
-        #expect(refused.status == 2 && refused.stderr.contains("cannot reach") && refused.stderr.contains("running"), refused.stderr)
+        #expect(refused.status == 2 && refused.stderr.contains("cannot reach") && refused.stderr.contains("running"), "\(refused.stderr)")
         let password = try await runs(scene.server.url(database: "airlock", user: "pwuser", password: "wrong"))
-        #expect(password.status == 2 && password.stderr.contains("password"), password.stderr)
+        #expect(password.status == 2 && password.stderr.contains("password"), "\(password.stderr)")
         #expect(!password.stderr.contains("wrong"), "the password was echoed: \(password.stderr)")
         let missing = try await runs(scene.server.url(database: "nosuchdb"))
-        #expect(missing.status == 2 && missing.stderr.contains("createdb"), missing.stderr)
+        #expect(missing.status == 2 && missing.stderr.contains("createdb"), "\(missing.stderr)")
 
         // A database another program wrote into is refused and left as it was.
         try scene.server.psql("postgres", "CREATE DATABASE foreign_db OWNER airlock")
         try scene.server.psql("foreign_db", "CREATE TABLE invoices (id int)")
         let foreign = try await runs(scene.server.url(database: "foreign_db"))
-        #expect(foreign.status == 2 && foreign.stderr.contains("not Airlock's") && foreign.stderr.contains("invoices"), foreign.stderr)
+        #expect(foreign.status == 2 && foreign.stderr.contains("not Airlock's") && foreign.stderr.contains("invoices"), "\(foreign.stderr)")
         #expect(try scene.server.psql("foreign_db", "SELECT string_agg(table_name, ',') FROM information_schema.tables WHERE table_schema = 'public'")
             .trimmingCharacters(in: .whitespacesAndNewlines) == "invoices")
 
         // A schema newer than this airlock: refused, untouched.
         let fresh = try await runs(scene.url)
-        #expect(fresh.status == 0, fresh.stderr)
+        #expect(fresh.status == 0, "\(fresh.stderr)")
         try scene.server.psql("airlock", "INSERT INTO airlock_schema (version) VALUES (99)")
         let newer = try await runs(scene.url)
-        #expect(newer.status == 2 && newer.stderr.contains("upgrade airlock"), newer.stderr)
+        #expect(newer.status == 2 && newer.stderr.contains("upgrade airlock"), "\(newer.stderr)")
 
         let doctor = try await RunBinary.run(["doctor", "--database", scene.server.url(database: "foreign_db")])
-        #expect(doctor.status == 2 && doctor.stdout.contains("not Airlock's"), doctor.stdout)
+        #expect(doctor.status == 2 && doctor.stdout.contains("not Airlock's"), "\(doctor.stdout)")
         let healthy = try await RunBinary.run(["doctor", "--database", scene.server.url(database: "postgres").replacingOccurrences(of: "/postgres?", with: "/airlock2?")])
         #expect(healthy.status == 2, "a missing database is not healthy: \(healthy.stdout)")
     }

@@ -21,7 +21,8 @@ struct WorkerCLITests {
         let workers = try (1...3).map { try scene.worker("w\($0)", concurrency: 2) }
         let finished = try await scene.waitFinished(ids, limit: .seconds(120))
         await scene.stopAll()
-        #expect(finished, "not every run finished: \(try await scene.runs().map { "\($0["id"] ?? "") \($0["status"] ?? "")" })")
+        let states = try await scene.runs().map { "\($0["id"] ?? "") \($0["status"] ?? "")" }
+        #expect(finished, "not every run finished: \(states)")
         for worker in workers { #expect(worker.status == 0, "worker exit \(worker.status): \(worker.stderr)") }
         let lines = scene.file("calls.log").split(separator: "\n").map(String.init)
         #expect(lines.sorted() == (0..<20).map { "run-\($0)" }.sorted(), "calls.log: \(lines)")
@@ -150,7 +151,7 @@ struct WorkerCLITests {
         #expect(queued["status"] as? String == "queued")
         #expect((queued["waiting"] as? String)?.contains("AIRLOCK_TEST_ABSENT_KEY") == true, "\(queued)")
         let stop = try await scene.command(["stop", id])
-        #expect(stop.status == 0, stop.stderr)
+        #expect(stop.status == 0, "\(stop.stderr)")
         let run = try #require(try await scene.run(id))
         #expect(run["status"] as? String == "finished" && run["exit_code"] as? Int == 4)
         await scene.stopAll()

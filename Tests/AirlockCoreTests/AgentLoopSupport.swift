@@ -60,7 +60,7 @@ struct LoopRun {
     var store: Store
 
     var ledgerKinds: [String] {
-        ((try? await store.ledgerEntries(run: result.runID)) ?? []).map(\.kind.rawValue)
+        ((try? store.ledgerEntries(run: result.runID, after: 0)) ?? []).map(\.kind.rawValue)
     }
 
     /// `run_finished`'s `budget.budget`, e.g. "steps".

@@ -13,7 +13,7 @@ import Testing
 /// that verifies.
 @Suite("Fault injection", .timeLimit(.minutes(2)))
 struct FaultInjectionTests {
-    static func expectVerifies(_ run: LoopRun, sourceLocation: SourceLocation = #_sourceLocation) throws {
+    static func expectVerifies(_ run: LoopRun, sourceLocation: SourceLocation = #_sourceLocation) async throws {
         let report = try await run.store.verifyLedger(run: run.result.runID)
         #expect(report.ok, "\(report)", sourceLocation: sourceLocation)
         #expect(run.ledgerKinds.last == "run_finished", sourceLocation: sourceLocation)
@@ -38,7 +38,7 @@ struct FaultInjectionTests {
             #expect(run.result.reason.contains("500") && run.result.reason.contains("upstream exploded"), "\(run.result.reason)")
             #expect(server.requests.count == 3)
             #expect(run.ledgerKinds.filter { $0 == "model_retry" }.count == 2)
-            try Self.expectVerifies(run)
+            try await Self.expectVerifies(run)
         }
     }
 
@@ -54,7 +54,7 @@ struct FaultInjectionTests {
             #expect(run.result.outcome == .modelFailed, "\(run.result.reason)")
             #expect(run.result.exitCode == 6)
             #expect(run.result.reason.contains("429"), "\(run.result.reason)")
-            try Self.expectVerifies(run)
+            try await Self.expectVerifies(run)
         }
     }
 
@@ -71,7 +71,7 @@ struct FaultInjectionTests {
             #expect(server.requests.count == 3)
             // Nothing from a cut stream ran.
             #expect(try await run.store.toolCalls(run: run.result.runID).isEmpty)
-            try Self.expectVerifies(run)
+            try await Self.expectVerifies(run)
         }
     }
 
@@ -88,7 +88,7 @@ struct FaultInjectionTests {
                 #expect(run.result.exitCode == 6)
                 #expect(run.result.reason.contains("not JSON"), "\(run.result.reason)")
                 #expect(server.requests.count == 1, "a malformed body is not retried")
-                try Self.expectVerifies(run)
+                try await Self.expectVerifies(run)
             }
         }
     }
@@ -112,7 +112,7 @@ struct FaultInjectionTests {
             #expect(run.result.outcome == .modelFailed, "\(run.result.reason)")
             #expect(run.result.exitCode == 6)
             #expect(run.result.reason.contains("timed out"), "\(run.result.reason)")
-            try Self.expectVerifies(run)
+            try await Self.expectVerifies(run)
         }
     }
 
@@ -126,7 +126,7 @@ struct FaultInjectionTests {
             #expect(run.result.outcome == .budgetExceeded, "\(run.result.reason)")
             #expect(run.result.exitCode == 3)
             #expect(run.finishedBudget == "time", "\(String(describing: run.events.finished))")
-            try Self.expectVerifies(run)
+            try await Self.expectVerifies(run)
         }
     }
 
@@ -145,7 +145,7 @@ struct FaultInjectionTests {
                 #expect(run.result.outcome == .modelFailed, "\(run.result.reason)")
                 #expect(run.result.exitCode == 6)
                 #expect(run.result.reason.contains("exceeds \(cap) bytes"), "\(run.result.reason)")
-                try Self.expectVerifies(run)
+                try await Self.expectVerifies(run)
             }
         }
     }
@@ -222,7 +222,7 @@ struct FaultInjectionTests {
         #expect(run.ledgerKinds.contains("sandbox_replaced"))
         #expect(fixture.file("after.txt") == "after\n", "the next call ran in a fresh sandbox")
         #expect(run.events.types.contains("sandbox_replaced"))
-        try Self.expectVerifies(run)
+        try await Self.expectVerifies(run)
     }
 
     @Test("fault: the guest is killed and no replacement is allowed: exit 5")
@@ -238,6 +238,6 @@ struct FaultInjectionTests {
         #expect(run.result.outcome == .sandboxFailed, "\(run.result.reason)")
         #expect(run.result.exitCode == 5)
         #expect(run.ledgerKinds.contains("sandbox_replaced"))
-        try Self.expectVerifies(run)
+        try await Self.expectVerifies(run)
     }
 }

@@ -66,7 +66,7 @@ import Testing
         for index in 1...6 { try await ledger.append(.note, ["i": .int(index)]) }
         #expect(try await store.verifyLedger(run: run).ok)
         let export = try await store.exportLedgerJSONL(run: run)
-        let parsed = try LedgerJSONL.decode(export)
+        let parsed = try LedgerJSONL.decode(export).get()
         #expect(LedgerVerifier.verify(entries: parsed, run: run).ok)
         // The same bytes hash the same way on both stores: the chain is the store's, not the engine's.
         #expect(parsed.map(\.seq) == Array(1...6))

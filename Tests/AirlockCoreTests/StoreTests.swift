@@ -51,13 +51,13 @@ import Testing
         let dir = try TempDir()
         defer { dir.cleanUp() }
         let store = try Store(stateDirectory: dir.url)
-        let old = try await store.createRun(task: "a", model: "script:x", workspace: "/w", now: Date(timeIntervalSince1970: 1_700_000_000))
-        let new = try await store.createRun(task: "b", model: "script:x", workspace: "/w", now: Date(timeIntervalSince1970: 1_800_000_000))
+        let old = try await store.createRun(task: "a", model: "script:x", workspace: "/w", config: .object([:]), now: Date(timeIntervalSince1970: 1_700_000_000))
+        let new = try await store.createRun(task: "b", model: "script:x", workspace: "/w", config: .object([:]), now: Date(timeIntervalSince1970: 1_800_000_000))
         #expect(try await store.runs().map(\.id) == [new.id, old.id])
         #expect(try await store.latestRun()?.id == new.id)
         #expect(try await store.resolveRun(new.id).id == new.id)
         #expect(try await store.resolveRun(String(old.id.prefix(12))).id == old.id)
-        #expect(throws: StoreError.self) { try await store.resolveRun("r-") }
+        await #expect(throws: StoreError.self) { try await store.resolveRun("r-") }
         await #expect(throws: StoreError.runNotFound("zzz")) { try await store.resolveRun("zzz") }
         do {
             _ = try await store.resolveRun("r-")
@@ -79,7 +79,7 @@ import Testing
         #expect(calls.map(\.callID) == ["c1", "c2"])
         #expect(calls[0].status == .completed && calls[0].result == "a\nb" && calls[0].exitCode == 0)
         #expect(calls[1].status == .proposed)
-        #expect(throws: StoreError.toolCallNotFound(run: run.id, callID: "c9")) {
+        await #expect(throws: StoreError.toolCallNotFound(run: run.id, callID: "c9")) {
             try await store.updateToolCall(run: run.id, callID: "c9", status: .failed)
         }
     }

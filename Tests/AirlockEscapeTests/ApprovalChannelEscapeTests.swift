@@ -38,7 +38,7 @@ struct ApprovalChannelEscapeTests {
         }
 
         /// Nobody answered, and the run still waits on its question.
-        func expectUnanswered(sourceLocation: SourceLocation = #_sourceLocation) throws {
+        func expectUnanswered(sourceLocation: SourceLocation = #_sourceLocation) async throws {
             #expect(try await store.approvalAnswer(run: run, call: Self.call) == nil, "an answer was written", sourceLocation: sourceLocation)
             #expect(try await store.pendingApprovals(run: run).map(\.call) == [Self.call], sourceLocation: sourceLocation)
             #expect(try await store.verifyLedger(run: run).ok, sourceLocation: sourceLocation)
@@ -113,7 +113,7 @@ struct ApprovalChannelEscapeTests {
         #expect(decoy.acceptedConnections() == 0)
         // The server is up and answers the host: only the sandbox is cut off.
         #expect(Self.probe(port: port), "airlock serve is not listening on the host")
-        try paused.expectUnanswered()
+        try await paused.expectUnanswered()
         try await fixture.expectHarnessAlive(sandbox)
         await sandbox.kill()
     }
@@ -168,7 +168,7 @@ struct ApprovalChannelEscapeTests {
         #expect(!out.contains("sql=written"), "\(out)")
         #expect(!out.contains("approve=0"), "an airlock binary answered from inside: \(out)")
         // Whatever happened inside, the host's database has no answer and still waits.
-        try paused.expectUnanswered()
+        try await paused.expectUnanswered()
         try await fixture.expectHarnessAlive(sandbox)
         await sandbox.kill()
     }
