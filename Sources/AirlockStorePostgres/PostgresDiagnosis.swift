@@ -40,6 +40,10 @@ public struct PostgresDiagnosis: Sendable {
             let text = try rows.first?["text"].decode(String.self) ?? "?"
             report.checks.append(Check(name: "server version", ok: number >= 130_000, detail: text,
                                        fix: number >= 130_000 ? nil : "Airlock needs PostgreSQL 13 or newer"))
+            // Under the migrations' lock (shared): a replica migrating right now finishes first,
+            // so the schema is never seen half made.
+            try await connection.query("BEGIN", logger: logger)
+            try await connection.query("SELECT pg_advisory_xact_lock_shared(\(PostgresSchema.lockKey))", logger: logger)
             let version = try await PostgresSchema.version(connection, logger: logger)
             switch version {
             case nil:
@@ -59,6 +63,7 @@ public struct PostgresDiagnosis: Sendable {
                                            detail: found == PostgresSchema.latest ? "version \(found) (current)"
                                                : "version \(found); the next airlock command migrates it to \(PostgresSchema.latest)", fix: nil))
             }
+            try await connection.query("COMMIT", logger: logger)
             let before = Date()
             let clock = try await connection.rows("SELECT extract(epoch FROM clock_timestamp())::float8 AS t", logger)
             let after = Date()
