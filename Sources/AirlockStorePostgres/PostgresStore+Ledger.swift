@@ -43,7 +43,7 @@ extension PostgresStore {
     public func answerApproval(run: String, call: String, decision: ApprovalAnswer.Decision, reason: String?,
                                by: String, now: Date) async throws -> Bool {
         let reason = reason.map { redactor.redact($0) }
-        return try await transaction { connection in
+        return try await statement { connection in
             !(try await connection.rows("""
                 INSERT INTO approvals (run_id, call_id, decision, reason, answered_by, answered_at)
                 VALUES (\(run), \(call), \(decision.rawValue), \(reason), \(by), \(Timestamp.rfc3339(now)))

@@ -16,7 +16,7 @@ extension PostgresStore {
     /// workers never wait on each other nor claim the same run.
     public func claimRun(worker: String, available: Set<String>, lease: Duration) async throws -> RunClaim? {
         let names = available.sorted()
-        return try await transaction { connection in
+        return try await statement { connection in
             guard let row = try await connection.rows("""
                 UPDATE runs SET worker = \(worker), epoch = epoch + 1,
                     lease_until = now() + make_interval(secs => \(lease.seconds)),
@@ -50,7 +50,7 @@ extension PostgresStore {
     }
 
     public func releaseRun(_ claim: RunClaim) async throws {
-        try await transaction { connection in
+        try await statement { connection in
             try await connection.query("""
                 UPDATE runs SET lease_until = now() - interval '1 second'
                 WHERE id = \(claim.run) AND epoch = \(claim.epoch) AND status != 'finished'
@@ -69,7 +69,7 @@ extension PostgresStore {
 
     public func requestStop(run: String, by: String, reason: String, now: Date) async throws -> Bool {
         let reason = redactor.redact(reason)
-        return try await transaction { connection in
+        return try await statement { connection in
             !(try await connection.rows("""
                 UPDATE runs SET stop_by = \(by), stop_reason = \(reason), stop_at = \(Timestamp.rfc3339(now))
                 WHERE id = \(run) AND status != 'finished' AND stop_at IS NULL RETURNING id
@@ -86,7 +86,7 @@ extension PostgresStore {
 
     public func registerWorker(name: String, available: Set<String>) async throws {
         let names = available.sorted()
-        try await transaction { connection in
+        try await statement { connection in
             try await connection.query("""
                 INSERT INTO workers (name, available, seen_at) VALUES (\(name), \(names), now())
                 ON CONFLICT (name) DO UPDATE SET available = excluded.available, seen_at = excluded.seen_at

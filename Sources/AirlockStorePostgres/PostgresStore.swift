@@ -79,12 +79,37 @@ public struct PostgresStore: RunStore {
     /// One transaction on a pooled connection, retried while the connection is what failed
     /// and COMMIT was not yet sent.
     func transaction<T: Sendable>(_ body: @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        try await attempt(.transaction, body)
+    }
+
+    /// A read: its statements run without BEGIN/COMMIT (two round trips saved), retried
+    /// whenever the connection failed.
+    func read<T: Sendable>(_ body: @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        try await attempt(.read, body)
+    }
+
+    /// One write statement, atomic on its own: no BEGIN/COMMIT; retried only when no
+    /// connection could be had, since once sent it may have committed.
+    func statement<T: Sendable>(_ body: @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        try await attempt(.statement, body)
+    }
+
+    enum Mode { case transaction, read, statement }
+
+    private func attempt<T: Sendable>(_ mode: Mode, _ body: @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         let deadline = ContinuousClock.now + retryWindow
         var delay = Duration.milliseconds(50)
         while true {
             let committing = Flag()
             do {
                 return try await client.withConnection { connection in
+                    switch mode {
+                    case .read: return try await body(connection)
+                    case .statement:
+                        committing.set()
+                        return try await body(connection)
+                    case .transaction: break
+                    }
                     try await connection.query("BEGIN", logger: logger)
                     do {
                         let value = try await body(connection)
@@ -105,11 +130,6 @@ public struct PostgresStore: RunStore {
                 delay = min(delay * 2, .seconds(1))
             }
         }
-    }
-
-    /// A read (no transaction), retried like a write.
-    func read<T: Sendable>(_ body: @Sendable (PostgresConnection) async throws -> T) async throws -> T {
-        try await transaction(body)
     }
 
     /// Inside a write: locks the run's row (serialising writers of one run) and refuses the
