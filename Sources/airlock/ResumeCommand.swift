@@ -50,6 +50,11 @@ struct ResumeCommand: AsyncParsableCommand {
             if record.status == .finished {
                 throw CLIError("run \(record.id) already finished (\(record.outcome ?? "?"), exit \(record.exitCode ?? 1)); nothing to resume")
             }
+            if let worker = record.worker {
+                // A queued run belongs to the workers: one that died is taken over by another
+                // once its lease runs out, under the same rules as this command.
+                throw CLIError("run \(record.id) was claimed by worker \(worker); workers resume it (start `airlock worker` if none is running)")
+            }
             if RunLock.isHeld(run: record.id, stateDirectory: probe.stateDirectory) {
                 let holder = RunLock.holder(run: record.id, stateDirectory: probe.stateDirectory) ?? "?"
                 throw CLIError("run \(record.id) is being driven by a live harness (pid \(holder)); refusing to resume it twice")

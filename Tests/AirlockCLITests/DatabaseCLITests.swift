@@ -54,10 +54,21 @@ struct DatabaseCLITests {
             default: commands.append(["doctor", "--database", scene.url])
             }
         }
+        // Long-lived ones start in the same moment: two workers and a server.
+        let servers = try (0..<2).map { index in
+            try AirlockProcess(["worker", "--name", "w\(index)", "--database", scene.url, "--state-dir", scene.root + "/state-w\(index)"])
+        } + [try AirlockProcess(["serve", "--port", "0", "--database", scene.url, "--state-dir", scene.root + "/state-serve"])]
         let outcomes = try await Self.together(commands)
         let failures = outcomes.filter { $0.status != 0 }
         #expect(failures.isEmpty, "\(failures.count) failed, first: \(failures.first?.stderr ?? "") \(failures.first?.stdout ?? "")")
         #expect(try await scene.runs().count == 20)
+        for server in servers {
+            #expect(server.process.isRunning, "a long-lived command died at start: \(server.stderr)")
+            kill(server.pid, SIGTERM)
+            _ = await server.waitForExit(limit: .seconds(20))
+            #expect(server.status == 0 || server.reason == .uncaughtSignal, "\(server.stderr)")
+            server.cleanUp()
+        }
         #expect(try scene.server.psql("airlock", "SELECT count(*) FROM airlock_schema").trimmingCharacters(in: .whitespacesAndNewlines) == "2")
     }
 
