@@ -35,6 +35,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/adam-fowler/compress-nio", from: "1.5.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // Wire types between harness and guest; nothing else.
@@ -98,7 +99,6 @@ let package = Package(
         .target(name: "AirlockCore", dependencies: [
             "AirlockSchema", "AirlockProtocol", "AirlockSandbox", "AirlockModels", "AirlockEgress", "CAirlockSys",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
-            .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Yams", package: "Yams"),
             .product(name: "Metrics", package: "swift-metrics"),
@@ -131,6 +131,18 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
 
+        // The run store in one SQLite file (GRDB): the embedded default.
+        .target(name: "AirlockStoreSQLite", dependencies: [
+            "AirlockCore",
+            .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
+
+        // The run store on PostgreSQL (shared by harness replicas), through postgres-nio.
+        .target(name: "AirlockStorePostgres", dependencies: [
+            "AirlockCore",
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+        ]),
+
         // `airlock serve`: runs, transcripts and pending approvals as a small web page.
         .target(name: "AirlockServe", dependencies: [
             "AirlockCore", "AirlockPrometheus",
@@ -141,6 +153,7 @@ let package = Package(
         .executableTarget(name: "airlock", dependencies: [
             "AirlockCore", "AirlockSandbox", "AirlockModels", "AirlockProtocol",
             "AirlockEgress", "AirlockServe", "AirlockImages", "AirlockSchema", "AirlockMCP", "AirlockOTLP", "AirlockPrometheus",
+            "AirlockStoreSQLite", "AirlockStorePostgres",
             "AirlockSandboxHost", "AirlockBubblewrap", "AirlockLandlock", "AirlockOCI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
@@ -149,11 +162,13 @@ let package = Package(
         // Benchmarks: run on demand, print medians and ratios against raw baselines.
         .executableTarget(name: "airlock-bench", dependencies: [
             "AirlockSandbox", "AirlockProtocol", "CAirlockSys", "AirlockCore", "AirlockModels", "AirlockImages", "AirlockMCP", "AirlockOTLP",
+            "AirlockStoreSQLite", "AirlockStorePostgres", "AirlockTestSupport",
             "AirlockSandboxHost", "AirlockBubblewrap", "AirlockLandlock", "AirlockOCI",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "GRDB", package: "GRDB.swift"),
         ]),
 
         // Test doubles shared by the test targets: a loopback HTTP server that speaks canned
@@ -189,9 +204,11 @@ let package = Package(
         ]),
         .testTarget(name: "AirlockCoreTests", dependencies: [
             "AirlockCore", "AirlockModels", "AirlockSandbox", "AirlockTestSupport", "AirlockEgress", "AirlockOTLP",
+            "AirlockStoreSQLite", "AirlockStorePostgres",
             "AirlockSandboxHost", "AirlockBubblewrap", "AirlockLandlock", "AirlockOCI",
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -199,11 +216,11 @@ let package = Package(
         // Attacks from inside real sandboxes, weakened-sandbox proofs, and boundary fuzzing.
         .testTarget(name: "AirlockEscapeTests", dependencies: [
             "AirlockSandbox", "AirlockProtocol", "AirlockCore", "AirlockModels", "AirlockMCP",
-            "AirlockTestSupport", "CAirlockSys", "AirlockEgress", "AirlockImages",
+            "AirlockTestSupport", "CAirlockSys", "AirlockEgress", "AirlockImages", "AirlockStoreSQLite",
             "AirlockSandboxHost", "AirlockBubblewrap", "AirlockLandlock", "AirlockOCI",
         ]),
         .testTarget(name: "AirlockCLITests", dependencies: [
-            "AirlockCore", "AirlockTestSupport", "AirlockOTLP",
+            "AirlockCore", "AirlockTestSupport", "AirlockOTLP", "AirlockStoreSQLite", "AirlockStorePostgres",
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             .product(name: "CompressNIO", package: "compress-nio"),
             .product(name: "NIOCore", package: "swift-nio"),
@@ -223,7 +240,7 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .testTarget(name: "AirlockServeTests", dependencies: [
-            "AirlockServe", "AirlockCore", "AirlockTestSupport",
+            "AirlockServe", "AirlockCore", "AirlockTestSupport", "AirlockStoreSQLite",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ]),

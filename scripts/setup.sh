@@ -2,6 +2,7 @@
 # Installs what Airlock needs on Debian/Ubuntu when it is missing, then builds.
 # bubblewrap: the sandbox; libseccomp-dev: the seccomp filter; python3: used by some tests;
 # crun, runc, runsc: the oci and gvisor isolation tiers;
+# postgresql: the PostgreSQL store's tests (no system service is used or started);
 # chromium (only with AIRLOCK_SETUP_BROWSER=1, as scripts/test.sh sets): the `airlock serve` page test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,6 +24,8 @@ command -v umoci >/dev/null 2>&1 || missing+=(umoci)
 /usr/bin/python3 -c 'import pytest' >/dev/null 2>&1 || missing+=(python3-pytest)
 # python3-venv: the MCP test servers' virtual environment (below).
 /usr/bin/python3 -c 'import ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
+# postgresql: the store tests start their own server (initdb in a temp dir, loopback only).
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
 browser=0
 if [ "${AIRLOCK_SETUP_BROWSER:-0}" = 1 ] && ! command -v chromium >/dev/null 2>&1; then browser=1; fi
 sudo_cmd=()

@@ -45,8 +45,8 @@ extension AgentLoop {
             let content = "error: \(problem.message)"
             try await run.record(leading + [(.toolCallRejected, ["call": .string(callID), "kind": .string(problem.kind.rawValue),
                                                                  "message": .string(problem.message), "content": .string(content)])])
-            try run.store.recordToolCall(run: run.id, step: step, call: record, status: .rejected)
-            _ = try run.store.updateToolCall(run: run.id, callID: callID, status: .rejected, result: problem.message, finished: true)
+            try await run.store.recordToolCall(run: run.id, step: step, call: record, status: .rejected)
+            _ = try await run.store.updateToolCall(run: run.id, callID: callID, status: .rejected, result: problem.message, finished: true)
             run.emit("tool_rejected", ["call": .string(callID), "name": .string(call.name), "problem": .string(problem.message)])
             if context.formatErrors >= configuration.maxFormatErrors {
                 return .stop(run.result(.formatErrors,
@@ -61,8 +61,8 @@ extension AgentLoop {
         }
         if case .submit(let answer) = valid {
             try await run.record(leading)
-            try run.store.recordToolCall(run: run.id, step: step, call: record, status: .completed)
-            _ = try run.store.updateToolCall(run: run.id, callID: callID, status: .completed, result: answer, finished: true)
+            try await run.store.recordToolCall(run: run.id, step: step, call: record, status: .completed)
+            _ = try await run.store.updateToolCall(run: run.id, callID: callID, status: .completed, result: answer, finished: true)
             return .stop(run.result(.submitted, reason: "the model submitted its answer", answer: answer))
         }
         // The policy decides before anything crosses; its decision is written with the
@@ -93,7 +93,7 @@ extension AgentLoop {
                                                                       "rule": verdict.rule.map { .string($0) } ?? .null,
                                                                       "reason": .string(verdict.reason)])])
                 leading = []
-                _ = try run.store.updateRun(run.id) { $0.status = .paused }
+                _ = try await run.store.updateRun(run.id) { $0.status = .paused }
                 run.emit("approval_requested", ["call": .string(callID), "name": .string(call.name), "reason": .string(verdict.reason)])
                 var request = ApprovalRequest(run: run.id, call: callID, tool: valid.name,
                                               summary: Transcript.argumentSummary(valid),
@@ -101,7 +101,7 @@ extension AgentLoop {
                 request.askedAt = context.askedAt[callID] ?? Date()
                 request.timeout = configuration.policy.approvalTimeout.map { .seconds($0) }
                 let answer = await approver.decide(request)
-                _ = try run.store.updateRun(run.id) { $0.status = .running }
+                _ = try await run.store.updateRun(run.id) { $0.status = .running }
                 try await run.record(.approvalAnswered, ["call": .string(callID), "decision": .string(answer.decision.rawValue),
                                                          "by": .string(answer.by), "reason": answer.reason.map { .string($0) } ?? .null])
                 run.emit("approval_answered", ["call": .string(callID), "decision": .string(answer.decision.rawValue), "by": .string(answer.by)])
@@ -110,7 +110,7 @@ extension AgentLoop {
                 case .approveRule: if let rule = verdict.rule { context.approvedRules.insert(rule) }
                 case .deny: denial = "\(verdict.reason); denied by \(answer.by)" + (answer.reason.map { ": \($0)" } ?? "")
                 case .terminate:
-                    try run.store.recordToolCall(run: run.id, step: step, call: record, status: .denied)
+                    try await run.store.recordToolCall(run: run.id, step: step, call: record, status: .denied)
                     return .stop(run.result(.terminated, reason: "\(answer.by) terminated the run at the approval of \(callID)"
                                             + (answer.reason.map { ": \($0)" } ?? "")))
                 }
@@ -120,13 +120,13 @@ extension AgentLoop {
             let content = "error: denied by policy: \(reason)"
             try await run.record(leading + [(.toolResult, ["call": .string(callID), "status": .string("denied"),
                                                            "content": .string(content), "is_error": .bool(true)])])
-            try run.store.recordToolCall(run: run.id, step: step, call: record, status: .denied)
-            _ = try run.store.updateToolCall(run: run.id, callID: callID, status: .denied, result: reason, finished: true)
+            try await run.store.recordToolCall(run: run.id, step: step, call: record, status: .denied)
+            _ = try await run.store.updateToolCall(run: run.id, callID: callID, status: .denied, result: reason, finished: true)
             run.emit("tool_denied", ["call": .string(callID), "name": .string(call.name), "reason": .string(reason),
                                      "rule": verdict.rule.map { .string($0) } ?? .null])
             return .message(.tool(callID: call.id, name: call.name, content: content, isError: true))
         }
-        try run.store.recordToolCall(run: run.id, step: step, call: record, status: .running)
+        try await run.store.recordToolCall(run: run.id, step: step, call: record, status: .running)
         let toolStep: ToolStep
         if case .provided(let provided) = valid, let tool = context.provided.first(where: { $0.spec.name == provided.tool }) {
             toolStep = try await runProvided(provided, tool: tool, callID: callID, step: step, run: run,

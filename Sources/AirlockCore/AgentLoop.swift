@@ -13,26 +13,44 @@ public struct AgentLoop: Sendable {
     public let configuration: RunConfiguration
     public let model: any LanguageModel
     public let backend: any SandboxBackend
-    public let store: Store
+    public let store: any RunStore
     public let onEvent: RunEventHandler?
     /// Who answers the policy's `ask`: a human at the terminal, or nobody (denied).
     public let approver: any Approver
     /// Tools from servers (MCP), listed once the sandbox is up; nil: none configured.
     public var toolProvider: (any ToolProvider)?
+    /// How this harness holds the run: locally, or by a worker's claim (whose epoch then
+    /// fences every write the loop makes).
+    public let holding: RunHolding
 
     public init(configuration: RunConfiguration, model: any LanguageModel, backend: any SandboxBackend,
-                store: Store, approver: any Approver = DenyApprover(), onEvent: RunEventHandler? = nil) {
+                store: any RunStore, approver: any Approver = DenyApprover(), holding: RunHolding = .local,
+                onEvent: RunEventHandler? = nil) {
         self.configuration = configuration
         self.model = model
         self.backend = backend
-        self.store = store
+        self.store = holding.claim.map { store.fenced($0.fence) } ?? store
         self.approver = approver
+        self.holding = holding
         self.onEvent = onEvent
+    }
+
+    /// Starts a run a worker claimed from the queue (its record exists, its ledger is empty).
+    /// Throws `RunDetached` when the run was taken over or handed back meanwhile.
+    public func start(claimed runID: String) async throws -> RunResult {
+        try await drive(runID: runID, from: nil)
+    }
+
+    /// Continues a run a worker took over after its holder's lease expired, under the
+    /// rules of `resume(runID:)`; the claim's epoch, not a local lock, keeps the old holder out.
+    public func takeOver(runID: String) async throws -> RunResult {
+        let recovery = RunRecovery(entries: try await store.ledgerEntries(run: runID), systemPrompt: configuration.systemPrompt)
+        return try await drive(runID: runID, from: recovery)
     }
 
     /// Runs the task to its end. Throws only when the run cannot even be recorded.
     public func run() async throws -> RunResult {
-        let record = try store.createRun(task: configuration.task, model: configuration.model.description,
+        let record = try await store.createRun(task: configuration.task, model: configuration.model.description,
                                          workspace: configuration.sandbox.workspace,
                                          config: configuration.ledgerPayload)
         guard let lock = try RunLock.acquire(run: record.id, stateDirectory: store.stateDirectory) else {
@@ -51,7 +69,7 @@ public struct AgentLoop: Sendable {
             throw StoreError.runLocked(runID)
         }
         defer { withExtendedLifetime(lock) {} }
-        let recovery = RunRecovery(entries: try store.ledgerEntries(run: runID), systemPrompt: configuration.systemPrompt)
+        let recovery = RunRecovery(entries: try await store.ledgerEntries(run: runID), systemPrompt: configuration.systemPrompt)
         return try await drive(runID: runID, from: recovery)
     }
 
@@ -88,17 +106,33 @@ public struct AgentLoop: Sendable {
             }
         }
         var result: RunResult
+        var detached: RunDetached?
         if let gateFailure {
             result = run.result(.sandboxFailed, reason: "the egress proxy could not start: \(gateFailure)")
         } else {
+            let work = Task { try await loop(run, session, recovery) }
+            let watcher = Task { await watch(run, session, cancel: { work.cancel() }) }
             do {
-                result = try await loop(run, session, recovery)
+                result = try await work.value
+            } catch StoreError.fenced(_, let epoch) {
+                // A write refused: another harness holds the run now. Stop at once.
+                _ = run.interrupt(.lost(epoch: epoch))
+                result = run.result(.failed, reason: "the run was taken over")
             } catch {
                 result = run.result(.failed, reason: "the run could not continue: \(error)")
             }
+            watcher.cancel()
+            await watcher.value
+            do {
+                result = try await settle(result, run)
+            } catch let error as RunDetached {
+                detached = error
+            } catch {
+                result = run.result(.failed, reason: "the run could not record its stop: \(error)")
+            }
         }
         await toolProvider?.shutdown()
-        await session.shutdown(reason: "run ended")
+        await session.shutdown(reason: detached.map(\.description) ?? "run ended")
         drain?.cancel()
         await drain?.value
         if let gate {
@@ -107,12 +141,13 @@ public struct AgentLoop: Sendable {
                 result = run.result(.failed, reason: "the run could not record its egress: \(error)")
             }
         }
+        if let detached { throw detached }
         return await run.finish(result)
     }
 
     private func loop(_ run: RunState, _ session: SandboxSession, _ recovery: RunRecovery?) async throws -> RunResult {
         if let recovery {
-            _ = try run.store.updateRun(run.id) { $0.status = .running }
+            _ = try await run.store.updateRun(run.id) { $0.status = .running }
             try await run.record(.runResumed, ["steps": .int(recovery.steps), "pending_calls": .int(recovery.pending?.calls.count ?? 0),
                                                "pid": .int(Int(getpid()))])
             run.emit("run_resumed", ["task": .string(configuration.task), "model": .string(configuration.model.description),
@@ -176,7 +211,7 @@ public struct AgentLoop: Sendable {
             run.charge(turn.usage, cost: cost)
             try await run.record([(.modelResponse, Transcript.turn(turn, step: step).objectMembers),
                                   (.budgetCharged, run.usagePayload.objectMembers)])
-            try run.saveProgress()
+            try await run.saveProgress()
             run.emit("model_response", Transcript.turn(turn, step: step).objectMembers)
             messages.append(.assistant(turn))
             FaultInjection.point("model_response")
@@ -225,7 +260,7 @@ public struct AgentLoop: Sendable {
                     let content = "error: the harness stopped while this call was running, so its outcome is unknown: it may or may not have taken effect. Check the state of the workspace before trying it again."
                     try await context.run.record(.toolResult, ["call": .string(callID), "status": .string("interrupted"),
                                                                "content": .string(content), "is_error": .bool(true)])
-                    _ = try context.run.store.updateToolCall(run: context.run.id, callID: callID, status: .failed,
+                    _ = try await context.run.store.updateToolCall(run: context.run.id, callID: callID, status: .failed,
                                                              result: content, finished: true)
                     context.run.emit("tool_result", ["call": .string(callID), "name": .string(call.name), "ok": .bool(false),
                                                      "interrupted": .bool(true)])
@@ -280,7 +315,7 @@ public struct AgentLoop: Sendable {
         case .expired where !runDeadlineFirst:
             let message = "the sandbox did not answer within \(answerLimit.milliseconds) ms (the call's timeout plus \(ToolExecutor.answerSlack.milliseconds) ms); the call timed out and the sandbox was killed"
             let allowed = try await session.died(reason: message)
-            _ = try run.store.updateToolCall(run: run.id, callID: callID, status: .timedOut, result: message, finished: true)
+            _ = try await run.store.updateToolCall(run: run.id, callID: callID, status: .timedOut, result: message, finished: true)
             let content = "error: \(message). A fresh sandbox with the same /workspace replaces it. Processes and /tmp from before are gone."
             try await run.record(.toolResult, ["call": .string(callID), "status": .string("timed_out"), "error": .string(message),
                                                "content": .string(content), "is_error": .bool(true)])
@@ -291,7 +326,7 @@ public struct AgentLoop: Sendable {
             return .continue(ToolOutcome(content: content, isError: true, status: .timedOut, exitCode: nil, record: [:]))
         case .expired:
             await session.shutdown(reason: "run timeout during a tool call")
-            _ = try run.store.updateToolCall(run: run.id, callID: callID, status: .timedOut, result: "killed: run timeout", finished: true)
+            _ = try await run.store.updateToolCall(run: run.id, callID: callID, status: .timedOut, result: "killed: run timeout", finished: true)
             try await run.record(.toolResult, ["call": .string(callID), "status": .string("killed"), "reason": .string("run timeout")])
             // The time budget is what ran out, even when another is used up as well.
             let exceeded = BudgetCheck.check(run.usage, against: BudgetLimits(timeout: configuration.limits.timeout))
@@ -301,7 +336,7 @@ public struct AgentLoop: Sendable {
             return .stop(run.result(.budgetExceeded, reason: exceeded.message + " (the call was killed)", budget: exceeded))
         case .value(.failure(let error)):
             let allowed = try await session.died(reason: error.message)
-            _ = try run.store.updateToolCall(run: run.id, callID: callID, status: .failed, result: error.message, finished: true)
+            _ = try await run.store.updateToolCall(run: run.id, callID: callID, status: .failed, result: error.message, finished: true)
             let content = "error: the sandbox died during this call (\(error.message)); a fresh sandbox with the same /workspace replaces it. Processes and /tmp from before are gone."
             try await run.record(.toolResult, ["call": .string(callID), "status": .string("sandbox_died"), "error": .string(error.message),
                                                "content": .string(content), "is_error": .bool(true)])
@@ -321,7 +356,7 @@ public struct AgentLoop: Sendable {
             record["duration_ms"] = JSONValue.int(elapsed)
             try await run.record([(.frameReceived, ["call": .string(callID), "frame": .string(outcome.exitCode == nil ? "result" : "exit")]),
                                   (.toolResult, record)])
-            _ = try run.store.updateToolCall(run: run.id, callID: callID, status: outcome.status,
+            _ = try await run.store.updateToolCall(run: run.id, callID: callID, status: outcome.status,
                                              result: outcome.content, exitCode: outcome.exitCode, finished: true)
             var event: [String: JSONValue] = ["call": .string(callID), "name": .string(call.name), "ok": .bool(!outcome.isError),
                                               "duration_ms": .int(elapsed), "budget": run.remainingPayload]

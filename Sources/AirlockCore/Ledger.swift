@@ -7,13 +7,13 @@ import Metrics
 /// can log a decision and only then act on it.
 public actor Ledger {
     public nonisolated let run: String
-    private let store: Store
+    private let store: any RunStore
     private let redactor: Redactor
     private let clock: @Sendable () -> Date
     private var last: LedgerEntry?
 
     /// `redactor` defaults to the store's. `clock` is for tests.
-    public init(store: Store, run: String, redactor: Redactor? = nil,
+    public init(store: any RunStore, run: String, redactor: Redactor? = nil,
                 clock: @escaping @Sendable () -> Date = { Date() }) {
         self.store = store
         self.run = run
@@ -23,9 +23,9 @@ public actor Ledger {
 
     /// Appends an entry and returns it as stored. Continues an existing chain (a resumed run).
     @discardableResult
-    public func append(_ kind: LedgerKind, _ payload: JSONValue = .object([:])) throws -> LedgerEntry {
+    public func append(_ kind: LedgerKind, _ payload: JSONValue = .object([:])) async throws -> LedgerEntry {
         let began = DispatchTime.now()
-        let entry = try store.appendLedgerEntry(run: run, kind: kind, payload: redactor.redact(payload),
+        let entry = try await store.appendLedgerEntry(run: run, kind: kind, payload: redactor.redact(payload),
                                                 now: clock)
         Metrics.Timer(label: "airlock_ledger_append_seconds").recordInterval(since: began)
         last = entry
@@ -35,9 +35,9 @@ public actor Ledger {
     /// Appends several entries in one durable transaction (one fsync): the entries that
     /// lead up to one action are written together, before it.
     @discardableResult
-    public func append(batch: [(LedgerKind, JSONValue)]) throws -> [LedgerEntry] {
+    public func append(batch: [(LedgerKind, JSONValue)]) async throws -> [LedgerEntry] {
         let began = DispatchTime.now()
-        let entries = try store.appendLedgerEntries(run: run, items: batch.map { ($0.0, redactor.redact($0.1)) },
+        let entries = try await store.appendLedgerEntries(run: run, items: batch.map { ($0.0, redactor.redact($0.1)) },
                                                     now: clock)
         Metrics.Timer(label: "airlock_ledger_append_seconds").recordInterval(since: began)
         if let entry = entries.last { last = entry }
@@ -45,18 +45,18 @@ public actor Ledger {
     }
 
     @discardableResult
-    public func append(kind: LedgerKind, payload: JSONValue) throws -> LedgerEntry {
-        try append(kind, payload)
+    public func append(kind: LedgerKind, payload: JSONValue) async throws -> LedgerEntry {
+        try await append(kind, payload)
     }
 
     /// The last entry this actor appended, if any.
     public var lastEntry: LedgerEntry? { last }
 
-    public func entries() throws -> [LedgerEntry] {
-        try store.ledgerEntries(run: run)
+    public func entries() async throws -> [LedgerEntry] {
+        try await store.ledgerEntries(run: run)
     }
 
-    public func verify() throws -> VerifyReport {
-        try store.verifyLedger(run: run)
+    public func verify() async throws -> VerifyReport {
+        try await store.verifyLedger(run: run)
     }
 }

@@ -33,6 +33,12 @@ public struct LedgerKind: RawRepresentable, Sendable, Hashable, Codable,
     /// One request or tunnel through the egress proxy, allowed or refused.
     public static let egressRequest: LedgerKind = "egress_request"
     public static let runFinished: LedgerKind = "run_finished"
+    /// Someone asked the run to stop (`airlock stop`, the web page, the API): who and why.
+    public static let runStopped: LedgerKind = "run_stopped"
+    /// A worker claimed the run (from the queue, or taking it over after a lease expired).
+    public static let runClaimed: LedgerKind = "run_claimed"
+    /// A draining worker handed the run back unfinished, for another to resume.
+    public static let runHandedBack: LedgerKind = "run_handed_back"
     public static let note: LedgerKind = "note"
 
     /// The kinds the loop writes, for documentation and `airlock show` filters.
@@ -40,6 +46,7 @@ public struct LedgerKind: RawRepresentable, Sendable, Hashable, Codable,
         .runStarted, .modelRequest, .modelResponse, .modelRetry, .toolCallProposed,
         .toolCallValidated, .toolCallRejected, .policyDecision, .approvalRequested,
         .approvalAnswered, .frameSent, .frameReceived, .toolResult, .sandboxStarted,
-        .sandboxKilled, .sandboxReplaced, .budgetCharged, .egressRequest, .runFinished, .note,
+        .sandboxKilled, .sandboxReplaced, .budgetCharged, .egressRequest, .runFinished, .runStopped, .runClaimed,
+        .runHandedBack, .note,
     ]
 }

@@ -1,9 +1,9 @@
 import AirlockModels
 
-/// Where a run stands. `interrupted`: the harness died or was stopped mid-run (resumable);
-/// `paused`: waiting on a human (an approval).
+/// Where a run stands. `queued`: submitted, waiting for a worker; `interrupted`: the harness
+/// died or was stopped mid-run (resumable); `paused`: waiting on a human (an approval).
 public enum RunStatus: String, Sendable, Hashable, Codable, CaseIterable {
-    case running, paused, interrupted, finished
+    case queued, running, paused, interrupted, finished
 }
 
 /// One row of `runs`. Coded with the column names, which is also the `--json` shape.
@@ -25,12 +25,16 @@ public struct RunRecord: Sendable, Hashable, Codable {
     public var inputTokens: Int
     public var outputTokens: Int
     public var costUSD: Double
+    /// The harness holding the run (a worker's name, or `local:HOST:PID`), if any.
+    public var worker: String?
+    /// Bumped at every claim; see `RunFence`.
+    public var epoch: Int
 
     public init(id: String, task: String, model: String, workspace: String,
                 status: RunStatus = .running, outcome: String? = nil, exitCode: Int? = nil,
                 config: JSONValue = .object([:]), createdAt: String, updatedAt: String,
                 finishedAt: String? = nil, steps: Int = 0, inputTokens: Int = 0,
-                outputTokens: Int = 0, costUSD: Double = 0) {
+                outputTokens: Int = 0, costUSD: Double = 0, worker: String? = nil, epoch: Int = 0) {
         self.id = id
         self.task = task
         self.model = model
@@ -46,10 +50,12 @@ public struct RunRecord: Sendable, Hashable, Codable {
         self.inputTokens = inputTokens
         self.outputTokens = outputTokens
         self.costUSD = costUSD
+        self.worker = worker
+        self.epoch = epoch
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, task, model, workspace, status, outcome, config, steps
+        case id, task, model, workspace, status, outcome, config, steps, worker, epoch
         case exitCode = "exit_code"
         case createdAt = "created_at"
         case updatedAt = "updated_at"

@@ -8,7 +8,7 @@ import Synchronization
 final class RunState: Sendable {
     let id: String
     let configuration: RunConfiguration
-    let store: Store
+    let store: any RunStore
     let ledger: Ledger
     let onEvent: RunEventHandler?
     /// The run's egress proxy, when it has network.
@@ -16,10 +16,11 @@ final class RunState: Sendable {
     /// When the run's time budget ends, if it has one.
     let deadline: ContinuousClock.Instant?
     private let state: Mutex<(usage: BudgetUsage, callIDs: Set<String>)>
+    private let interruption = Mutex<RunInterrupt?>(nil)
 
     /// `restoring` carries a resumed run's budget use and call ids; time already spent
     /// counts against the time budget.
-    init(id: String, configuration: RunConfiguration, store: Store, onEvent: RunEventHandler?, ledger: Ledger,
+    init(id: String, configuration: RunConfiguration, store: any RunStore, onEvent: RunEventHandler?, ledger: Ledger,
          restoring recovery: RunRecovery? = nil, egress: EgressGate? = nil) {
         self.id = id
         self.egress = egress
@@ -38,6 +39,18 @@ final class RunState: Sendable {
     }
 
     var usage: BudgetUsage { state.withLock { $0.usage } }
+
+    /// Why the run is being ended from outside its loop, if it is.
+    var interrupted: RunInterrupt? { interruption.withLock { $0 } }
+
+    /// Marks the run interrupted; false if it already was (the first reason stands).
+    func interrupt(_ reason: RunInterrupt) -> Bool {
+        interruption.withLock { current in
+            guard current == nil else { return false }
+            current = reason
+            return true
+        }
+    }
 
     func charge(_ usage: Usage?, cost: Double?) {
         state.withLock { $0.usage.charge(usage, cost: cost) }
@@ -115,9 +128,9 @@ final class RunState: Sendable {
     }
 
     /// Keeps the runs table's counters current, so `airlock runs` shows a live run's progress.
-    func saveProgress() throws {
+    func saveProgress() async throws {
         let usage = self.usage
-        _ = try store.updateRun(id) { record in
+        _ = try await store.updateRun(id) { record in
             record.steps = usage.steps
             record.inputTokens = usage.inputTokens
             record.outputTokens = usage.outputTokens
@@ -141,7 +154,7 @@ final class RunState: Sendable {
         // A run is finished only once its ledger says so. If the end could not be written
         // (a full disk), the run stays resumable instead of claiming an end it lacks.
         let ended = head != nil
-        _ = try? store.updateRun(id) { record in
+        _ = try? await store.updateRun(id) { record in
             record.status = ended ? .finished : .interrupted
             record.outcome = ended ? result.outcome.rawValue : nil
             record.exitCode = ended ? Int(result.exitCode) : nil

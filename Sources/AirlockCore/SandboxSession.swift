@@ -12,6 +12,9 @@ actor SandboxSession {
     private let ledger: Ledger
     private var current: (any Sandbox)?
     private(set) var replacements = 0
+    /// Set by `shutdown`: the run is ending (or was stopped from outside), so no call may
+    /// start another sandbox.
+    private var closed = false
 
     init(backend: any SandboxBackend, configuration: SandboxConfiguration, freshPerCall: Bool,
          maxReplacements: Int, ledger: Ledger) {
@@ -24,6 +27,7 @@ actor SandboxSession {
 
     /// The sandbox to use for the next call, started if there is none.
     func acquire() async throws -> any Sandbox {
+        guard !closed else { throw SandboxError(.guestDied, "the run is ending; no sandbox may start") }
         if let current {
             if current.isAlive { return current }
             // It died between calls (killed from outside, OOM): recorded and counted as a
@@ -75,6 +79,7 @@ actor SandboxSession {
 
     /// Ends the run's sandbox (the whole process tree goes with it).
     func shutdown(reason: String) async {
+        closed = true
         guard let sandbox = current else { return }
         current = nil
         await sandbox.kill()

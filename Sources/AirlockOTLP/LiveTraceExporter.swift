@@ -19,7 +19,7 @@ public actor LiveTraceExporter {
     }
 
     private let sender: OTLPSender
-    private let store: Store
+    private let store: any RunStore
     private let logger: Logger
     private let includeContent: Bool
     private let retry: ExportRetry
@@ -34,7 +34,7 @@ public actor LiveTraceExporter {
     private var inFlight = 0
     private(set) var run: String?
 
-    public init(configuration: OTLPConfiguration, store: Store, logger: Logger, includeContent: Bool,
+    public init(configuration: OTLPConfiguration, store: any RunStore, logger: Logger, includeContent: Bool,
                 retry: ExportRetry = ExportRetry(), maxQueue: Int = 2048, maxBatch: Int = 256,
                 pollInterval: Duration = .milliseconds(200)) {
         sender = OTLPSender(configuration: configuration)
@@ -100,7 +100,7 @@ public actor LiveTraceExporter {
             if queue.count < maxQueue, !finishedSeen {
                 // An entry ends at most one span, so this many entries cannot overfill it.
                 let room = min(200, maxQueue - queue.count)
-                let entries = (try? store.ledgerEntries(run: run, after: cursor, limit: room)) ?? []
+                let entries = (try? await store.ledgerEntries(run: run, after: cursor, limit: room)) ?? []
                 readAny = !entries.isEmpty
                 for entry in entries {
                     cursor = entry.seq

@@ -39,9 +39,32 @@ enum AppScript {
           controls(card, false);
         }
       }
+      async function stop(button) {
+        const box = button.closest(".stop");
+        const status = box.querySelector(".status");
+        const reason = box.querySelector("input.reason");
+        controls(box, true);
+        status.textContent = "stopping…";
+        try {
+          const response = await fetch("/api/runs/" + encodeURIComponent(box.dataset.run) + "/cancel", {
+            method: "POST", credentials: "same-origin",
+            headers: { "Content-Type": "application/json", "X-Airlock-CSRF": csrf },
+            body: JSON.stringify({ reason: reason && reason.value.trim() ? reason.value.trim() : "" })
+          });
+          const result = await response.json();
+          if (!response.ok || !result.ok) throw new Error(result.error || response.statusText);
+          status.textContent = "Stop requested";
+          setTimeout(function () { location.reload(); }, 1000);
+        } catch (error) {
+          status.textContent = "Failed: " + error.message;
+          controls(box, false);
+        }
+      }
       document.addEventListener("click", function (event) {
         const button = event.target.closest("button[data-decision]");
         if (button) answer(button);
+        const stopButton = event.target.closest("button[data-stop]");
+        if (stopButton) stop(stopButton);
       });
       const refresh = document.querySelector("[data-refresh]");
       if (refresh) {

@@ -25,7 +25,12 @@ enum RunPage {
             body += "<h2>Waiting for approval</h2><p class=\"meta\">Answers are recorded as <code>\(HTML.escape(identity))</code>.</p>"
             body += pending.map { ApprovalCard.render($0, showRun: false) }.joined()
         }
-        if record.status != .finished { body += "<div data-refresh=\"4\"></div>" }
+        if record.status != .finished {
+            // The kill switch: the harness holding the run kills its sandbox and ends it (exit 4).
+            body += "<p class=\"stop\" data-run=\"\(HTML.escape(record.id))\"><button data-stop>Stop run</button> "
+                + "<input class=\"reason\" placeholder=\"why (for the ledger)\"> <span class=\"status\"></span></p>"
+            body += "<div data-refresh=\"4\"></div>"
+        }
         body += "<h2 style=\"margin-top:22px\">Transcript</h2><section class=\"card\">\(TranscriptView.render(entries))</section>"
         body += ledgerTable(entries)
         return Layout.page(title: "Run \(record.id)", active: "runs", body: body, csrf: csrf)

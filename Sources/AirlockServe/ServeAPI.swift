@@ -18,17 +18,17 @@ struct ServeAPI: Sendable {
                                  "csrf": .string(configuration.csrfToken)])
         }
         api.get("runs") { _, _ in
-            ServeResponses.json(["runs": .array(try data.runs().map(\.json))])
+            ServeResponses.json(["runs": .array(try await data.runs().map(\.json))])
         }
         api.get("runs/:id") { request, context in
-            guard let id = context.parameters.get("id"), let run = try data.run(id) else {
+            guard let id = context.parameters.get("id"), let run = try await data.run(id) else {
                 return ServeResponses.error(.notFound, "no such run", request)
             }
-            return ServeResponses.json(try detail(run))
+            return ServeResponses.json(try await detail(run))
         }
         api.get("pending") { request, _ in
             let run = request.uri.queryParameters["run"].map(String.init)
-            return ServeResponses.json(["pending": .array(try data.pending(run: run).map(\.json))])
+            return ServeResponses.json(["pending": .array(try await data.pending(run: run).map(\.json))])
         }
         api.post("approve") { request, context in
             try await answer(request, context, deny: false)
@@ -38,18 +38,18 @@ struct ServeAPI: Sendable {
         }
     }
 
-    private func detail(_ run: RunView) throws -> JSONValue {
+    private func detail(_ run: RunView) async throws -> JSONValue {
         let store = data.store
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        let calls = try JSONValue(parsing: String(decoding: try encoder.encode(try store.toolCalls(run: run.record.id)), as: UTF8.self))
-        let verify = try store.verifyLedger(run: run.record.id)
-        let ledger = try store.ledgerEntries(run: run.record.id).map { entry -> JSONValue in
+        let calls = try JSONValue(parsing: String(decoding: try encoder.encode(try await store.toolCalls(run: run.record.id)), as: UTF8.self))
+        let verify = try await store.verifyLedger(run: run.record.id)
+        let ledger = try await store.ledgerEntries(run: run.record.id).map { entry -> JSONValue in
             ["seq": .int(entry.seq), "time": .string(entry.time), "kind": .string(entry.kind.rawValue),
              "payload": entry.payload, "hash": .string(entry.hash)]
         }
         return ["run": run.json, "tool_calls": calls, "ledger": .array(ledger),
-                "pending": .array(try data.pending(run: run.record.id).map(\.json)),
+                "pending": .array(try await data.pending(run: run.record.id).map(\.json)),
                 "verify": ["ok": .bool(verify.ok), "count": .int(verify.count),
                            "first_bad_seq": verify.firstBadSeq.map { .int($0) } ?? .null,
                            "reason": verify.reason.map { .string($0) } ?? .null]]
@@ -69,7 +69,7 @@ struct ServeAPI: Sendable {
             decision = object["rule"] == .bool(true) ? .approveRule : .approve
         }
         let identity = configuration.identity(remoteAddress: context.remoteAddress)
-        switch try data.answer(run: run, call: call, decision: decision, reason: object["reason"]?.stringValue, by: identity) {
+        switch try await data.answer(run: run, call: call, decision: decision, reason: object["reason"]?.stringValue, by: identity) {
         case .answered(let by):
             return ServeResponses.json(["ok": true, "run": .string(run), "call": .string(call),
                                         "decision": .string(decision.rawValue), "by": .string(by)])

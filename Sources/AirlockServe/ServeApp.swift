@@ -10,10 +10,14 @@ public struct ServeApp: Sendable {
     public let data: ServeData
     /// `/metrics` (Prometheus text), behind the same guard as every other route.
     public let metrics: MetricsEndpoint?
+    /// Queues runs for `POST /api/runs`; without one the route answers 501.
+    public let submitter: (any RunSubmitter)?
 
-    public init(configuration: ServeConfiguration, store: Store, metrics: MetricsEndpoint? = nil) {
+    public init(configuration: ServeConfiguration, store: any RunStore, submitter: (any RunSubmitter)? = nil,
+                metrics: MetricsEndpoint? = nil) {
         self.configuration = configuration
         self.data = ServeData(store: store)
+        self.submitter = submitter
         self.metrics = metrics
     }
 
@@ -23,6 +27,7 @@ public struct ServeApp: Sendable {
         ServePages(configuration: configuration, data: data).register(on: router)
         ServeAPI(configuration: configuration, data: data).register(on: router)
         if let metrics { MetricsRoute.register(metrics, on: router) }
+        ServeRunsAPI(configuration: configuration, data: data, submitter: submitter).register(on: router)
         return router
     }
 

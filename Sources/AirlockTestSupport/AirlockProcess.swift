@@ -14,7 +14,7 @@ public final class AirlockProcess: @unchecked Sendable {
     }()
 
     public static let clearedVariables = ["OPENAI_API_KEY", "ANTHROPIC_API_KEY", "AIRLOCK_MODEL", "AIRLOCK_STATE_DIR",
-                                          "AIRLOCK_SERVE_TOKEN", "AIRLOCK_FAULT_KILL_AT"]
+                                          "AIRLOCK_SERVE_TOKEN", "AIRLOCK_FAULT_KILL_AT", "AIRLOCK_DATABASE_URL"]
 
     public let process = Process()
     public let directory: String

@@ -1,4 +1,5 @@
 import AirlockCore
+import AirlockStoreSQLite
 import AirlockModels
 import Foundation
 
@@ -21,7 +22,7 @@ enum LedgerBench {
         let memory = try scratch(under: memoryBase)
         defer { try? FileManager.default.removeItem(at: memory) }
         let store = try Store(stateDirectory: memory, redactor: .none)
-        let run = try store.createRun(task: "bench", model: "script:bench", workspace: "/tmp")
+        let run = try store.createRun(task: "bench", model: "script:bench", workspace: "/tmp", config: .object([:]), now: Date())
         let ledger = Ledger(store: store, run: run.id, redactor: .none)
         let filled = ContinuousClock.now
         let semaphore = DispatchSemaphore(value: 0)
@@ -40,10 +41,10 @@ enum LedgerBench {
 
         var fromStore: [Double] = []
         var inMemory: [Double] = []
-        let entries = try store.ledgerEntries(run: run.id)
+        let entries = try store.ledgerEntries(run: run.id, after: 0)
         for _ in 0..<5 {
             let began = ContinuousClock.now
-            let report = try store.verifyLedger(run: run.id)
+            let report = LedgerVerifier.verify(entries: try store.ledgerEntries(run: run.id, after: 0), run: run.id)
             fromStore.append((ContinuousClock.now - began).ms)
             guard report.ok else { throw BenchError("verify failed on an untouched ledger: \(report)") }
             let pure = ContinuousClock.now
@@ -62,7 +63,7 @@ enum LedgerBench {
 
     private static func appendRate(stateDirectory: URL, count: Int, payload: JSONValue) throws -> Double {
         let store = try Store(stateDirectory: stateDirectory, redactor: .none)
-        let run = try store.createRun(task: "bench", model: "script:bench", workspace: "/tmp")
+        let run = try store.createRun(task: "bench", model: "script:bench", workspace: "/tmp", config: .object([:]), now: Date())
         let ledger = Ledger(store: store, run: run.id, redactor: .none)
         let semaphore = DispatchSemaphore(value: 0)
         let box = ResultBox()

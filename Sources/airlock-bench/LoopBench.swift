@@ -1,4 +1,5 @@
 import AirlockCore
+import AirlockStoreSQLite
 import AirlockModels
 import AirlockProtocol
 import AirlockSandbox

@@ -3,6 +3,7 @@ import AirlockModels
 import AirlockOTLP
 import AirlockSandbox
 import AirlockBubblewrap
+import AirlockStoreSQLite
 import Foundation
 import Logging
 import Synchronization
@@ -80,7 +81,7 @@ enum OTLPBench {
             var settings = OTLPConfiguration(endpoint: url + "/v1/traces")
             settings.timeout = timeout
             return LiveTraceExporter(configuration: settings,
-                              store: try Store(stateDirectory: stateDirectory), logger: logger,
+                              store: store, logger: logger,
                               includeContent: false, maxQueue: maxQueue)
         }
         let marks = Mutex<[ContinuousClock.Instant]>([])
@@ -96,7 +97,7 @@ enum OTLPBench {
         let instants = marks.withLock { $0 }
         let durations = zip(instants.dropFirst(), instants).map { ($0 - $1).ms }
         // The encoded size of a full queue: the spans of the run, as many as the peak.
-        let all = LedgerSpans.build(try store.ledgerEntries(run: result.runID))
+        let all = LedgerSpans.build(try await store.ledgerEntries(run: result.runID))
         let bytes = (try? OTLPEncoding.protobuf(Array(all.prefix(stats.peakQueued)), resource: ["service.name": "airlock"]).count) ?? 0
         return Outcome(series: Series(name: "step", samples: Array(durations.dropFirst(3))), stats: stats, peakBytes: bytes,
                        total: all.count)

@@ -15,6 +15,8 @@ struct Options: Sendable {
                airlock-bench egress [REQUESTS]   the egress proxy's cost per request and per byte, vs direct
                airlock-bench tiers [ROUNDS]      every isolation tier vs raw crun/runc/runsc and the bare guest
                airlock-bench otlp [STEPS]        a step's cost with live OTLP export on vs off; exporter memory, collector down
+               airlock-bench queue [RUNS]        PostgreSQL vs SQLite appends, claim and stop latency, runs/min
+                                                 with 1, 2, 4 workers ($AIRLOCK_BENCH_DATABASE_URL or its own server)
 
         Measures, side by side in one run on this machine:
           1. sandbox start → first command's result (BubblewrapBackend.start + exec /bin/true)

@@ -32,11 +32,13 @@ if CommandLine.arguments.dropFirst().first == "image" {
     }
 }
 
-// `airlock-bench ledger`, `loop`, `egress`, `mcp` and `otlp`: the harness's own costs.
-if let mode = CommandLine.arguments.dropFirst().first, ["ledger", "loop", "egress", "mcp", "otlp"].contains(mode) {
-    let count = CommandLine.arguments.dropFirst(2).first.flatMap { Int($0) } ?? (mode == "ledger" ? 1000 : mode == "egress" ? 300 : 100)
+// `airlock-bench ledger`, `loop`, `egress`, `mcp`, `otlp` and `queue`: the harness's own costs.
+if let mode = CommandLine.arguments.dropFirst().first, ["ledger", "loop", "egress", "mcp", "otlp", "queue"].contains(mode) {
+    let count = CommandLine.arguments.dropFirst(2).first.flatMap { Int($0) } ?? (mode == "ledger" ? 1000 : mode == "egress" ? 300 : mode == "queue" ? 20 : 100)
     do {
-        if mode == "otlp" {
+        if mode == "queue" {
+            print(try await QueueBench.run(runs: count))
+        } else if mode == "otlp" {
             let host = try BenchHost.make()
             try FileManager.default.createDirectory(atPath: host.workspace + "/empty", withIntermediateDirectories: true)
             defer { host.remove() }

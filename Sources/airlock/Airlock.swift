@@ -15,7 +15,8 @@ struct Airlock: AsyncParsableCommand {
         subcommands: [RunCommand.self, ResumeCommand.self, ReplayCommand.self, ExecCommand.self, RunsCommand.self, ShowCommand.self,
                       VerifyCommand.self, ExportCommand.self, KeygenCommand.self, PolicyCommand.self, ApproveCommand.self, DenyCommand.self,
                       DoctorCommand.self, ServeCommand.self, ImageCommand.self,
-                      SchemaCommand.self, ConfigCommand.self, ToolsCommand.self]
+                      SchemaCommand.self, ConfigCommand.self, ToolsCommand.self,
+                      SubmitCommand.self, WorkerCommand.self, StopCommand.self]
     )
 
     /// Usage errors exit 2 (DESIGN.md §3), not ArgumentParser's 64.

@@ -26,7 +26,7 @@ struct ApproveCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await Output.guarded {
-            try Answering.answer(run: run, call: call, decision: rule ? .approveRule : .approve, reason: nil, state: state)
+            try await Answering.answer(run: run, call: call, decision: rule ? .approveRule : .approve, reason: nil, state: state)
         }
     }
 }
@@ -52,17 +52,17 @@ struct DenyCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await Output.guarded {
-            try Answering.answer(run: run, call: call, decision: terminate ? .terminate : .deny, reason: reason, state: state)
+            try await Answering.answer(run: run, call: call, decision: terminate ? .terminate : .deny, reason: reason, state: state)
         }
     }
 }
 
 enum Answering {
     static func answer(run: String, call: String?, decision: ApprovalAnswer.Decision, reason: String?,
-                       state: StateOptions) throws {
-        let store = try state.open()
-        let record = try RunLookup.resolve(run, in: store)
-        let pending = try store.pendingApprovals(run: record.id)
+                       state: StateOptions) async throws {
+        let store = try await state.open()
+        let record = try await RunLookup.resolve(run, in: store)
+        let pending = try await store.pendingApprovals(run: record.id)
         guard let call else {
             if pending.isEmpty {
                 Output.line("\(record.id) is not waiting for an approval")
@@ -76,7 +76,7 @@ enum Answering {
                            + (pending.isEmpty ? "" : " (waiting: \(pending.map(\.call).joined(separator: ", ")))"))
         }
         let who = ProcessInfo.processInfo.environment["USER"] ?? NSUserName()
-        guard try store.answerApproval(run: record.id, call: call, decision: decision, reason: reason, by: who) else {
+        guard try await store.answerApproval(run: record.id, call: call, decision: decision, reason: reason, by: who) else {
             throw CLIError("call \(call) of \(record.id) already has an answer")
         }
         Output.line("\(decision.rawValue): \(record.id) \(call) (by \(who))")

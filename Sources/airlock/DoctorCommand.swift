@@ -1,5 +1,7 @@
+import AirlockModels
 import AirlockProtocol
 import AirlockSandbox
+import AirlockStorePostgres
 import ArgumentParser
 import Foundation
 
@@ -22,7 +24,28 @@ struct DoctorCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The runsc binary to check for the gvisor tier (default: $RUNSC, else runsc on PATH).", valueName: "path"))
     var runsc: String?
 
+    @Option(name: .long, help: ArgumentHelp("Check this PostgreSQL database instead of the host: connectivity, server version (13 or newer), schema, clock skew.", valueName: "url"))
+    var database: String?
+
     func run() async throws {
+        if let database {
+            let report = await PostgresDiagnosis.run(url: database)
+            if json {
+                let checks: [JSONValue] = report.checks.map { check in
+                    ["name": .string(check.name), "ok": .bool(check.ok), "detail": .string(check.detail),
+                     "fix": check.fix.map { .string($0) } ?? .null]
+                }
+                print(JSONValue.object(["ok": .bool(report.ok), "checks": .array(checks)]).canonicalJSON)
+            } else {
+                for check in report.checks {
+                    print("\(check.ok ? "ok  " : "FAIL") \(check.name): \(check.detail)")
+                    if let fix = check.fix, !check.ok { print("     fix: \(fix)") }
+                }
+            }
+            // A database that cannot be used is a usage error, as for every other command.
+            if !report.ok { throw ExitCode(2) }
+            return
+        }
         let report = await HostReport.gather(runsc: runsc)
         if json {
             let encoder = JSONEncoder()

@@ -4,6 +4,7 @@ import AirlockSandbox
 import Foundation
 import AirlockLandlock
 import AirlockSandboxHost
+import AirlockStoreSQLite
 
 /// What `airlock doctor` found.
 struct HostReport: Encodable {

@@ -58,7 +58,7 @@ enum ProviderSetup {
     /// `airlock deny` from another shell (the web page itself is not built yet); `deny`
     /// answers every ask with no.
     /// Without the flag: the terminal when there is one, else deny.
-    static func approver(_ name: String?, store: Store) throws -> any Approver {
+    static func approver(_ name: String?, store: any RunStore) throws -> any Approver {
         switch name {
         case "web"?, "queue"?:
             return QueueApprover(store: store) { request in

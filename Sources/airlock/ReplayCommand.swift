@@ -33,9 +33,9 @@ struct ReplayCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await Output.guarded {
-            let store = try state.open()
-            let record = try RunLookup.resolve(run, in: store)
-            let entries = try store.ledgerEntries(run: record.id)
+            let store = try await state.open()
+            let record = try await RunLookup.resolve(run, in: store)
+            let entries = try await store.ledgerEntries(run: record.id)
             guard let started = entries.first(where: { $0.kind == .runStarted }),
                   var configuration = RunConfiguration(recorded: started.payload) else {
                 throw CLIError("run \(record.id) has no readable run_started entry")

@@ -56,16 +56,21 @@ struct ResumeCommand: AsyncParsableCommand {
         try await Output.guarded {
             let logger = log.logger()
             let trace = try TraceExport.configuration()
-            let probe = try state.open()
-            let record = try RunLookup.resolve(run, in: probe)
+            let probe = try await state.open()
+            let record = try await RunLookup.resolve(run, in: probe)
             if record.status == .finished {
                 throw CLIError("run \(record.id) already finished (\(record.outcome ?? "?"), exit \(record.exitCode ?? 1)); nothing to resume")
+            }
+            if let worker = record.worker {
+                // A queued run belongs to the workers: one that died is taken over by another
+                // once its lease runs out, under the same rules as this command.
+                throw CLIError("run \(record.id) was claimed by worker \(worker); workers resume it (start `airlock worker` if none is running)")
             }
             if RunLock.isHeld(run: record.id, stateDirectory: probe.stateDirectory) {
                 let holder = RunLock.holder(run: record.id, stateDirectory: probe.stateDirectory) ?? "?"
                 throw CLIError("run \(record.id) is being driven by a live harness (pid \(holder)); refusing to resume it twice")
             }
-            let entries = try probe.ledgerEntries(run: record.id)
+            let entries = try await probe.ledgerEntries(run: record.id)
             guard let started = entries.first(where: { $0.kind == .runStarted }),
                   var configuration = RunConfiguration(recorded: started.payload) else {
                 throw CLIError("run \(record.id) has no readable run_started entry; it cannot be resumed")
@@ -108,7 +113,7 @@ struct ResumeCommand: AsyncParsableCommand {
                 configuration.egress = egress
             }
             let headerSecrets = remoteMCPServers.flatMap(\.variables).compactMap { ProcessInfo.processInfo.environment[$0] }
-            let store = try state.open(redactor: Redactor(secrets: (apiKey.map { [$0] } ?? []) + secretValues + headerSecrets))
+            let store = try await state.open(redactor: Redactor(secrets: (apiKey.map { [$0] } ?? []) + secretValues + headerSecrets))
             let printer = ProgressPrinter(json: json, interactive: isatty(STDERR_FILENO) == 1)
             // The same trace as before the harness died: spans it had not sent go out first.
             let exporter = TraceExport.live(trace, store: store, content: otelContent, logger: logger)

@@ -132,7 +132,7 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         try await Output.guarded {
             let (command, extras) = try applyingConfig(try configFiles.layers(workspace: workspace))
-            let plan = try RunPlan(command: command, extras: extras)
+            let plan = try await RunPlan(command: command, extras: extras)
             let code = try await plan.execute()
             if code != 0 { throw ExitCode(code) }
         }

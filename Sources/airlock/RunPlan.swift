@@ -12,7 +12,7 @@ import Logging
 struct RunPlan {
     let configuration: RunConfiguration
     let model: any LanguageModel
-    let store: Store
+    let store: any RunStore
     let json: Bool
     let otelContent: Bool
     let approver: any Approver
@@ -22,7 +22,8 @@ struct RunPlan {
     let trace: OTLPConfiguration?
     let logger: Logger
 
-    init(command: RunCommand, extras: ConfigExtras = ConfigExtras()) throws {
+    /// `store`: the worker's open store, used instead of opening the command's.
+    init(command: RunCommand, extras: ConfigExtras = ConfigExtras(), store shared: (any RunStore)? = nil) async throws {
         let environment = ProcessInfo.processInfo.environment
         guard let modelText = command.model ?? environment["AIRLOCK_MODEL"] else {
             throw CLIError("no model: pass --model openai:NAME, anthropic:NAME or script:FILE (or set AIRLOCK_MODEL)", code: 2)
@@ -68,8 +69,13 @@ struct RunPlan {
         self.configuration = configuration
         // The key is a secret of the harness: redacted from everything written.
         // Proxy secrets are redacted like --secret-env ones, should one ever come back in output.
-        store = try command.state.open(redactor: try ProviderSetup.redactor(apiKey: apiKey, secretEnv: command.secretEnv + command.egress.secret,
-                                                                             patterns: command.redact))
+        let redactor = try ProviderSetup.redactor(apiKey: apiKey, secretEnv: command.secretEnv + command.egress.secret,
+                                                  patterns: command.redact)
+        if let shared {
+            store = shared.withRedactor(redactor)
+        } else {
+            store = try await command.state.open(redactor: redactor)
+        }
         json = command.json
         otelContent = command.otelContent
         trace = try TraceExport.configuration()
@@ -105,5 +111,40 @@ struct RunPlan {
         if !json, let answer = result.answer, !answer.isEmpty { Output.line(answer) }
         await TraceExport.finish(exporter, run: result.runID, configuration: trace, logger: logger)
         return result.exitCode
+    }
+
+    /// Runs a run a worker claimed: started afresh when its ledger has no `run_started` yet,
+    /// else continued from its ledger under the resume rules. Throws `RunDetached` when
+    /// the run was taken over or handed back.
+    func execute(claimed runID: String, resuming entries: [LedgerEntry], holding: RunHolding,
+                 printer: ProgressPrinter) async throws -> RunResult {
+        let started = entries.contains { $0.kind == .runStarted }
+        // A script replays from the start; the turns already answered are in the ledger.
+        if started, let script = model as? ScriptedModel {
+            await script.skip(entries.filter { $0.kind == .modelResponse && $0.payload["error"] == nil }.count)
+        }
+        if let claim = holding.claim {
+            _ = try await store.fenced(claim.fence).appendLedgerEntries(run: runID, items: [
+                (.runClaimed, ["worker": .string(claim.worker), "epoch": .int(claim.epoch), "takeover": .bool(started),
+                               "pid": .int(Int(getpid()))]),
+            ], now: { Date() })
+        }
+        // The same trace whoever held the run before: spans not sent yet go out first.
+        let exporter = TraceExport.live(trace, store: store, content: otelContent, logger: logger)
+        await exporter?.follow(run: runID)
+        let diagnostics = RunDiagnostics(logger: logger)
+        var loop = AgentLoop(configuration: configuration, model: model, backend: backend,
+                             store: store, approver: approver, holding: holding, onEvent: { event in
+                                 diagnostics.record(event)
+                                 printer.show(event)
+                             })
+        if !mcpServers.isEmpty || !remoteMCPServers.isEmpty {
+            loop.toolProvider = MCPToolProvider(servers: mcpServers, remotes: remoteMCPServers,
+                                                environment: ProcessInfo.processInfo.environment,
+                                                outputLimit: configuration.modelOutputLimit)
+        }
+        let result = started ? try await loop.takeOver(runID: runID) : try await loop.start(claimed: runID)
+        await TraceExport.finish(exporter, run: runID, configuration: trace, logger: logger)
+        return result
     }
 }

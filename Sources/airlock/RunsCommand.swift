@@ -18,19 +18,26 @@ struct RunsCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await Output.guarded {
-            let store = try state.open()
+            let store = try await state.open()
             // A run marked running whose harness is gone (its lock is free) was interrupted.
-            let runs = try store.runs(limit: limit).map { run -> RunRecord in
+            let runs = try await store.runs(limit: limit).map { run -> RunRecord in
                 var run = run
-                if run.status == .running, !RunLock.isHeld(run: run.id, stateDirectory: store.stateDirectory) {
+                if run.status == .running, run.worker == nil, !RunLock.isHeld(run: run.id, stateDirectory: store.stateDirectory) {
                     run.status = .interrupted
                 }
                 return run
             }
+            let waiting = try await QueueReport.waiting(runs.filter { $0.status == .queued }, in: store)
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys]
-                for run in runs { Output.line(String(decoding: try encoder.encode(run), as: UTF8.self)) }
+                for run in runs {
+                    var line = String(decoding: try encoder.encode(run), as: UTF8.self)
+                    if let why = waiting[run.id], line.hasSuffix("}") {
+                        line = String(line.dropLast()) + ",\"waiting\":" + JSONValue.string(why).canonicalJSON + "}"
+                    }
+                    Output.line(line)
+                }
                 return
             }
             if runs.isEmpty {
@@ -42,11 +49,13 @@ struct RunsCommand: AsyncParsableCommand {
             for run in runs {
                 let task = run.task.replacingOccurrences(of: "\n", with: " ")
                 let state = run.status == .interrupted ? "interrupted*" : run.status.rawValue
-                Output.line(pad(run.id, 26) + pad(state, 12) + pad(run.outcome ?? "-", 16)
+                let outcome = run.outcome ?? (run.status == .queued ? "waiting" : run.worker.map { "@" + $0 } ?? "-")
+                Output.line(pad(run.id, 26) + pad(state, 12) + pad(outcome, 16)
                             + pad(run.exitCode.map(String.init) ?? "-", 5) + pad(String(run.steps), 6)
                             + pad(String(run.inputTokens + run.outputTokens), 8) + pad(run.model, 28)
                             + String(task.prefix(60)))
             }
+            for (run, why) in waiting.sorted(by: { $0.key < $1.key }) { Output.line("\(run) waits: \(why)") }
             if runs.contains(where: { $0.status == .interrupted }) {
                 Output.line("* its harness died; continue it with `airlock resume RUN`")
             }

@@ -26,7 +26,8 @@ struct ServeCommand: AsyncParsableCommand {
         egress bytes — a fold of every run's ledger in the state directory. See \
         docs/observability.md.
 
-        JSON API: GET /api/runs, /api/runs/RUN, /api/pending[?run=RUN], /api/session; \
+        JSON API (docs/api.md): GET /api/runs, /api/runs/RUN, /api/runs/RUN/events (SSE), \
+        /api/pending[?run=RUN], /api/session; POST /api/runs (submit), /api/runs/RUN/cancel; \
         POST /api/approve {"run","call","rule"?}, POST /api/deny {"run","call","reason"?,"terminate"?}.
         """)
 
@@ -50,14 +51,15 @@ struct ServeCommand: AsyncParsableCommand {
             let token = self.token ?? ProcessInfo.processInfo.environment["AIRLOCK_SERVE_TOKEN"]
             let configuration = ServeConfiguration(host: host, port: port, token: token, user: user)
             if let problem = configuration.problem { throw CLIError(problem, code: 2) }
-            let store = try state.open()
+            let store = try await state.open()
             let follower = LedgerMetricsFollower(store: store)
             let metrics = MetricsEndpoint.bootstrap(refresh: { try await follower.refresh() })
-            let app = ServeApp(configuration: configuration, store: store, metrics: metrics).application { bound in
+            let app = ServeApp(configuration: configuration, store: store, submitter: APISubmitter(),
+                               metrics: metrics).application { bound in
                 logger.info("serving", metadata: ["port": "\(bound)", "host": "\(configuration.host)"])
                 var shown = configuration
                 shown.port = bound
-                Output.line("airlock serve: \(shown.displayURL) (state \(store.stateDirectory.path))")
+                Output.line("airlock serve: \(shown.displayURL) (state \(store.location))")
                 if configuration.token != nil {
                     Output.line("open \(shown.displayURL)?token=TOKEN once in a browser, or send Authorization: Bearer TOKEN")
                 }

@@ -20,11 +20,11 @@ struct ShowCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await Output.guarded {
-            let store = try state.open()
-            let record = try RunLookup.resolve(run, in: store)
-            let entries = try store.ledgerEntries(run: record.id)
+            let store = try await state.open()
+            let record = try await RunLookup.resolve(run, in: store)
+            let entries = try await store.ledgerEntries(run: record.id)
             if json {
-                let calls = try store.toolCalls(run: record.id)
+                let calls = try await store.toolCalls(run: record.id)
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys]
                 let runJSON = try JSONValue(parsing: String(decoding: try encoder.encode(record), as: UTF8.self))
@@ -51,13 +51,13 @@ struct ShowCommand: AsyncParsableCommand {
 }
 
 enum RunLookup {
-    static func resolve(_ reference: String, in store: Store) throws -> RunRecord {
+    static func resolve(_ reference: String, in store: any RunStore) async throws -> RunRecord {
         if reference == "latest" {
-            guard let run = try store.latestRun() else { throw CLIError("there are no runs yet", code: 1) }
+            guard let run = try await store.latestRun() else { throw CLIError("there are no runs yet", code: 1) }
             return run
         }
         do {
-            return try store.resolveRun(reference)
+            return try await store.resolveRun(reference)
         } catch {
             throw CLIError("\(error)", code: 1)
         }

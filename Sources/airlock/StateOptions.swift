@@ -1,4 +1,6 @@
 import AirlockCore
+import AirlockStorePostgres
+import AirlockStoreSQLite
 import ArgumentParser
 import Foundation
 
@@ -9,12 +11,32 @@ struct StateOptions: ParsableArguments {
         valueName: "dir"))
     var stateDir: String?
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Keep runs and the ledger in PostgreSQL instead of the state dir's SQLite file (default: $AIRLOCK_DATABASE_URL). libpq form: postgres://USER[:PASSWORD]@HOST[:PORT]/DB[?sslmode=disable|prefer|require|verify-ca|verify-full&sslrootcert=FILE]. The state dir still holds this machine's local files (locks, snapshots).",
+        valueName: "url"))
+    var database: String?
+
+    /// `--database`, else `AIRLOCK_DATABASE_URL`; nil means the SQLite file.
+    var databaseURL: String? {
+        if let database, !database.isEmpty { return database }
+        let fromEnvironment = ProcessInfo.processInfo.environment["AIRLOCK_DATABASE_URL"]
+        return fromEnvironment?.isEmpty == false ? fromEnvironment : nil
+    }
+
+
     func directory() -> URL {
         if let stateDir { return URL(fileURLWithPath: stateDir, isDirectory: true) }
         return Store.defaultStateDirectory()
     }
 
-    func open(redactor: Redactor = Redactor()) throws -> Store {
+    func open(redactor: Redactor = Redactor()) async throws -> any RunStore {
+        if let url = databaseURL {
+            do {
+                return try await PostgresStore.open(url: url, stateDirectory: directory(), redactor: redactor)
+            } catch {
+                throw CLIError("cannot open the database: \(error)", code: 2)
+            }
+        }
         do {
             return try Store(stateDirectory: directory(), redactor: redactor)
         } catch {

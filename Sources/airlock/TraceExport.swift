@@ -12,16 +12,12 @@ enum TraceExport {
         catch { throw CLIError("\(error)", code: 2) }
     }
 
-    /// A live exporter reading through its own connection to the store, so the loop's
-    /// appends never wait on it.
-    static func live(_ configuration: OTLPConfiguration?, store: Store, content: Bool, logger: Logger)
+    /// A live exporter following the run's ledger in the store (SQLite or PostgreSQL); it
+    /// reads on its own task, so the loop never waits for the collector.
+    static func live(_ configuration: OTLPConfiguration?, store: any RunStore, content: Bool, logger: Logger)
         -> LiveTraceExporter? {
         guard let configuration else { return nil }
-        guard let reader = try? Store(stateDirectory: store.stateDirectory) else {
-            logger.warning("cannot open a second connection to the state database; spans will not be exported live")
-            return nil
-        }
-        return LiveTraceExporter(configuration: configuration, store: reader, logger: logger, includeContent: content)
+        return LiveTraceExporter(configuration: configuration, store: store, logger: logger, includeContent: content)
     }
 
     /// After the run: the last spans get a bounded time (the request timeout, at most 5 s),

@@ -43,15 +43,15 @@ struct VerifyCommand: AsyncParsableCommand {
                 do { reports.append((file, try LedgerVerifier.verify(jsonlFile: URL(fileURLWithPath: file)))) }
                 catch { throw CLIError("cannot read \(file): \(error)") }
             } else {
-                let store = try state.open()
-                let ids = all ? try store.runs().map(\.id) : [try RunLookup.resolve(run ?? "", in: store).id]
+                let store = try await state.open()
+                let ids = all ? try await store.runs().map(\.id) : [try await RunLookup.resolve(run ?? "", in: store).id]
                 for id in ids {
-                    var report = try store.verifyLedger(run: id)
+                    var report = try await store.verifyLedger(run: id)
                     if let publicKey, report.ok {
                         let raw: Data
                         do { raw = try ChainSignature.loadPublicKey(publicKey) }
                         catch { throw CLIError("cannot read the public key \(publicKey): \(error)", code: 2) }
-                        let check = ChainSignature.verify(try store.ledgerEntries(run: id), publicKey: raw)
+                        let check = ChainSignature.verify(try await store.ledgerEntries(run: id), publicKey: raw)
                         if !check.ok {
                             report.ok = false
                             report.reason = check.reason
@@ -105,14 +105,14 @@ struct ExportCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await Output.guarded {
-            let store = try state.open()
-            let record = try RunLookup.resolve(run, in: store)
+            let store = try await state.open()
+            let record = try await RunLookup.resolve(run, in: store)
             if otlp {
                 if output != nil { throw CLIError("--otlp sends the spans; it takes no --output", code: 2) }
                 guard let configuration = try TraceExport.configuration() else {
                     throw CLIError("--otlp needs OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (and OTEL_SDK_DISABLED unset)", code: 2)
                 }
-                let spans = LedgerSpans.build(try store.ledgerEntries(run: record.id), includeContent: otelContent)
+                let spans = LedgerSpans.build(try await store.ledgerEntries(run: record.id), includeContent: otelContent)
                 do { try await OTLPSender(configuration: configuration).deliver(spans) }
                 catch { throw CLIError("cannot export the spans of \(record.id): \(error)") }
                 Output.line("sent \(spans.count) spans of \(record.id) to \(configuration.endpoint) (\(configuration.wireProtocol.rawValue))")
@@ -120,9 +120,9 @@ struct ExportCommand: AsyncParsableCommand {
             }
             if otelContent { throw CLIError("--otel-content goes with --otlp", code: 2) }
             if let output {
-                try store.exportLedger(run: record.id, to: URL(fileURLWithPath: output))
+                try await store.exportLedger(run: record.id, to: URL(fileURLWithPath: output))
             } else {
-                FileHandle.standardOutput.write(Data(try store.exportLedgerJSONL(run: record.id).utf8))
+                FileHandle.standardOutput.write(Data(try await store.exportLedgerJSONL(run: record.id).utf8))
             }
         }
     }

@@ -4,6 +4,7 @@ import Foundation
 import Testing
 
 @testable import AirlockCore
+@testable import AirlockStoreSQLite
 
 /// Every budget stops a run with exit 3 and names itself in `run_finished`; the run's time
 /// budget also interrupts a tool call in progress.
@@ -53,7 +54,7 @@ struct AgentLoopBudgetTests {
         #expect(run.result.exitCode == 3)
         #expect(run.finishedBudget == "cost")
         #expect(abs(run.result.usage.costUSD - 2) < 1e-9)
-        let record = try #require(try run.store.run(id: run.result.runID))
+        let record = try #require(try await run.store.run(id: run.result.runID))
         #expect(abs(record.costUSD - 2) < 1e-9)
     }
 
@@ -103,9 +104,9 @@ struct AgentLoopBudgetTests {
         #expect(HostProcesses.matching("sleep \(marker)").isEmpty, "a process of the call survived")
         #expect(await model.remainingTurns == 1)
 
-        let calls = try run.store.toolCalls(run: run.result.runID)
+        let calls = try await run.store.toolCalls(run: run.result.runID)
         #expect(calls.first?.status == .timedOut)
-        let results = try run.store.ledgerEntries(run: run.result.runID).filter { $0.kind == .toolResult }
+        let results = try await run.store.ledgerEntries(run: run.result.runID).filter { $0.kind == .toolResult }
         #expect(results.last?.payload["status"]?.stringValue == "killed")
     }
 
@@ -128,7 +129,7 @@ struct AgentLoopBudgetTests {
         #expect(told.isError)
         #expect(fixture.file("after.txt") == "after\n")
         #expect(HostProcesses.matching("sleep \(marker)").isEmpty)
-        let calls = try run.store.toolCalls(run: run.result.runID)
+        let calls = try await run.store.toolCalls(run: run.result.runID)
         #expect(calls.first?.status == .timedOut)
     }
 
@@ -149,7 +150,7 @@ struct AgentLoopBudgetTests {
         #expect(told.isError && told.content.contains("timed out"), "\(told.content)")
         #expect(fixture.file("after.txt") == "after\n", "a fresh sandbox ran the next call")
         #expect(run.ledgerKinds.contains("sandbox_replaced"))
-        let calls = try run.store.toolCalls(run: run.result.runID)
+        let calls = try await run.store.toolCalls(run: run.result.runID)
         #expect(calls.first?.status == .timedOut)
     }
 }

@@ -7,6 +7,7 @@ import Testing
 
 @testable import AirlockCore
 import AirlockBubblewrap
+@testable import AirlockStoreSQLite
 
 /// One agent run against a real bubblewrap sandbox: a fresh workspace under /tmp (the
 /// sandbox uid can reach it) and a fresh state dir, both removed by `remove()`.
@@ -60,7 +61,7 @@ struct LoopRun {
     var store: Store
 
     var ledgerKinds: [String] {
-        ((try? store.ledgerEntries(run: result.runID)) ?? []).map(\.kind.rawValue)
+        ((try? store.ledgerEntries(run: result.runID, after: 0)) ?? []).map(\.kind.rawValue)
     }
 
     /// `run_finished`'s `budget.budget`, e.g. "steps".

@@ -4,6 +4,7 @@ import Foundation
 import Testing
 
 @testable import AirlockCore
+@testable import AirlockStoreSQLite
 
 /// Whole runs driven by an HTTP server in the test that speaks each provider's real wire
 /// format, with every tool call running in a real bubblewrap sandbox.
@@ -26,7 +27,7 @@ struct AgentLoopWireTests {
 
             // Tokens come from the usage chunks.
             #expect(run.result.usage.inputTokens == 250 && run.result.usage.outputTokens == 30)
-            let record = try #require(try run.store.run(id: run.result.runID))
+            let record = try #require(try await run.store.run(id: run.result.runID))
             #expect(record.inputTokens == 250 && record.outputTokens == 30 && record.steps == 2)
             #expect(record.outcome == "submitted" && record.exitCode == 0)
 
@@ -57,7 +58,7 @@ struct AgentLoopWireTests {
             let toolResult = try #require(run.events.all.first { $0.type == "tool_result" })
             #expect(toolResult.fields["exit_code"] == .int(0))
             #expect(run.events.finished?.fields["exit_code"] == .int(0))
-            #expect(try run.store.verifyLedger(run: run.result.runID).ok)
+            #expect(try await run.store.verifyLedger(run: run.result.runID).ok)
         }
     }
 
@@ -121,7 +122,7 @@ struct AgentLoopWireTests {
             #expect(run.result.exitCode == 0)
             #expect(server.requests.count == 2)
             #expect(server.requests.first?.body == server.requests.last?.body)
-            let retries = try run.store.ledgerEntries(run: run.result.runID).filter { $0.kind == .modelRetry }
+            let retries = try await run.store.ledgerEntries(run: run.result.runID).filter { $0.kind == .modelRetry }
             try #require(retries.count == 1)
             #expect(retries[0].payload["delay_ms"] == .int(0))
             #expect(retries[0].payload["reason"]?.stringValue?.contains("429") == true)
@@ -144,7 +145,7 @@ struct AgentLoopWireTests {
             #expect(server.requests.count == 3)
             #expect(run.ledgerKinds.contains("model_retry"))
             // The half-streamed call from the dropped attempt never ran.
-            let calls = try run.store.toolCalls(run: run.result.runID)
+            let calls = try await run.store.toolCalls(run: run.result.runID)
             #expect(!calls.contains { $0.callID == "call_x" })
         }
     }

@@ -7,6 +7,7 @@ import Testing
 
 @testable import AirlockCore
 import AirlockBubblewrap
+@testable import AirlockStoreSQLite
 
 /// Answers from a list, recording what it was asked.
 final class ScriptedApprover: Approver, Sendable {
@@ -84,10 +85,10 @@ struct ApprovalTests {
         let answered = try #require(kinds.firstIndex(of: "approval_answered"))
         let frame = try #require(kinds.firstIndex(of: "frame_sent"))
         #expect(asked < answered && answered < frame)
-        let entry = try #require(try run.store.ledgerEntries(run: run.result.runID).first { $0.kind == .approvalAnswered })
+        let entry = try #require(try await run.store.ledgerEntries(run: run.result.runID).first { $0.kind == .approvalAnswered })
         #expect(entry.payload["by"]?.stringValue == "alice")
         #expect(entry.payload["decision"]?.stringValue == "approve")
-        #expect(try run.store.verifyLedger(run: run.result.runID).ok)
+        #expect(try await run.store.verifyLedger(run: run.result.runID).ok)
     }
 
     @Test("denied: the call never runs and the model is told who denied it and why")
@@ -97,7 +98,7 @@ struct ApprovalTests {
         defer { fixture.remove() }
         #expect(run.result.exitCode == 0)
         #expect(fixture.file("made.txt") == nil)
-        let result = try #require(try run.store.ledgerEntries(run: run.result.runID).first { $0.kind == .toolResult })
+        let result = try #require(try await run.store.ledgerEntries(run: run.result.runID).first { $0.kind == .toolResult })
         #expect(result.payload["status"]?.stringValue == "denied")
         #expect(result.payload["content"]?.stringValue?.contains("bob: not on main") == true)
     }
@@ -110,7 +111,7 @@ struct ApprovalTests {
         #expect(run.result.outcome == .terminated)
         #expect(run.result.exitCode == 4)
         #expect(fixture.file("made.txt") == nil)
-        #expect(try run.store.verifyLedger(run: run.result.runID).ok)
+        #expect(try await run.store.verifyLedger(run: run.result.runID).ok)
     }
 
     @Test("approving a rule for the run answers its later asks without asking again")
@@ -154,7 +155,7 @@ struct ApprovalTests {
         request.timeout = .seconds(60)
         #expect(request.remaining(default: .seconds(3600)) == .zero)
         #expect(await approver.decide(request).decision == .deny)
-        _ = try store.answerApproval(run: "r", call: "c", decision: .approve, reason: nil, by: "alice")
+        _ = try await store.answerApproval(run: "r", call: "c", decision: .approve, reason: nil, by: "alice")
         let late = await approver.decide(request)
         #expect(late.decision == .approve && late.by == "alice")
     }

@@ -8,6 +8,7 @@ import Testing
 
 @testable import AirlockCore
 import AirlockBubblewrap
+@testable import AirlockStoreSQLite
 
 /// The host's view of the sandbox processes of a run.
 enum DurabilityProcs {
@@ -100,7 +101,7 @@ struct DurabilityLoopTests {
         #expect(result.outcome == .submitted, "\(result.reason)")
         #expect(result.exitCode == 0)
         #expect(result.answer == "finished")
-        let entries = try store.ledgerEntries(run: result.runID)
+        let entries = try await store.ledgerEntries(run: result.runID)
         let kinds = entries.map(\.kind)
         #expect(kinds.filter { $0 == .sandboxReplaced }.count == 1, "\(kinds.map(\.rawValue))")
         #expect(kinds.filter { $0 == .sandboxStarted }.count == 2, "a second sandbox started: \(kinds.map(\.rawValue))")
@@ -113,8 +114,8 @@ struct DurabilityLoopTests {
         let third = try #require(model.lastToolResult(3))
         #expect(!third.isError && third.content.contains("stdout:\nbefore"), "\(third.content)")
         #expect(fixture.file("a.txt") == "before\n")
-        #expect(try store.verifyLedger(run: result.runID).ok)
-        let record = try store.resolveRun(result.runID)
+        #expect(try await store.verifyLedger(run: result.runID).ok)
+        let record = try await store.resolveRun(result.runID)
         #expect(record.status == .finished && record.outcome == "submitted")
     }
 
@@ -126,12 +127,12 @@ struct DurabilityLoopTests {
         #expect(result.outcome == .sandboxFailed, "\(result.reason)")
         #expect(result.exitCode == 5)
         #expect(model.requests.count == 2, "the model is not asked again")
-        let entries = try store.ledgerEntries(run: result.runID)
+        let entries = try await store.ledgerEntries(run: result.runID)
         let replaced = try #require(entries.first { $0.kind == .sandboxReplaced })
         #expect(replaced.payload["replaced"] == .bool(false))
         #expect(entries.filter { $0.kind == .sandboxStarted }.count == 1)
-        #expect(try store.verifyLedger(run: result.runID).ok)
-        let record = try store.resolveRun(result.runID)
+        #expect(try await store.verifyLedger(run: result.runID).ok)
+        let record = try await store.resolveRun(result.runID)
         #expect(record.exitCode == 5)
     }
 
@@ -161,14 +162,14 @@ struct DurabilityLoopTests {
         defer { fixture.remove() }
         let (result, store, model) = try await killGuestBetweenCalls(fixture, maxReplacements: 3)
         #expect(result.outcome == .submitted, "\(result.reason)")
-        let entries = try store.ledgerEntries(run: result.runID)
+        let entries = try await store.ledgerEntries(run: result.runID)
         let replaced = entries.filter { $0.kind == .sandboxReplaced }
         #expect(replaced.count == 1, "\(entries.map(\.kind.rawValue))")
         #expect(replaced.first?.payload["reason"]?.stringValue?.contains("between calls") == true)
         #expect(entries.filter { $0.kind == .sandboxStarted }.count == 2)
         let second = try #require(model.lastToolResult(2))
         #expect(!second.isError && second.content.contains("stdout:\nbefore"), "\(second.content)")
-        #expect(try store.verifyLedger(run: result.runID).ok)
+        #expect(try await store.verifyLedger(run: result.runID).ok)
     }
 
     @Test("the guest SIGKILLed between calls with no replacements allowed: exit 5")
@@ -178,10 +179,10 @@ struct DurabilityLoopTests {
         let (result, store, _) = try await killGuestBetweenCalls(fixture, maxReplacements: 0)
         #expect(result.outcome == .sandboxFailed, "\(result.reason)")
         #expect(result.exitCode == 5)
-        let entries = try store.ledgerEntries(run: result.runID)
+        let entries = try await store.ledgerEntries(run: result.runID)
         #expect(entries.filter { $0.kind == .sandboxReplaced }.count == 1)
         #expect(entries.filter { $0.kind == .sandboxStarted }.count == 1)
-        #expect(try store.verifyLedger(run: result.runID).ok)
+        #expect(try await store.verifyLedger(run: result.runID).ok)
     }
 }
 

@@ -5,6 +5,7 @@ import Foundation
 import Testing
 
 @testable import AirlockCore
+@testable import AirlockStoreSQLite
 
 /// A hostile model server reporting absurd token counts. Found while writing the fault
 /// suite: `BudgetUsage.totalTokens` and `charge` add with trapping `+`, so usage of
@@ -21,7 +22,7 @@ struct FaultHostileUsageTests {
             let run = try await fixture.run(Providers.openAI(server), limits: BudgetLimits(maxTokens: 1000))
             #expect(run.result.outcome == .budgetExceeded, "\(run.result.reason)")
             #expect(run.result.exitCode == 3)
-            #expect(try run.store.verifyLedger(run: run.result.runID).ok)
+            #expect(try await run.store.verifyLedger(run: run.result.runID).ok)
         }
     }
 }

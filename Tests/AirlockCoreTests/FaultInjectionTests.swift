@@ -6,14 +6,15 @@ import Glibc
 import Testing
 
 @testable import AirlockCore
+@testable import AirlockStoreSQLite
 
 /// Faults injected into whole runs (`AgentLoop`, real bubblewrap sandboxes, an in-test HTTP
 /// server speaking the real wire format): each must end in a clear outcome and a ledger
 /// that verifies.
 @Suite("Fault injection", .timeLimit(.minutes(2)))
 struct FaultInjectionTests {
-    static func expectVerifies(_ run: LoopRun, sourceLocation: SourceLocation = #_sourceLocation) throws {
-        let report = try run.store.verifyLedger(run: run.result.runID)
+    static func expectVerifies(_ run: LoopRun, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        let report = try await run.store.verifyLedger(run: run.result.runID)
         #expect(report.ok, "\(report)", sourceLocation: sourceLocation)
         #expect(run.ledgerKinds.last == "run_finished", sourceLocation: sourceLocation)
     }
@@ -37,7 +38,7 @@ struct FaultInjectionTests {
             #expect(run.result.reason.contains("500") && run.result.reason.contains("upstream exploded"), "\(run.result.reason)")
             #expect(server.requests.count == 3)
             #expect(run.ledgerKinds.filter { $0 == "model_retry" }.count == 2)
-            try Self.expectVerifies(run)
+            try await Self.expectVerifies(run)
         }
     }
 
@@ -53,7 +54,7 @@ struct FaultInjectionTests {
             #expect(run.result.outcome == .modelFailed, "\(run.result.reason)")
             #expect(run.result.exitCode == 6)
             #expect(run.result.reason.contains("429"), "\(run.result.reason)")
-            try Self.expectVerifies(run)
+            try await Self.expectVerifies(run)
         }
     }
 
@@ -69,8 +70,8 @@ struct FaultInjectionTests {
             #expect(run.result.exitCode == 6)
             #expect(server.requests.count == 3)
             // Nothing from a cut stream ran.
-            #expect(try run.store.toolCalls(run: run.result.runID).isEmpty)
-            try Self.expectVerifies(run)
+            #expect(try await run.store.toolCalls(run: run.result.runID).isEmpty)
+            try await Self.expectVerifies(run)
         }
     }
 
@@ -87,7 +88,7 @@ struct FaultInjectionTests {
                 #expect(run.result.exitCode == 6)
                 #expect(run.result.reason.contains("not JSON"), "\(run.result.reason)")
                 #expect(server.requests.count == 1, "a malformed body is not retried")
-                try Self.expectVerifies(run)
+                try await Self.expectVerifies(run)
             }
         }
     }
@@ -111,7 +112,7 @@ struct FaultInjectionTests {
             #expect(run.result.outcome == .modelFailed, "\(run.result.reason)")
             #expect(run.result.exitCode == 6)
             #expect(run.result.reason.contains("timed out"), "\(run.result.reason)")
-            try Self.expectVerifies(run)
+            try await Self.expectVerifies(run)
         }
     }
 
@@ -125,7 +126,7 @@ struct FaultInjectionTests {
             #expect(run.result.outcome == .budgetExceeded, "\(run.result.reason)")
             #expect(run.result.exitCode == 3)
             #expect(run.finishedBudget == "time", "\(String(describing: run.events.finished))")
-            try Self.expectVerifies(run)
+            try await Self.expectVerifies(run)
         }
     }
 
@@ -144,7 +145,7 @@ struct FaultInjectionTests {
                 #expect(run.result.outcome == .modelFailed, "\(run.result.reason)")
                 #expect(run.result.exitCode == 6)
                 #expect(run.result.reason.contains("exceeds \(cap) bytes"), "\(run.result.reason)")
-                try Self.expectVerifies(run)
+                try await Self.expectVerifies(run)
             }
         }
     }
@@ -176,7 +177,7 @@ struct FaultInjectionTests {
         #expect(run.result.exitCode == 1)
         #expect(run.result.reason.lowercased().contains("full"), "\(run.result.reason)")
         // What was written before the disk filled is an intact chain.
-        let report = try run.store.verifyLedger(run: run.result.runID)
+        let report = try await run.store.verifyLedger(run: run.result.runID)
         #expect(report.ok, "\(report)")
         #expect(report.count > 10)
     }
@@ -221,7 +222,7 @@ struct FaultInjectionTests {
         #expect(run.ledgerKinds.contains("sandbox_replaced"))
         #expect(fixture.file("after.txt") == "after\n", "the next call ran in a fresh sandbox")
         #expect(run.events.types.contains("sandbox_replaced"))
-        try Self.expectVerifies(run)
+        try await Self.expectVerifies(run)
     }
 
     @Test("fault: the guest is killed and no replacement is allowed: exit 5")
@@ -237,6 +238,6 @@ struct FaultInjectionTests {
         #expect(run.result.outcome == .sandboxFailed, "\(run.result.reason)")
         #expect(run.result.exitCode == 5)
         #expect(run.ledgerKinds.contains("sandbox_replaced"))
-        try Self.expectVerifies(run)
+        try await Self.expectVerifies(run)
     }
 }

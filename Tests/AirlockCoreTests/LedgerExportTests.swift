@@ -2,6 +2,7 @@ import AirlockModels
 import Foundation
 import Testing
 @testable import AirlockCore
+@testable import AirlockStoreSQLite
 
 @Suite struct LedgerExportTests {
     @Test func exportVerifiesOnItsOwn() async throws {
@@ -9,7 +10,7 @@ import Testing
         defer { dir.cleanUp() }
         let (store, _, run) = try await LedgerTests.makeLedger(dir, count: 4)
         let file = dir.url.appendingPathComponent("ledger.jsonl")
-        try store.exportLedger(run: run, to: file)
+        try await store.exportLedger(run: run, to: file)
         let report = try LedgerVerifier.verify(jsonlFile: file)
         #expect(report.ok)
         #expect(report.count == 4)
@@ -22,7 +23,7 @@ import Testing
         let dir = try TempDir()
         defer { dir.cleanUp() }
         let (store, _, run) = try await LedgerTests.makeLedger(dir, count: 2)
-        let text = try store.exportLedgerJSONL(run: run)
+        let text = try await store.exportLedgerJSONL(run: run)
             .replacingOccurrences(of: #"{"i":1,"text":"entry 1"}"#, with: #"{ "text" : "entry 1", "i" : 1 }"#)
         #expect(LedgerVerifier.verify(jsonl: text).ok)
     }
@@ -31,7 +32,7 @@ import Testing
         let dir = try TempDir()
         defer { dir.cleanUp() }
         let (store, _, run) = try await LedgerTests.makeLedger(dir, count: 4)
-        let text = try store.exportLedgerJSONL(run: run)
+        let text = try await store.exportLedgerJSONL(run: run)
         let edited = text.replacingOccurrences(of: "entry 3", with: "entry three")
         let report = LedgerVerifier.verify(jsonl: edited)
         #expect(!report.ok)
@@ -43,7 +44,7 @@ import Testing
         let dir = try TempDir()
         defer { dir.cleanUp() }
         let (store, _, run) = try await LedgerTests.makeLedger(dir, count: 4)
-        var lines = try store.exportLedgerJSONL(run: run).split(separator: "\n").map(String.init)
+        var lines = try await store.exportLedgerJSONL(run: run).split(separator: "\n").map(String.init)
         lines.swapAt(1, 2)
         let swapped = LedgerVerifier.verify(jsonl: lines.joined(separator: "\n"))
         #expect(swapped.firstBadSeq == 2)

@@ -3,6 +3,7 @@ import Foundation
 import GRDB
 import Testing
 @testable import AirlockCore
+@testable import AirlockStoreSQLite
 
 /// Every edit made with plain SQL behind the ledger's back is found, at the right seq.
 @Suite struct LedgerTamperTests {
@@ -10,9 +11,9 @@ import Testing
         let dir = try TempDir()
         defer { dir.cleanUp() }
         let (store, _, run) = try await LedgerTests.makeLedger(dir, count: 5)
-        #expect(try store.verifyLedger(run: run).ok)
+        #expect(try await store.verifyLedger(run: run).ok)
         try tamper(store, sql, [run])
-        let report = try store.verifyLedger(run: run)
+        let report = try await store.verifyLedger(run: run)
         #expect(!report.ok)
         #expect(report.firstBadSeq == badSeq)
         #expect(report.reason?.contains(reason) == true, "\(report)")
@@ -52,13 +53,13 @@ import Testing
         defer { dir.cleanUp() }
         let (store, _, run) = try await LedgerTests.makeLedger(dir, count: 5)
         // Self-consistent, but chained to entry 4 instead of entry 5.
-        let prev = try store.ledgerEntries(run: run)[3].hash
+        let prev = try await store.ledgerEntries(run: run)[3].hash
         let time = "2030-01-01T00:00:00.000Z"
         let payload = #"{"forged":true}"#
         let bytes = LedgerEntry.canonicalBytes(run: run, seq: 6, time: time, kind: .policyDecision, payloadJSON: payload)
         let hash = try #require(LedgerEntry.computeHash(prevHash: prev, canonicalBytes: bytes))
         try tamper(store, "INSERT INTO ledger VALUES (?, 6, ?, 'policy_decision', ?, ?, ?)", [run, time, payload, prev, hash])
-        let report = try store.verifyLedger(run: run)
+        let report = try await store.verifyLedger(run: run)
         #expect(!report.ok)
         #expect(report.firstBadSeq == 6)
         #expect(report.reason?.contains("prev_hash does not match") == true)
@@ -68,12 +69,12 @@ import Testing
         let dir = try TempDir()
         defer { dir.cleanUp() }
         let (store, _, run) = try await LedgerTests.makeLedger(dir, count: 5)
-        let entries = try store.ledgerEntries(run: run)
+        let entries = try await store.ledgerEntries(run: run)
         let payload = #"{"i":3,"text":"forged"}"#
         let bytes = LedgerEntry.canonicalBytes(run: run, seq: 3, time: entries[2].time, kind: .note, payloadJSON: payload)
         let hash = try #require(LedgerEntry.computeHash(prevHash: entries[1].hash, canonicalBytes: bytes))
         try tamper(store, "UPDATE ledger SET payload = ?, hash = ? WHERE run_id = ? AND seq = 3", [payload, hash, run])
-        let report = try store.verifyLedger(run: run)
+        let report = try await store.verifyLedger(run: run)
         #expect(report.firstBadSeq == 4)
         #expect(report.reason?.contains("prev_hash does not match the hash of entry 3") == true)
     }
@@ -91,11 +92,11 @@ import Testing
         let dir = try TempDir()
         defer { dir.cleanUp() }
         let (store, _, run) = try await LedgerTests.makeLedger(dir, count: 3)
-        let other = try store.createRun(task: "other", model: "script:x", workspace: "/w")
+        let other = try await store.createRun(task: "other", model: "script:x", workspace: "/w")
         try await Ledger(store: store, run: other.id).append(.note, .object([:]))
         try tamper(store, "DELETE FROM ledger WHERE run_id = ? AND seq = 3", [run])
         try tamper(store, "UPDATE ledger SET run_id = ?, seq = 3 WHERE run_id = ?", [run, other.id])
-        let report = try store.verifyLedger(run: run)
+        let report = try await store.verifyLedger(run: run)
         #expect(report.firstBadSeq == 3)
         #expect(!report.ok)
     }

@@ -3,12 +3,13 @@ import Foundation
 import GRDB
 import Testing
 @testable import AirlockCore
+@testable import AirlockStoreSQLite
 
 @Suite struct LedgerTests {
     /// A store with one run and `count` ledger entries.
     static func makeLedger(_ dir: TempDir, count: Int = 5) async throws -> (Store, Ledger, String) {
         let store = try Store(stateDirectory: dir.url.appendingPathComponent("state"))
-        let run = try store.createRun(task: "demo", model: "script:demo.json", workspace: "/tmp/ws")
+        let run = try await store.createRun(task: "demo", model: "script:demo.json", workspace: "/tmp/ws")
         let ledger = Ledger(store: store, run: run.id)
         for index in 1...count {
             try await ledger.append(.note, .object(["i": .int(index), "text": .string("entry \(index)")]))
@@ -20,7 +21,7 @@ import Testing
         let dir = try TempDir()
         defer { dir.cleanUp() }
         let (store, ledger, run) = try await Self.makeLedger(dir)
-        let entries = try store.ledgerEntries(run: run)
+        let entries = try await store.ledgerEntries(run: run)
         #expect(entries.map(\.seq) == [1, 2, 3, 4, 5])
         #expect(entries[0].prevHash == LedgerEntry.genesisHash)
         for index in 1..<entries.count { #expect(entries[index].prevHash == entries[index - 1].hash) }
@@ -34,7 +35,7 @@ import Testing
         let dir = try TempDir()
         defer { dir.cleanUp() }
         let store = try Store(stateDirectory: dir.url)
-        let run = try store.createRun(task: "t", model: "script:x", workspace: "/w")
+        let run = try await store.createRun(task: "t", model: "script:x", workspace: "/w")
         let fixed = Date(timeIntervalSince1970: 1_764_423_901.123)
         let ledger = Ledger(store: store, run: run.id, clock: { fixed })
         let entry = try await ledger.append(.toolCallProposed, .object(["name": .string("shell"), "n": .double(1.5)]))
@@ -55,7 +56,7 @@ import Testing
         let reopened = try Store(stateDirectory: dir.url.appendingPathComponent("state"))
         let entry = try await Ledger(store: reopened, run: run).append(.runFinished, .object([:]))
         #expect(entry.seq == 3)
-        #expect(try store.verifyLedger(run: run).ok)
+        #expect(try await store.verifyLedger(run: run).ok)
     }
 
     @Test func concurrentAppendsNeverForkTheChain() async throws {
@@ -71,7 +72,7 @@ import Testing
             }
             try await group.waitForAll()
         }
-        let report = try store.verifyLedger(run: run)
+        let report = try await store.verifyLedger(run: run)
         #expect(report.ok)
         #expect(report.count == 41)
     }
@@ -90,10 +91,10 @@ import Testing
         defer { dir.cleanUp() }
         let (store, ledger, run) = try await Self.makeLedger(dir, count: 2)
         try await ledger.append(.runFinished, .object(["exit_code": .int(0)]))
-        try store.updateRun(run) { $0.status = .finished }
-        #expect(try store.verifyLedger(run: run).ok)
+        try await store.updateRun(run) { $0.status = .finished }
+        #expect(try await store.verifyLedger(run: run).ok)
         try tamper(store, "DELETE FROM ledger WHERE run_id = ? AND seq = 3", [run])
-        let report = try store.verifyLedger(run: run)
+        let report = try await store.verifyLedger(run: run)
         #expect(!report.ok)
         #expect(report.firstBadSeq == 3)
         #expect(report.reason?.contains("truncated") == true)

@@ -65,7 +65,7 @@ struct LiveExportTests {
     func protobufRoundTrip() async throws {
         let (fixture, run) = try await recordedRun()
         defer { fixture.remove() }
-        let spans = LedgerSpans.build(try run.store.ledgerEntries(run: run.result.runID))
+        let spans = LedgerSpans.build(try await run.store.ledgerEntries(run: run.result.runID))
         let collector = try await OTLPCollector.start()
         defer { Task { await collector.shutdown() } }
         try await OTLPSender(configuration: try configuration(collector.endpoint)).deliver(spans)
@@ -89,7 +89,7 @@ struct LiveExportTests {
     func incrementalMatchesWhole() async throws {
         let (fixture, run) = try await recordedRun()
         defer { fixture.remove() }
-        let entries = try run.store.ledgerEntries(run: run.result.runID)
+        let entries = try await run.store.ledgerEntries(run: run.result.runID)
         var assembler = SpanAssembler(run: run.result.runID)
         var live: [TraceSpan] = []
         for entry in entries { live += assembler.add(entry) }
@@ -131,14 +131,14 @@ struct LiveExportTests {
                                          pollInterval: .milliseconds(20))
         await exporter.follow(run: run.result.runID)
         let stats = await exporter.finish(grace: .seconds(10))
-        let expected = LedgerSpans.build(try run.store.ledgerEntries(run: run.result.runID))
+        let expected = LedgerSpans.build(try await run.store.ledgerEntries(run: run.result.runID))
         let ids = try collector.spans().map(\.spanID)
         #expect(ids.count == expected.count && Set(ids) == Set(expected.map(\.spanID)), "each span once")
         #expect(collector.requests.count > 1, "batches of at most 3 spans")
         #expect(stats.sent == expected.count && stats.dropped == 0)
         #expect(log.warnings.isEmpty)
         let mark = ExportWatermark(stateDirectory: run.store.stateDirectory, run: run.result.runID).read()
-        #expect(mark == (try run.store.ledgerEntries(run: run.result.runID).last { $0.kind == .runFinished }?.seq))
+        #expect(mark == (try await run.store.ledgerEntries(run: run.result.runID).last { $0.kind == .runFinished }?.seq))
 
         let again = LiveTraceExporter(configuration: try configuration(collector.endpoint), store: run.store,
                                       logger: log.logger, includeContent: false, pollInterval: .milliseconds(20))
@@ -159,7 +159,7 @@ struct LiveExportTests {
         let log = CapturedLog()
         let exporter = LiveTraceExporter(configuration: try configuration(collector.endpoint), store: run.store,
                                          logger: log.logger, includeContent: false, pollInterval: .milliseconds(20))
-        let expected = LedgerSpans.build(try run.store.ledgerEntries(run: run.result.runID))
+        let expected = LedgerSpans.build(try await run.store.ledgerEntries(run: run.result.runID))
         let began = ContinuousClock.now
         await exporter.follow(run: run.result.runID)
         await settle(exporter, expected.count)
@@ -185,7 +185,7 @@ struct LiveExportTests {
                                              pollInterval: .milliseconds(20))
             try? FileManager.default.removeItem(at: ExportWatermark(stateDirectory: run.store.stateDirectory,
                                                                     run: run.result.runID).file)
-            let total = LedgerSpans.build(try run.store.ledgerEntries(run: run.result.runID)).count
+            let total = LedgerSpans.build(try await run.store.ledgerEntries(run: run.result.runID)).count
             await exporter.follow(run: run.result.runID)
             await settle(exporter, total)
             let stats = await exporter.finish(grace: .seconds(10))

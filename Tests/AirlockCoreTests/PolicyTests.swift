@@ -3,6 +3,7 @@ import Foundation
 import Testing
 
 @testable import AirlockCore
+@testable import AirlockStoreSQLite
 
 @Suite("Policy engine")
 struct PolicyTests {
@@ -105,7 +106,7 @@ struct PolicyTests {
         let run = try await fixture.run(model) { $0.policy = Self.rmPolicy }
         #expect(run.result.exitCode == 0)
         #expect(fixture.file("keep.txt") == "keep")
-        let entries = try run.store.ledgerEntries(run: run.result.runID)
+        let entries = try await run.store.ledgerEntries(run: run.result.runID)
         let kinds = entries.map(\.kind.rawValue)
         let decision = try #require(entries.first { $0.kind == .policyDecision })
         #expect(decision.payload["decision"]?.stringValue == "deny")
@@ -117,6 +118,6 @@ struct PolicyTests {
         let firstFrame = try #require(kinds.firstIndex(of: "frame_sent"))
         #expect(firstFrame > (kinds.firstIndex(of: "policy_decision") ?? Int.max))
         #expect(run.events.types.contains("tool_denied"))
-        #expect(try run.store.verifyLedger(run: run.result.runID).ok)
+        #expect(try await run.store.verifyLedger(run: run.result.runID).ok)
     }
 }

@@ -2,6 +2,7 @@ import AirlockModels
 import Foundation
 import Testing
 @testable import AirlockCore
+@testable import AirlockStoreSQLite
 
 @Suite struct RedactorTests {
     @Test func replacesSecretValuesEverywhereIncludingKeys() {
@@ -32,7 +33,7 @@ import Testing
         defer { dir.cleanUp() }
         let secret = "s3cr3t-value-9f8e7d6c"
         let store = try Store(stateDirectory: dir.url, redactor: Redactor(secrets: [secret]))
-        let run = try store.createRun(task: "use \(secret)", model: "openai:gpt-4o", workspace: "/w",
+        let run = try await store.createRun(task: "use \(secret)", model: "openai:gpt-4o", workspace: "/w",
                                       config: .object(["api_key": .string(secret)]))
         let ledger = Ledger(store: store, run: run.id)
         try await ledger.append(.modelRequest, .object([
@@ -40,13 +41,13 @@ import Testing
             secret: .string("as a key"),
             "nested": .array([.string("prefix\(secret)suffix")]),
         ]))
-        try store.recordToolCall(run: run.id, step: 1,
+        try await store.recordToolCall(run: run.id, step: 1,
                                  call: ToolCall(id: "c1", name: "shell", arguments: #"{"command":"echo \#(secret)"}"#))
-        try store.updateToolCall(run: run.id, callID: "c1", status: .completed, result: "out: \(secret)", exitCode: 0, finished: true)
-        let export = try store.exportLedgerJSONL(run: run.id)
+        try await store.updateToolCall(run: run.id, callID: "c1", status: .completed, result: "out: \(secret)", exitCode: 0, finished: true)
+        let export = try await store.exportLedgerJSONL(run: run.id)
         #expect(!export.contains(secret))
         #expect(export.contains("[REDACTED]"))
-        #expect(try store.verifyLedger(run: run.id).ok)
+        #expect(try await store.verifyLedger(run: run.id).ok)
 
         let needle = Array(secret.utf8)
         for suffix in ["", "-wal", "-shm"] {

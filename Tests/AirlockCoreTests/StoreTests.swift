@@ -3,9 +3,10 @@ import Foundation
 import GRDB
 import Testing
 @testable import AirlockCore
+@testable import AirlockStoreSQLite
 
 @Suite struct StoreTests {
-    @Test func createsPrivateDirectoryWithDurableWAL() throws {
+    @Test func createsPrivateDirectoryWithDurableWAL() async throws {
         let dir = try TempDir()
         defer { dir.cleanUp() }
         let state = dir.url.appendingPathComponent("a/b/state")
@@ -22,15 +23,15 @@ import Testing
         #expect(synchronous == 2) // FULL
     }
 
-    @Test func runLifecycle() throws {
+    @Test func runLifecycle() async throws {
         let dir = try TempDir()
         defer { dir.cleanUp() }
         let store = try Store(stateDirectory: dir.url)
-        let run = try store.createRun(task: "fix it", model: "openai:gpt-4o", workspace: "/w",
+        let run = try await store.createRun(task: "fix it", model: "openai:gpt-4o", workspace: "/w",
                                       config: .object(["max_steps": .int(3)]))
         #expect(run.id.wholeMatch(of: /r-\d{8}-\d{6}-[0-9a-f]{4}/) != nil)
         #expect(run.status == .running)
-        let finished = try store.updateRun(run.id) {
+        let finished = try await store.updateRun(run.id) {
             $0.status = .finished
             $0.outcome = "submitted"
             $0.exitCode = 0
@@ -40,46 +41,46 @@ import Testing
             $0.costUSD = 0.5
         }
         #expect(finished.finishedAt != nil)
-        let loaded = try #require(try store.run(id: run.id))
+        let loaded = try #require(try await store.run(id: run.id))
         #expect(loaded == finished)
         #expect(loaded.config == .object(["max_steps": .int(3)]))
-        #expect(throws: StoreError.runNotFound("nope")) { try store.updateRun("nope") { _ in } }
+        await #expect(throws: StoreError.runNotFound("nope")) { try await store.updateRun("nope") { _ in } }
     }
 
-    @Test func listsNewestFirstAndResolvesPrefixes() throws {
+    @Test func listsNewestFirstAndResolvesPrefixes() async throws {
         let dir = try TempDir()
         defer { dir.cleanUp() }
         let store = try Store(stateDirectory: dir.url)
-        let old = try store.createRun(task: "a", model: "script:x", workspace: "/w", now: Date(timeIntervalSince1970: 1_700_000_000))
-        let new = try store.createRun(task: "b", model: "script:x", workspace: "/w", now: Date(timeIntervalSince1970: 1_800_000_000))
-        #expect(try store.runs().map(\.id) == [new.id, old.id])
-        #expect(try store.latestRun()?.id == new.id)
-        #expect(try store.resolveRun(new.id).id == new.id)
-        #expect(try store.resolveRun(String(old.id.prefix(12))).id == old.id)
-        #expect(throws: StoreError.self) { try store.resolveRun("r-") }
-        #expect(throws: StoreError.runNotFound("zzz")) { try store.resolveRun("zzz") }
+        let old = try await store.createRun(task: "a", model: "script:x", workspace: "/w", config: .object([:]), now: Date(timeIntervalSince1970: 1_700_000_000))
+        let new = try await store.createRun(task: "b", model: "script:x", workspace: "/w", config: .object([:]), now: Date(timeIntervalSince1970: 1_800_000_000))
+        #expect(try await store.runs().map(\.id) == [new.id, old.id])
+        #expect(try await store.latestRun()?.id == new.id)
+        #expect(try await store.resolveRun(new.id).id == new.id)
+        #expect(try await store.resolveRun(String(old.id.prefix(12))).id == old.id)
+        await #expect(throws: StoreError.self) { try await store.resolveRun("r-") }
+        await #expect(throws: StoreError.runNotFound("zzz")) { try await store.resolveRun("zzz") }
         do {
-            _ = try store.resolveRun("r-")
+            _ = try await store.resolveRun("r-")
         } catch {
             #expect("\(error)".contains("matches 2 runs"))
         }
     }
 
-    @Test func toolCallsAreRecordedAndUpdated() throws {
+    @Test func toolCallsAreRecordedAndUpdated() async throws {
         let dir = try TempDir()
         defer { dir.cleanUp() }
         let store = try Store(stateDirectory: dir.url)
-        let run = try store.createRun(task: "a", model: "script:x", workspace: "/w")
-        try store.recordToolCall(run: run.id, step: 1, call: ToolCall(id: "c1", name: "shell", arguments: #"{"command":"ls"}"#))
-        try store.recordToolCall(run: run.id, step: 2, call: ToolCall(id: "c2", name: "submit", arguments: #"{"answer":"x"}"#))
-        let done = try store.updateToolCall(run: run.id, callID: "c1", status: .completed, result: "a\nb", exitCode: 0, finished: true)
+        let run = try await store.createRun(task: "a", model: "script:x", workspace: "/w")
+        try await store.recordToolCall(run: run.id, step: 1, call: ToolCall(id: "c1", name: "shell", arguments: #"{"command":"ls"}"#))
+        try await store.recordToolCall(run: run.id, step: 2, call: ToolCall(id: "c2", name: "submit", arguments: #"{"answer":"x"}"#))
+        let done = try await store.updateToolCall(run: run.id, callID: "c1", status: .completed, result: "a\nb", exitCode: 0, finished: true)
         #expect(done.finishedAt != nil)
-        let calls = try store.toolCalls(run: run.id)
+        let calls = try await store.toolCalls(run: run.id)
         #expect(calls.map(\.callID) == ["c1", "c2"])
         #expect(calls[0].status == .completed && calls[0].result == "a\nb" && calls[0].exitCode == 0)
         #expect(calls[1].status == .proposed)
-        #expect(throws: StoreError.toolCallNotFound(run: run.id, callID: "c9")) {
-            try store.updateToolCall(run: run.id, callID: "c9", status: .failed)
+        await #expect(throws: StoreError.toolCallNotFound(run: run.id, callID: "c9")) {
+            try await store.updateToolCall(run: run.id, callID: "c9", status: .failed)
         }
     }
 

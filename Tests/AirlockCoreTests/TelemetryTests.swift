@@ -5,6 +5,7 @@ import Foundation
 import Testing
 
 @testable import AirlockCore
+@testable import AirlockStoreSQLite
 
 /// The trace of a real run, sent over OTLP/HTTP to a receiver running in the test, decoded
 /// as it arrived.
@@ -47,7 +48,7 @@ struct TelemetryTests {
         let (fixture, run) = try await recordedRun()
         defer { fixture.remove() }
         #expect(run.result.exitCode == 0)
-        let spans = LedgerSpans.build(try run.store.ledgerEntries(run: run.result.runID))
+        let spans = LedgerSpans.build(try await run.store.ledgerEntries(run: run.result.runID))
         let (request, decoded) = try await received(spans)
 
         #expect(request.method == "POST")
@@ -119,7 +120,7 @@ struct TelemetryTests {
     func contentOnlyWhenAsked() async throws {
         let (fixture, run) = try await recordedRun()
         defer { fixture.remove() }
-        let spans = LedgerSpans.build(try run.store.ledgerEntries(run: run.result.runID), includeContent: true)
+        let spans = LedgerSpans.build(try await run.store.ledgerEntries(run: run.result.runID), includeContent: true)
         let (_, decoded) = try await received(spans)
         let tool = try #require(decoded.first { $0["name"]?.stringValue == "execute_tool shell" })
         let arguments = attribute(tool, "gen_ai.tool.call.arguments")?["stringValue"]?.stringValue ?? ""
@@ -139,9 +140,9 @@ struct ChainSignatureTests {
         try ChainSignature.generate(prefix: keys + "-other")
         let raw = try ChainSignature.loadPrivateKey(keys + ".key")
         let run = try await fixture.run(try Script.model([Script.submit("signed")])) { $0.signingKey = raw }
-        let entries = try run.store.ledgerEntries(run: run.result.runID)
+        let entries = try await run.store.ledgerEntries(run: run.result.runID)
         #expect(entries.last?.kind == ChainSignature.kind)
-        #expect(try run.store.verifyLedger(run: run.result.runID).ok)
+        #expect(try await run.store.verifyLedger(run: run.result.runID).ok)
         #expect(ChainSignature.verify(entries, publicKey: try ChainSignature.loadPublicKey(keys + ".pub")).ok)
         let wrong = ChainSignature.verify(entries, publicKey: try ChainSignature.loadPublicKey(keys + "-other.pub"))
         #expect(!wrong.ok)
@@ -160,7 +161,7 @@ struct ChainSignatureTests {
         defer { for suffix in [".key", ".pub"] { try? FileManager.default.removeItem(atPath: keys + suffix) } }
         try ChainSignature.generate(prefix: keys)
         let run = try await fixture.run(try Script.model([Script.submit("unsigned")]))
-        let check = ChainSignature.verify(try run.store.ledgerEntries(run: run.result.runID),
+        let check = ChainSignature.verify(try await run.store.ledgerEntries(run: run.result.runID),
                                           publicKey: try ChainSignature.loadPublicKey(keys + ".pub"))
         #expect(!check.ok)
     }

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 @testable import AirlockCore
+@testable import AirlockStoreSQLite
 
 /// A fresh directory under the system temp dir, removed by `cleanUp()`.
 struct TempDir {

@@ -1,4 +1,5 @@
 import AirlockCore
+@testable import AirlockStoreSQLite
 import AirlockModels
 import AirlockProtocol
 @testable import AirlockSandbox
@@ -25,12 +26,12 @@ struct ApprovalChannelEscapeTests {
         init() async throws {
             root = "/tmp/airlock-escape-approvals-" + UUID().uuidString.prefix(8)
             store = try Store(stateDirectory: URL(fileURLWithPath: root + "/state"))
-            run = try store.createRun(task: "wait for a human", model: "script:none", workspace: "/tmp").id
+            run = try await store.createRun(task: "wait for a human", model: "script:none", workspace: "/tmp").id
             let ledger = Ledger(store: store, run: run)
             try await ledger.append(.toolCallValidated, ["call": .string(Self.call), "name": "shell", "arguments": ["command": "touch x"]])
             try await ledger.append(.approvalRequested, ["call": .string(Self.call), "approver": "web", "rule": "ask-touch",
                                                          "reason": "touching needs a nod"])
-            try store.updateRun(run) { $0.status = .paused }
+            try await store.updateRun(run) { $0.status = .paused }
             // Readable by anyone, so that only the sandbox's construction keeps it out.
             chmod(root, 0o755)
             chmod(stateDir, 0o755)
@@ -38,10 +39,10 @@ struct ApprovalChannelEscapeTests {
         }
 
         /// Nobody answered, and the run still waits on its question.
-        func expectUnanswered(sourceLocation: SourceLocation = #_sourceLocation) throws {
-            #expect(try store.approvalAnswer(run: run, call: Self.call) == nil, "an answer was written", sourceLocation: sourceLocation)
-            #expect(try store.pendingApprovals(run: run).map(\.call) == [Self.call], sourceLocation: sourceLocation)
-            #expect(try store.verifyLedger(run: run).ok, sourceLocation: sourceLocation)
+        func expectUnanswered(sourceLocation: SourceLocation = #_sourceLocation) async throws {
+            #expect(try await store.approvalAnswer(run: run, call: Self.call) == nil, "an answer was written", sourceLocation: sourceLocation)
+            #expect(try await store.pendingApprovals(run: run).map(\.call) == [Self.call], sourceLocation: sourceLocation)
+            #expect(try await store.verifyLedger(run: run).ok, sourceLocation: sourceLocation)
         }
 
         func remove() { try? FileManager.default.removeItem(atPath: root) }
@@ -113,7 +114,7 @@ struct ApprovalChannelEscapeTests {
         #expect(decoy.acceptedConnections() == 0)
         // The server is up and answers the host: only the sandbox is cut off.
         #expect(Self.probe(port: port), "airlock serve is not listening on the host")
-        try paused.expectUnanswered()
+        try await paused.expectUnanswered()
         try await fixture.expectHarnessAlive(sandbox)
         await sandbox.kill()
     }
@@ -168,7 +169,7 @@ struct ApprovalChannelEscapeTests {
         #expect(!out.contains("sql=written"), "\(out)")
         #expect(!out.contains("approve=0"), "an airlock binary answered from inside: \(out)")
         // Whatever happened inside, the host's database has no answer and still waits.
-        try paused.expectUnanswered()
+        try await paused.expectUnanswered()
         try await fixture.expectHarnessAlive(sandbox)
         await sandbox.kill()
     }
@@ -246,15 +247,15 @@ struct ApprovalChannelEscapeTests {
         #expect(log.contains("done"), "the attacker did not finish: \(log)")
         #expect(log.contains("web=URLError"), "\(log.prefix(300))")
         #expect(!log.contains("web=answered") && !log.contains("sql=written") && !log.contains("tty=opened"), "\(log.prefix(600))")
-        let record = try #require(try store.latestRun())
+        let record = try #require(try await store.latestRun())
         #expect(record.status == .paused, "the run is not waiting: \(record.status)")
-        let pending = try store.pendingApprovals(run: record.id)
+        let pending = try await store.pendingApprovals(run: record.id)
         #expect(pending.count == 1)
-        for (call, _) in pending { #expect(try store.approvalAnswer(run: record.id, call: call) == nil, "someone answered") }
+        for (call, _) in pending { #expect(try await store.approvalAnswer(run: record.id, call: call) == nil, "someone answered") }
         #expect(!FileManager.default.fileExists(atPath: workspace + "/approved.txt"))
         // The human ends it; the run stops with exit 4 and nothing ran.
         if let call = pending.first?.call {
-            try store.answerApproval(run: record.id, call: call, decision: .terminate, reason: "escape test", by: "test")
+            try await store.answerApproval(run: record.id, call: call, decision: .terminate, reason: "escape test", by: "test")
         }
         let stop = ContinuousClock.now + .seconds(20)
         while run.isRunning, ContinuousClock.now < stop { try await Task.sleep(for: .milliseconds(50)) }

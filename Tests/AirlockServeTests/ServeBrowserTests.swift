@@ -1,5 +1,6 @@
 import AirlockTestSupport
 import AirlockCore
+@testable import AirlockStoreSQLite
 import Foundation
 import Glibc
 import Testing

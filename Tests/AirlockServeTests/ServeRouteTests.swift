@@ -1,5 +1,6 @@
 import AirlockTestSupport
 import AirlockCore
+@testable import AirlockStoreSQLite
 @testable import AirlockServe
 import Foundation
 import Testing

@@ -1,5 +1,6 @@
 import AirlockTestSupport
 import AirlockCore
+@testable import AirlockStoreSQLite
 import AirlockModels
 @testable import AirlockServe
 import AsyncHTTPClient
@@ -22,7 +23,7 @@ struct ServeScene {
     init() async throws {
         root = NSTemporaryDirectory() + "airlock-serve-" + UUID().uuidString.prefix(8)
         store = try Store(stateDirectory: URL(fileURLWithPath: root + "/state"))
-        let record = try store.createRun(task: "tidy up " + Self.hostile, model: "script:test.json", workspace: root + "/ws",
+        let record = try await store.createRun(task: "tidy up " + Self.hostile, model: "script:test.json", workspace: root + "/ws",
                                          config: ["budgets": ["max_steps": 10, "max_tokens": 5000]])
         run = record.id
         let ledger = Ledger(store: store, run: run)
@@ -38,7 +39,7 @@ struct ServeScene {
         try await ledger.append(.toolCallValidated, ["call": "call_2", "name": "shell", "arguments": ["command": "touch done.txt"]])
         try await ledger.append(.policyDecision, ["call": "call_2", "decision": "ask", "rule": "ask-touch", "reason": "touching needs a nod"])
         try await ledger.append(.approvalRequested, ["call": "call_2", "approver": "web", "rule": "ask-touch", "reason": "touching needs a nod"])
-        try store.updateRun(run) {
+        try await store.updateRun(run) {
             $0.status = .paused
             $0.steps = 2
             $0.inputTokens = 120

@@ -6,25 +6,25 @@ import Metrics
 /// (runs by state and outcome, approvals pending). Finished runs read to their end are
 /// not asked again.
 public actor LedgerMetricsFollower {
-    private let store: Store
+    private let store: any RunStore
     private var fold = LedgerMetrics()
     private var cursors: [String: Int] = [:]
     private var done: Set<String> = []
     private var seenStates: Set<[String]> = []
 
-    public init(store: Store) { self.store = store }
+    public init(store: any RunStore) { self.store = store }
 
-    public func refresh() throws {
-        let runs = try store.runs()
+    public func refresh() async throws {
+        let runs = try await store.runs()
         var byState: [[String]: Int] = [:]
         var pending = 0
         for run in runs {
             byState[[run.status.rawValue, run.outcome ?? "none"], default: 0] += 1
-            if run.status == .paused { pending += (try? store.pendingApprovals(run: run.id).count) ?? 0 }
+            if run.status == .paused { pending += (try? await store.pendingApprovals(run: run.id).count) ?? 0 }
             guard !done.contains(run.id) else { continue }
             var cursor = cursors[run.id] ?? 0
             while true {
-                let entries = try store.ledgerEntries(run: run.id, after: cursor, limit: 1000)
+                let entries = try await store.ledgerEntries(run: run.id, after: cursor, limit: 1000)
                 for entry in entries { fold.add(entry) }
                 cursor = entries.last?.seq ?? cursor
                 if entries.count < 1000 { break }

@@ -1,18 +1,16 @@
+import AirlockCore
 import AirlockModels
 import Foundation
 import GRDB
 
 extension Store {
-    /// Records a tool call as proposed by the model (arguments redacted). Recording the same
-    /// call again (a resumed run redoing a call whose ledger entries never reached the disk)
-    /// starts its row afresh.
-    @discardableResult
     public func recordToolCall(run: String, step: Int, call: ToolCall,
-                               status: ToolCallStatus = .proposed, now: Date = Date()) throws -> ToolCallRecord {
+                               status: ToolCallStatus, now: Date) throws -> ToolCallRecord {
         let record = ToolCallRecord(run: run, callID: call.id, step: step, name: call.name,
                                     arguments: redactor.redact(call.arguments), status: status,
                                     startedAt: Timestamp.rfc3339(now))
         try write { db in
+            try checkFence(run: run, db)
             try db.execute(sql: """
                 INSERT OR REPLACE INTO tool_calls (run_id, call_id, step, name, arguments, status, started_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -24,11 +22,10 @@ extension Store {
 
     /// Moves a tool call to `status`. A given `result` or `exitCode` replaces the stored one;
     /// `finished` stamps `finished_at`.
-    @discardableResult
-    public func updateToolCall(run: String, callID: String, status: ToolCallStatus,
-                               result: String? = nil, exitCode: Int? = nil,
-                               finished: Bool = false, now: Date = Date()) throws -> ToolCallRecord {
+    public func updateToolCall(run: String, callID: String, status: ToolCallStatus, result: String?,
+                               exitCode: Int?, finished: Bool, now: Date) throws -> ToolCallRecord {
         try write { db in
+            try checkFence(run: run, db)
             guard var record = try fetchToolCall(run: run, callID: callID, db) else {
                 throw StoreError.toolCallNotFound(run: run, callID: callID)
             }

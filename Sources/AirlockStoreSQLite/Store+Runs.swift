@@ -1,3 +1,4 @@
+import AirlockCore
 import AirlockModels
 import Foundation
 import GRDB
@@ -5,16 +6,27 @@ import GRDB
 extension Store {
     /// Creates a `running` run with a fresh id.
     public func createRun(task: String, model: String, workspace: String,
-                          config: JSONValue = .object([:]), now: Date = Date()) throws -> RunRecord {
+                          config: JSONValue, now: Date) throws -> RunRecord {
+        try insertRun(task: task, model: model, workspace: workspace, config: config, status: .running,
+                      request: nil, needs: [], now: now)
+    }
+
+    func insertRun(task: String, model: String, workspace: String, config: JSONValue, status: RunStatus,
+                   request: JSONValue?, needs: [String], now: Date) throws -> RunRecord {
         let time = Timestamp.rfc3339(now)
         for _ in 0..<8 {
             let record = RunRecord(id: RunID.make(at: now), task: redactor.redact(task),
-                                   model: model, workspace: workspace,
+                                   model: model, workspace: workspace, status: status,
                                    config: redactor.redact(config), createdAt: time, updatedAt: time)
             let inserted = try write { db -> Bool in
                 guard try Bool.fetchOne(db, sql: "SELECT 1 FROM runs WHERE id = ?",
                                         arguments: [record.id]) == nil else { return false }
                 try insert(record, db)
+                if let request {
+                    try db.execute(sql: "UPDATE runs SET request = ?, needs = ? WHERE id = ?",
+                                   arguments: [redactor.redact(request).canonicalJSON,
+                                               JSONValue.array(needs.map(JSONValue.string)).canonicalJSON, record.id])
+                }
                 return true
             }
             if inserted { return record }
@@ -24,10 +36,10 @@ extension Store {
 
     /// Reads, changes and writes back a run in one transaction; `updated_at` is set, and
     /// `finished_at` too when the status becomes `finished`.
-    @discardableResult
-    public func updateRun(_ id: String, now: Date = Date(),
-                          _ change: (inout RunRecord) -> Void) throws -> RunRecord {
+    public func updateRun(_ id: String, now: Date,
+                          _ change: @Sendable (inout RunRecord) -> Void) throws -> RunRecord {
         try write { db in
+            try checkFence(run: id, db)
             guard var record = try fetchRun(id, db) else { throw StoreError.runNotFound(id) }
             let before = record.status
             change(&record)
@@ -56,19 +68,13 @@ extension Store {
         try read { db in try fetchRun(id, db) }
     }
 
-    /// Runs, newest first.
-    public func runs(limit: Int? = nil) throws -> [RunRecord] {
+    public func runs(limit: Int?) throws -> [RunRecord] {
         try read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM runs ORDER BY created_at DESC, id DESC LIMIT ?",
                              arguments: [limit ?? -1]).map(Self.runRecord)
         }
     }
 
-    public func latestRun() throws -> RunRecord? {
-        try runs(limit: 1).first
-    }
-
-    /// The run whose id is `reference`, else the only run whose id starts with it.
     public func resolveRun(_ reference: String) throws -> RunRecord {
         try read { db in
             if let exact = try fetchRun(reference, db) { return exact }
@@ -114,6 +120,6 @@ extension Store {
             createdAt: row["created_at"] ?? "", updatedAt: row["updated_at"] ?? "",
             finishedAt: row["finished_at"], steps: row["steps"] ?? 0,
             inputTokens: row["input_tokens"] ?? 0, outputTokens: row["output_tokens"] ?? 0,
-            costUSD: row["cost_usd"] ?? 0)
+            costUSD: row["cost_usd"] ?? 0, worker: row["worker"], epoch: row["epoch"] ?? 0)
     }
 }

@@ -1,4 +1,6 @@
+import AirlockCore
 import Foundation
+import Glibc
 import GRDB
 
 /// The harness's state: one SQLite file, `<stateDir>/airlock.sqlite`, holding runs, tool
@@ -8,7 +10,7 @@ import GRDB
 /// decision, an approval) must be on disk before the action happens, even across a power
 /// loss. WAL with `synchronous = FULL` fsyncs the WAL on every commit (NORMAL, GRDB's default
 /// for WAL, may lose the last commits on power loss), and every write is its own transaction.
-public final class Store: Sendable {
+public final class Store: RunStore {
     public static let fileName = "airlock.sqlite"
 
     public let stateDirectory: URL
@@ -17,9 +19,14 @@ public final class Store: Sendable {
     /// run tasks and configs.
     public let redactor: Redactor
     let database: DatabaseQueue
+    /// Set on a copy made by `fenced(_:)`.
+    let fence: RunFence?
+
+    public var location: String { databaseURL.path }
 
     /// Opens (creating if needed, mode 0700) the state directory and its database.
     public init(stateDirectory: URL, redactor: Redactor = Redactor()) throws {
+        self.fence = nil
         self.stateDirectory = stateDirectory
         self.databaseURL = stateDirectory.appendingPathComponent(Self.fileName)
         self.redactor = redactor
@@ -37,7 +44,41 @@ public final class Store: Sendable {
         self.database = try DatabaseQueue(path: databaseURL.path, configuration: config)
         // SQLite gives -wal and -shm the main file's mode, so this keeps all three private.
         try? FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: databaseURL.path)
-        try Self.migrator.migrate(database)
+        try Self.migrate(database, stateDirectory: stateDirectory)
+    }
+
+    private init(sharing store: Store, fence: RunFence?, redactor: Redactor) {
+        stateDirectory = store.stateDirectory
+        databaseURL = store.databaseURL
+        self.redactor = redactor
+        database = store.database
+        self.fence = fence
+    }
+
+    public func fenced(_ fence: RunFence) -> any RunStore {
+        Store(sharing: self, fence: fence, redactor: redactor)
+    }
+
+    public func withRedactor(_ redactor: Redactor) -> any RunStore {
+        Store(sharing: self, fence: fence, redactor: redactor)
+    }
+
+    /// Applies the migrations this database lacks, one process at a time: two processes
+    /// starting on a new state dir would otherwise both see no schema and both create it
+    /// (the loser failed with "table runs already exists"). An flock on a file beside the
+    /// database serialises them; it dies with its holder.
+    static func migrate(_ database: DatabaseQueue, stateDirectory: URL) throws {
+        // Fast path: an up-to-date database needs no lock.
+        if try database.read({ try migrator.hasCompletedMigrations($0) }) { return }
+        let path = stateDirectory.appendingPathComponent("migrate.lock").path
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw StoreError.internalError("cannot open \(path): errno \(errno)") }
+        defer { close(fd) }
+        while flock(fd, LOCK_EX) != 0 {
+            guard errno == EINTR else { throw StoreError.internalError("cannot lock \(path): errno \(errno)") }
+        }
+        defer { flock(fd, LOCK_UN) }
+        try migrator.migrate(database)
     }
 
     /// `AIRLOCK_STATE_DIR`, else `$XDG_STATE_HOME/airlock`, else `~/.local/state/airlock`.

@@ -1,3 +1,4 @@
+import AirlockCore
 import GRDB
 
 extension Store {
@@ -68,6 +69,51 @@ extension Store {
                     answered_by TEXT NOT NULL,
                     answered_at TEXT NOT NULL,
                     PRIMARY KEY (run_id, call_id)
+                );
+                """)
+        }
+        // Queued runs and the claims of workers (`airlock submit`, `airlock worker`), stop
+        // requests. SQLite cannot change a CHECK, so `runs` is rebuilt with `queued` allowed.
+        migrator.registerMigration("v3-queue") { db in
+            try db.execute(sql: """
+                CREATE TABLE runs_v3 (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    task TEXT NOT NULL,
+                    model TEXT NOT NULL,
+                    workspace TEXT NOT NULL,
+                    status TEXT NOT NULL
+                        CHECK (status IN ('queued', 'running', 'paused', 'interrupted', 'finished')),
+                    outcome TEXT,
+                    exit_code INTEGER,
+                    config TEXT NOT NULL DEFAULT '{}',
+                    created_at TEXT NOT NULL,
+                    updated_at TEXT NOT NULL,
+                    finished_at TEXT,
+                    steps INTEGER NOT NULL DEFAULT 0,
+                    input_tokens INTEGER NOT NULL DEFAULT 0,
+                    output_tokens INTEGER NOT NULL DEFAULT 0,
+                    cost_usd REAL NOT NULL DEFAULT 0,
+                    request TEXT,
+                    needs TEXT NOT NULL DEFAULT '[]',
+                    worker TEXT,
+                    epoch INTEGER NOT NULL DEFAULT 0,
+                    lease_until REAL,
+                    stop_by TEXT,
+                    stop_reason TEXT,
+                    stop_at TEXT
+                );
+                INSERT INTO runs_v3 (id, task, model, workspace, status, outcome, exit_code, config,
+                    created_at, updated_at, finished_at, steps, input_tokens, output_tokens, cost_usd)
+                SELECT id, task, model, workspace, status, outcome, exit_code, config,
+                    created_at, updated_at, finished_at, steps, input_tokens, output_tokens, cost_usd FROM runs;
+                DROP TABLE runs;
+                ALTER TABLE runs_v3 RENAME TO runs;
+                CREATE INDEX runs_by_created ON runs(created_at);
+                CREATE INDEX runs_claimable ON runs(status, lease_until);
+                CREATE TABLE workers (
+                    name TEXT PRIMARY KEY NOT NULL,
+                    available TEXT NOT NULL,
+                    seen_at REAL NOT NULL
                 );
                 """)
         }

@@ -1,0 +1,44 @@
+import AirlockCore
+import AirlockModels
+import Foundation
+import GRDB
+
+extension Store {
+    public func appendLedgerEntries(run: String, items: [(LedgerKind, JSONValue)],
+                                    now: @Sendable () -> Date) throws -> [LedgerEntry] {
+        try write { db in
+            try checkFence(run: run, db)
+            let last = try Row.fetchOne(db, sql: """
+                SELECT seq, hash FROM ledger WHERE run_id = ? ORDER BY seq DESC LIMIT 1
+                """, arguments: [run]).map { (seq: $0["seq"] as Int? ?? 0, hash: $0["hash"] as String? ?? "") }
+            let entries = try Self.chain(run: run, after: last, items: items, now: now)
+            for entry in entries {
+                try db.execute(sql: """
+                    INSERT INTO ledger (run_id, seq, time, kind, payload, prev_hash, hash)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [run, entry.seq, entry.time, entry.kind.rawValue, entry.payloadJSON,
+                                     entry.prevHash, entry.hash])
+            }
+            return entries
+        }
+    }
+
+    public func ledgerEntries(run: String, after: Int) throws -> [LedgerEntry] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM ledger WHERE run_id = ? AND seq > ? ORDER BY seq",
+                             arguments: [run, after]).map { row in
+                LedgerEntry(run: row["run_id"] ?? "", seq: row["seq"] ?? 0,
+                            time: row["time"] ?? "", kind: LedgerKind(rawValue: row["kind"] ?? ""),
+                            payloadJSON: row["payload"] ?? "", prevHash: row["prev_hash"] ?? "",
+                            hash: row["hash"] ?? "")
+            }
+        }
+    }
+
+    /// Inside a write: refuses it when this store is fenced on `run` and the run's epoch moved.
+    func checkFence(run: String, _ db: Database) throws {
+        guard let fence, fence.run == run else { return }
+        let epoch = try Int.fetchOne(db, sql: "SELECT epoch FROM runs WHERE id = ?", arguments: [run]) ?? -1
+        guard epoch == fence.epoch else { throw StoreError.fenced(run: run, epoch: fence.epoch) }
+    }
+}

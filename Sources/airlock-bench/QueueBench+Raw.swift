@@ -1,0 +1,26 @@
+import AirlockStorePostgres
+import Foundation
+import GRDB
+
+extension QueueBench {
+    /// The baseline for the SQLite store: one INSERT per durable transaction, same settings.
+    static func rawSQLiteRate(_ path: String, count: Int) throws -> Double {
+        var config = Configuration()
+        config.prepareDatabase { db in
+            _ = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        let queue = try DatabaseQueue(path: path, configuration: config)
+        try queue.write { db in try db.execute(sql: "CREATE TABLE t (i INTEGER, payload TEXT)") }
+        let began = ContinuousClock.now
+        for index in 0..<count {
+            try queue.write { db in try db.execute(sql: "INSERT INTO t VALUES (?, ?)", arguments: [index, "a ledger entry of typical size"]) }
+        }
+        return Double(count) / ((ContinuousClock.now - began).milliseconds / 1000)
+    }
+
+    /// The baseline for the PostgreSQL store: one INSERT per committed transaction.
+    static func rawPostgresRate(_ store: PostgresStore, count: Int) async throws -> Double {
+        try await store.rawBaseline(count: count)
+    }
+}

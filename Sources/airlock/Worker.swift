@@ -1,0 +1,156 @@
+import AirlockCore
+import AirlockModels
+import AirlockSandbox
+import ArgumentParser
+import Dispatch
+import Foundation
+import Synchronization
+
+/// The long-lived replica behind `airlock worker`: a claim loop, a heartbeat, and one task
+/// per claimed run.
+struct Worker: Sendable {
+    let store: any RunStore
+    let name: String
+    let concurrency: Int
+    let lease: Duration
+    let grace: Duration
+    let poll: Duration
+    let json: Bool
+
+    /// The names (never the values) of the variables this worker can give a run.
+    var available: Set<String> {
+        Set(ProcessInfo.processInfo.environment.filter { !$0.value.isEmpty }.keys
+            .filter { $0.wholeMatch(of: /[A-Za-z_][A-Za-z0-9_]*/) != nil })
+    }
+
+    func run() async {
+        let counters = WorkerCounters()
+        let handBack = RunHandBack()
+        let signals = Self.onTerminate {
+            guard !counters.draining.exchange(true, ordering: .relaxed) else { return }
+            log("worker_draining", ["grace_ms": .int(grace.milliseconds)],
+                "draining: no new claims; \(counters.active.load(ordering: .relaxed)) run(s) get \(grace) to finish")
+        }
+        defer { signals.forEach { $0.cancel() } }
+        let available = self.available
+        log("worker_started", ["worker": .string(name), "concurrency": .int(concurrency), "store": .string(store.location)],
+            "worker \(name): up, \(concurrency) at once, on \(store.location)")
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await heartbeat(available, counters) }
+            var lastError = ""
+            while !counters.draining.load(ordering: .relaxed) {
+                guard counters.active.load(ordering: .relaxed) < concurrency else {
+                    try? await Task.sleep(for: poll)
+                    continue
+                }
+                let claim: RunClaim?
+                do {
+                    claim = try await store.claimRun(worker: name, available: available, lease: lease)
+                    lastError = ""
+                } catch {
+                    // The database is away: say so once, keep trying with the poll's rhythm.
+                    if "\(error)" != lastError { Output.error("airlock worker: cannot claim: \(error)") }
+                    lastError = "\(error)"
+                    try? await Task.sleep(for: max(poll, .milliseconds(500)))
+                    continue
+                }
+                guard let claim else {
+                    try? await Task.sleep(for: poll)
+                    continue
+                }
+                counters.active.add(1, ordering: .relaxed)
+                group.addTask {
+                    await execute(claim, handBack: handBack)
+                    counters.active.subtract(1, ordering: .relaxed)
+                }
+            }
+            // Draining: the runs in progress get the grace period, then are handed back.
+            let deadline = ContinuousClock.now + grace
+            while counters.active.load(ordering: .relaxed) > 0, ContinuousClock.now < deadline {
+                try? await Task.sleep(for: .milliseconds(50))
+            }
+            if counters.active.load(ordering: .relaxed) > 0 { handBack.raise() }
+            group.cancelAll()
+        }
+        log("worker_stopped", ["worker": .string(name)], "worker \(name): stopped")
+    }
+
+    /// Runs one claimed run to its end, or until it is taken over or handed back.
+    func execute(_ claim: RunClaim, handBack: RunHandBack) async {
+        log("run_claimed", ["run": .string(claim.run), "epoch": .int(claim.epoch), "takeover": .bool(claim.takeover)],
+            "worker \(name): \(claim.takeover ? "took over" : "claimed") \(claim.run) (epoch \(claim.epoch))")
+        let fenced = store.fenced(claim.fence)
+        do {
+            let request = try await store.queuedRequest(run: claim.run)
+            guard case .array(let items)? = request?.request["argv"] else {
+                throw CLIError("run \(claim.run) has no queued request (it was started with `airlock run`)", code: 2)
+            }
+            let command: RunCommand
+            do { command = try RunCommand.parse(items.compactMap(\.stringValue)) } catch {
+                throw CLIError(RunCommand.message(for: error), code: 2)
+            }
+            let plan = try await RunPlan(command: command, store: store)
+            let entries = try await store.ledgerEntries(run: claim.run)
+            let printer = ProgressPrinter(json: json, interactive: false)
+            let holding = RunHolding(claim: claim, lease: lease, handBack: handBack)
+            let result = try await plan.execute(claimed: claim.run, resuming: entries, holding: holding, printer: printer)
+            log("run_done", ["run": .string(claim.run), "exit_code": .int(Int(result.exitCode))],
+                "worker \(name): \(claim.run) ended \(result.outcome.rawValue) (exit \(result.exitCode))")
+        } catch let detached as RunDetached {
+            if case .handBack = detached.interrupt { try? await store.releaseRun(claim) }
+            log("run_detached", ["run": .string(claim.run), "reason": .string(detached.description)],
+                "worker \(name): \(detached.description)")
+        } catch {
+            // The run cannot even start here (a bad request, a file this machine lacks): it
+            // ends failed, with the reason in its ledger, rather than bouncing between workers.
+            let message = "\(error)"
+            let code = (error as? CLIError)?.code ?? 1
+            _ = try? await fenced.appendLedgerEntries(run: claim.run, items: [
+                (.note, ["worker": .string(name), "error": .string(message)]),
+                (.runFinished, ["outcome": "failed", "exit_code": .int(Int(code)), "reason": .string(message)]),
+            ], now: { Date() })
+            _ = try? await fenced.updateRun(claim.run) {
+                $0.status = .finished
+                $0.outcome = "failed"
+                $0.exitCode = Int(code)
+            }
+            log("run_failed", ["run": .string(claim.run), "error": .string(message)], "worker \(name): \(claim.run) failed: \(message)")
+        }
+    }
+
+    /// Tells the others this worker is alive and which variables it has.
+    func heartbeat(_ available: Set<String>, _ counters: WorkerCounters) async {
+        while !counters.draining.load(ordering: .relaxed), !Task.isCancelled {
+            try? await store.registerWorker(name: name, available: available)
+            try? await Task.sleep(for: .seconds(2))
+        }
+    }
+
+    func log(_ type: String, _ fields: [String: JSONValue], _ text: String) {
+        if json {
+            var object = fields
+            object["type"] = .string(type)
+            object["worker"] = .string(name)
+            Output.line(JSONValue.object(object).canonicalJSON)
+        } else {
+            Output.error(text)
+        }
+    }
+
+    /// SIGTERM and SIGINT call `handler` instead of ending the process.
+    static func onTerminate(_ handler: @escaping @Sendable () -> Void) -> [any DispatchSourceSignal] {
+        [SIGTERM, SIGINT].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler(handler: handler)
+            source.resume()
+            return source
+        }
+    }
+}
+
+/// The worker's shared counters: draining, and how many runs are in progress.
+final class WorkerCounters: Sendable {
+    let draining = Atomic<Bool>(false)
+    let active = Atomic<Int>(0)
+}

@@ -1,0 +1,63 @@
+import AirlockCore
+import ArgumentParser
+import Foundation
+
+struct WorkerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker",
+        abstract: "A harness replica: claims queued runs (`airlock submit`) and runs them.",
+        discussion: """
+        Claims the oldest queued run whose environment variables this worker has, one \
+        statement at a time (PostgreSQL: FOR UPDATE SKIP LOCKED), and runs up to \
+        --concurrency of them at once. Each claim holds a lease on the database's clock, \
+        renewed every third of --lease; a run whose worker died, froze or lost the network \
+        is taken over by another worker once its lease runs out and resumed as \
+        `airlock resume` would (a model call in flight is redone; a tool call in flight is not \
+        re-run unless read-only, and the model is told). Every claim bumps the run's epoch, and \
+        every write checks it: a worker that wakes from a freeze cannot add a ledger entry or \
+        start a tool call on a run it lost; it stops that run and kills its sandbox.
+
+        SIGTERM or SIGINT drains: no new claims; runs in progress get --grace to finish, then \
+        are handed back (queued for another worker to resume); then the worker exits 0.
+
+        Workers share the database (--database or AIRLOCK_DATABASE_URL; SQLite serves \
+        workers on one machine) and need each run's workspace at the same path (a shared \
+        file system across machines).
+        """)
+
+    @Option(name: .long, help: "Runs at once.")
+    var concurrency: Int = 2
+
+    @Option(name: .long, help: "This worker's name in the ledger and `airlock runs` (default: HOST-PID).")
+    var name: String?
+
+    @Option(name: .long, help: "How long a claim lasts without renewal (database time).")
+    var lease: DurationValue?
+
+    @Option(name: .long, help: "On SIGTERM, how long runs in progress may take before they are handed back.")
+    var grace: DurationValue?
+
+    @Option(name: .long, help: "How often an idle worker looks for a queued run.")
+    var poll: DurationValue?
+
+    @Flag(name: .long, help: "One JSON event per line on stdout: every run's events, plus worker_* events.")
+    var json = false
+
+    @OptionGroup var state: StateOptions
+
+    func validate() throws {
+        if concurrency < 1 { throw ValidationError("--concurrency must be at least 1") }
+        if let lease, lease.duration < .milliseconds(300) { throw ValidationError("--lease must be at least 300ms") }
+    }
+
+    func run() async throws {
+        try await Output.guarded {
+            let store = try await state.open()
+            let host = ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "host"
+            let worker = Worker(store: store, name: name ?? "\(host)-\(getpid())", concurrency: concurrency,
+                                lease: lease?.duration ?? .seconds(15), grace: grace?.duration ?? .seconds(30),
+                                poll: poll?.duration ?? .milliseconds(20), json: json)
+            await worker.run()
+        }
+    }
+}
