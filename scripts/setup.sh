@@ -20,6 +20,9 @@ command -v runsc >/dev/null 2>&1 || missing+=(runsc)
 [ -f /usr/include/zlib.h ] || missing+=(zlib1g-dev)
 dpkg -s busybox-static >/dev/null 2>&1 || missing+=(busybox-static)
 command -v umoci >/dev/null 2>&1 || missing+=(umoci)
+# gcc + static libc: the escape matrix compiles a static probe into the busybox test image.
+command -v cc >/dev/null 2>&1 || missing+=(gcc)
+[ -f /usr/lib/x86_64-linux-gnu/libc.a ] || [ -f /usr/lib/aarch64-linux-gnu/libc.a ] || missing+=(libc6-dev)
 # python3-pytest in /usr (which the sandbox sees): the declarative `pytest` tool test.
 /usr/bin/python3 -c 'import pytest' >/dev/null 2>&1 || missing+=(python3-pytest)
 # python3-venv: the MCP test servers' virtual environment (below).

@@ -31,7 +31,7 @@ struct ConfigShowCommand: AsyncParsableCommand {
     @OptionGroup var configFiles: ConfigOptions
 
     static let defaults: [String: JSONValue] = [
-        "approver": "tty when there is a terminal, else deny", "sandbox": "bwrap", "stream": .bool(true),
+        "approver": "tty when there is a terminal, else deny", "sandbox": "auto", "image": "the host's read-only /usr", "image_root": "overlay (copy for a non-root harness)", "stream": .bool(true),
         "max_format_errors": .int(3), "network": "none", "workspace": "the current directory",
         "policy": "allow everything", "fresh_sandbox_per_call": .bool(false), "snapshot_workspace": .bool(false),
         "allow_private": .bool(false), "model": "$AIRLOCK_MODEL",

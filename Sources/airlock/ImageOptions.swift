@@ -19,12 +19,15 @@ struct ImageOptions: ParsableArguments {
         if let imageRoot, ImageRoot.WritableRoot(rawValue: imageRoot) == nil {
             throw ValidationError("--image-root takes overlay, copy or read-only, got '\(imageRoot)'")
         }
-        if imageRoot != nil && image == nil { throw ValidationError("--image-root needs --image") }
     }
 
     /// The sandbox root: the host's, or the image (imported into the store if needed).
     func root(stateDirectory: String, progress: Bool) throws -> SandboxRoot {
-        guard let image else { return .host }
+        // Checked here, not in validate(): `run` may take the image from airlock.yaml.
+        guard let image else {
+            if imageRoot != nil { throw CLIError("--image-root needs an image (--image, or image: in airlock.yaml)", code: 2) }
+            return .host
+        }
         let writable = imageRoot.flatMap(ImageRoot.WritableRoot.init(rawValue:)) ?? .overlay
         return try Self.resolve(image, stateDirectory: stateDirectory, writable: writable, progress: progress)
     }

@@ -44,6 +44,9 @@ extension RunCommand {
         try set(&command.memory, "memory") { try $0.parsed(ByteSize.self, "a size like 512M or 2G") }
         try set(&command.egress.maxEgress, "max_egress") { try $0.parsed(ByteSize.self, "a size like 50M") }
         set(&command.egress.network, "network") { $0.string }
+        set(&command.sandbox.sandbox, "sandbox") { $0.string }
+        set(&command.image.image, "image") { $0.string }
+        set(&command.image.imageRoot, "image_root") { $0.string }
         flag(&command.freshSandboxPerCall, "fresh_sandbox_per_call")
         flag(&command.snapshotWorkspace, "snapshot_workspace")
         flag(&command.egress.allowPrivate, "allow_private")

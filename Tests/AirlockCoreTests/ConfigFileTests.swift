@@ -52,6 +52,10 @@ import Testing
         ("remote_mcp_servers: [x]\n", 1, "remote_mcp_servers", "expected a mapping of server names"),
         ("mcp_servers: [a]\n", 1, "mcp_servers", "expected a mapping of server names"),
         ("- just\n- a list\n", 1, nil, "must be a mapping"),
+        ("sandbox: podman\n", 1, "sandbox", "'podman' is not one of auto, bwrap, oci, gvisor, landlock"),
+        ("image: \"dir:\"\n", 1, "image", "names no path after dir:"),
+        ("image: [a]\n", 1, "image", "expected a non-empty string"),
+        ("image_root: rw\n", 1, "image_root", "'rw' is not one of overlay, copy, read-only"),
     ] as [(String, Int, String?, String)])
     func badValuesNameFileLineAndKey(text: String, line: Int, key: String?, message: String) {
         let failure = error(text)
@@ -59,6 +63,16 @@ import Testing
         #expect(failure?.line == line, "\(String(describing: failure))")
         #expect(failure?.key == key)
         #expect(failure?.message.contains(message) == true, "\(String(describing: failure))")
+    }
+
+    @Test func imagePathsResolveAgainstTheFileAndStoreNamesStay() throws {
+        #expect(try parse("image: oci:img:v1\n")["image"]?.value == .string("oci:/p/img:v1"))
+        #expect(try parse("image: docker-archive:../a.tar\n")["image"]?.value == .string("docker-archive:/a.tar"))
+        #expect(try parse("image: dir:/srv/root\n")["image"]?.value == .string("dir:/srv/root"))
+        #expect(try parse("image: python-3.12\n")["image"]?.value == .string("python-3.12"))
+        let file = try parse("sandbox: oci\nimage_root: copy\n")
+        #expect(file["sandbox"]?.value == .string("oci"))
+        #expect(file["image_root"]?.line == 2)
     }
 
     @Test func invalidYAMLNamesTheLine() {
@@ -91,6 +105,11 @@ import Testing
         #expect(try widens("policy: {rules: [{tool: shell, decision: allow}]}\n") == ["policy"])
         #expect(try widens("policy: {rules: [{tool: shell, decision: deny}]}\n", userPolicy: true) == ["policy"])
         #expect(try widens("policy: strict.yaml\n") == ["policy"])
+        // Only the tier without namespaces, and a host directory as the root, widen.
+        #expect(try widens("sandbox: bwrap\nimage: oci:img\nimage_root: copy\n") == [])
+        #expect(try widens("sandbox: gvisor\nimage: python\n") == [])
+        #expect(try widens("sandbox: landlock\n") == ["sandbox"])
+        #expect(try widens("image: dir:/\n") == ["image"])
         #expect(try widens("remote_mcp_servers:\n  gh: {url: \"https://x.example/mcp\"}\n") == ["remote_mcp_servers"])
     }
 

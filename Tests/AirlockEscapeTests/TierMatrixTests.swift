@@ -205,7 +205,7 @@ struct TierMatrixTests {
         _ = stat(workspace, &info)
         let marker = "3000." + String(UInt32.random(in: 100_000...999_999))
         let secret = "victim-secret-" + UUID().uuidString
-        let victim = try startVictim(uid: info.st_uid, marker: marker, secret: secret)
+        let victim = try Self.startVictim(uid: info.st_uid, marker: marker, secret: secret)
         defer {
             kill(victim.processIdentifier, SIGKILL)
             victim.waitUntilExit()
@@ -222,7 +222,8 @@ struct TierMatrixTests {
         }
     }
 
-    private func startVictim(uid: uid_t, marker: String, secret: String) throws -> Process {
+    /// A `sleep` of the given uid (the sandbox's own), carrying a secret in its environment.
+    static func startVictim(uid: uid_t, marker: String, secret: String) throws -> Process {
         let process = Process()
         if getuid() == 0 && uid != 0 && hasSetpriv {
             process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")

@@ -1,3 +1,4 @@
+import AirlockTestSupport
 import Foundation
 @testable import AirlockImages
 

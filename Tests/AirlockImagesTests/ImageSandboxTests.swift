@@ -1,6 +1,7 @@
 import AirlockProtocol
 import AirlockSandbox
 import AirlockBubblewrap
+import AirlockTestSupport
 import Foundation
 import Glibc
 import Testing

@@ -71,6 +71,13 @@ public struct ConfigFile: Sendable {
                 throw fail("'\(text)' is not one of \(choices.joined(separator: ", "))")
             }
             return .string(absolute(text))
+        case .image:
+            guard case .string(let text) = value, !text.isEmpty else { throw expected("a non-empty string") }
+            guard let prefix = ConfigKey.imagePathPrefixes.first(where: text.hasPrefix) else { return value }
+            let rest = String(text.dropFirst(prefix.count))
+            guard !rest.isEmpty else { throw fail("'\(text)' names no path after \(prefix)") }
+            let expanded = (rest as NSString).expandingTildeInPath
+            return .string(prefix + (expanded.hasPrefix("/") ? expanded : directory.appendingPathComponent(rest).standardizedFileURL.path))
         case .integer:
             guard case .int(let number) = value else { throw expected("an integer") }
             guard number >= 1 else { throw fail("must be at least 1, got \(number)") }

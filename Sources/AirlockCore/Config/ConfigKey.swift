@@ -9,6 +9,9 @@ public struct ConfigKey: Sendable, Hashable {
         case tools
         /// A mapping of server name to settings.
         case servers
+        /// An image reference: `oci:DIR[:TAG]`, `docker-archive:FILE`, `dir:PATH` (paths
+        /// relative to the file) or a store name.
+        case image
     }
 
     public var name: String
@@ -39,7 +42,11 @@ public struct ConfigKey: Sendable, Hashable {
         ConfigKey("workspace", .string, widens: true, isPath: true),
         ConfigKey("policy", .policy, isPath: true),
         ConfigKey("approver", .string, choices: ["tty", "web", "deny"]),
-        ConfigKey("sandbox", .string, choices: ["bwrap"]),
+        // `landlock` (no namespaces) is weaker than the namespaced tiers: it widens.
+        ConfigKey("sandbox", .string, choices: ["auto", "bwrap", "oci", "gvisor", "landlock"]),
+        // `dir:PATH` shows a host tree to the sandbox: it widens (docs/config.md).
+        ConfigKey("image", .image),
+        ConfigKey("image_root", .string, choices: ["overlay", "copy", "read-only"]),
         ConfigKey("fresh_sandbox_per_call", .boolean),
         ConfigKey("snapshot_workspace", .boolean),
         ConfigKey("stream", .boolean, flag: "--no-stream"),
@@ -68,6 +75,9 @@ public struct ConfigKey: Sendable, Hashable {
         ConfigKey("mcp_servers", .servers, hasFlag: false),
         ConfigKey("remote_mcp_servers", .servers, hasFlag: false, widens: true),
     ]
+
+    /// Image references whose path part is a file or directory on the host.
+    static let imagePathPrefixes = ["oci:", "docker-archive:", "dir:"]
 
     public static func named(_ name: String) -> ConfigKey? { all.first { $0.name == name } }
 }

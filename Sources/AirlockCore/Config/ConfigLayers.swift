@@ -62,8 +62,14 @@ public struct ConfigLayers: Sendable {
         guard let project else { return [] }
         return project.entries.filter { entry in
             if entry.key.widens { return true }
-            guard entry.key.name == "policy" else { return false }
-            return Self.policyAllows(entry.value, replacingUserPolicy: user?["policy"] != nil)
+            switch entry.key.name {
+            case "policy": return Self.policyAllows(entry.value, replacingUserPolicy: user?["policy"] != nil)
+            // No namespaces: host /proc and named sockets are in reach (SECURITY.md's matrix).
+            case "sandbox": return entry.value.stringValue == "landlock"
+            // A host directory shown to the sandbox as its root, with whatever it holds.
+            case "image": return entry.value.stringValue?.hasPrefix("dir:") ?? false
+            default: return false
+            }
         }
     }
 

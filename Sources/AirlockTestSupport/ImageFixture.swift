@@ -1,29 +1,36 @@
 import Crypto
 import Foundation
 
-/// Images written by the tests themselves, offline: OCI layouts and `docker save`
+/// Images written by the tests themselves (the image and escape suites share them), offline: OCI layouts and `docker save`
 /// archives (legacy manifest.json and the OCI-inside form) from tar layers.
-struct ImageFixture {
-    struct Config {
-        var env: [String] = ["PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", "IMAGE_ONLY=from-image"]
-        var workingDir: String?
-        var user: String?
+public struct ImageFixture {
+    public struct Config {
+        public var env: [String] = ["PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", "IMAGE_ONLY=from-image"]
+        public var workingDir: String?
+        public var user: String?
+
+        public init(env: [String] = ["PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", "IMAGE_ONLY=from-image"],
+                    workingDir: String? = nil, user: String? = nil) {
+            self.env = env
+            self.workingDir = workingDir
+            self.user = user
+        }
     }
 
-    let directory: String
+    public let directory: String
 
-    init(_ label: String) throws {
+    public init(_ label: String) throws {
         directory = NSTemporaryDirectory() + "airlock-img-\(label)-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     }
 
-    func remove() { try? FileManager.default.removeItem(atPath: directory) }
+    public func remove() { try? FileManager.default.removeItem(atPath: directory) }
 
-    static func sha256(_ bytes: [UInt8]) -> String {
+    public static func sha256(_ bytes: [UInt8]) -> String {
         "sha256:" + SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
     }
 
-    static func gzip(_ bytes: [UInt8]) throws -> [UInt8] {
+    public static func gzip(_ bytes: [UInt8]) throws -> [UInt8] {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/gzip")
         process.arguments = ["-n", "-c"]
@@ -41,14 +48,14 @@ struct ImageFixture {
         return [UInt8](data)
     }
 
-    static func json(_ object: Any) -> [UInt8] {
+    public static func json(_ object: Any) -> [UInt8] {
         // swiftlint:disable:next force_try
         [UInt8]((try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data())
     }
 
     /// An OCI layout: layers gzipped unless `gzipLayers` is false. Returns the manifest digest.
     @discardableResult
-    func writeLayout(_ name: String, layers: [[UInt8]], config: Config = Config(), gzipLayers: Bool = true,
+    public func writeLayout(_ name: String, layers: [[UInt8]], config: Config = Config(), gzipLayers: Bool = true,
                      tag: String = "latest", tamper: ((inout [String: Any]) -> Void)? = nil) throws -> (path: String, digest: String) {
         let root = directory + "/" + name
         try FileManager.default.createDirectory(atPath: root + "/blobs/sha256", withIntermediateDirectories: true)
@@ -88,7 +95,7 @@ struct ImageFixture {
     }
 
     /// `docker save` legacy form: manifest.json, <hex>.json config, <id>/layer.tar.
-    func writeLegacyArchive(_ name: String, layers: [[UInt8]], config: Config = Config()) throws -> String {
+    public func writeLegacyArchive(_ name: String, layers: [[UInt8]], config: Config = Config()) throws -> String {
         var tar = TarBuilder()
         var diffIDs: [String] = []
         var paths: [String] = []
@@ -113,7 +120,7 @@ struct ImageFixture {
     }
 
     /// The newer `docker save` form: an OCI layout inside the tar (plus manifest.json).
-    func writeOCIArchive(_ name: String, layers: [[UInt8]], config: Config = Config()) throws -> (path: String, digest: String) {
+    public func writeOCIArchive(_ name: String, layers: [[UInt8]], config: Config = Config()) throws -> (path: String, digest: String) {
         let layout = try writeLayout(name + "-layout", layers: layers, config: config)
         var tar = TarBuilder()
         for file in try FileManager.default.subpathsOfDirectory(atPath: layout.path).sorted() {
@@ -131,7 +138,7 @@ struct ImageFixture {
     }
 
     /// A busybox layer from Debian's busybox-static with its applet links, plus /etc files.
-    static func busyboxLayer() throws -> [UInt8] {
+    public static func busyboxLayer() throws -> [UInt8] {
         let busybox = "/bin/busybox"
         guard let data = FileManager.default.contents(atPath: busybox) else { throw POSIXError(.ENOENT) }
         var tar = TarBuilder()

@@ -2,26 +2,28 @@ import Foundation
 
 /// Writes tar streams byte by byte, hostile ones included (the point is to feed the
 /// unpacker what a real attacker would): ustar headers, PAX names when long.
-struct TarBuilder {
-    enum Kind: UInt8 {
+public struct TarBuilder {
+    public enum Kind: UInt8 {
         case file = 48, hardLink = 49, symlink = 50, charDevice = 51, blockDevice = 52, directory = 53, fifo = 54
     }
 
-    private(set) var bytes: [UInt8] = []
+    public private(set) var bytes: [UInt8] = []
 
-    mutating func file(_ name: String, _ content: String, mode: Int = 0o644, uid: Int = 0) {
+    public init() {}
+
+    public mutating func file(_ name: String, _ content: String, mode: Int = 0o644, uid: Int = 0) {
         entry(name, .file, data: Array(content.utf8), mode: mode, uid: uid)
     }
 
-    mutating func file(_ name: String, data: [UInt8], mode: Int = 0o755) {
+    public mutating func file(_ name: String, data: [UInt8], mode: Int = 0o755) {
         entry(name, .file, data: data, mode: mode)
     }
 
-    mutating func directory(_ name: String, mode: Int = 0o755) { entry(name, .directory, mode: mode) }
-    mutating func symlink(_ name: String, to target: String) { entry(name, .symlink, link: target, mode: 0o777) }
-    mutating func hardLink(_ name: String, to target: String) { entry(name, .hardLink, link: target) }
+    public mutating func directory(_ name: String, mode: Int = 0o755) { entry(name, .directory, mode: mode) }
+    public mutating func symlink(_ name: String, to target: String) { entry(name, .symlink, link: target, mode: 0o777) }
+    public mutating func hardLink(_ name: String, to target: String) { entry(name, .hardLink, link: target) }
 
-    mutating func entry(_ name: String, _ kind: Kind, data: [UInt8] = [], link: String = "", mode: Int = 0o644, uid: Int = 0) {
+    public mutating func entry(_ name: String, _ kind: Kind, data: [UInt8] = [], link: String = "", mode: Int = 0o644, uid: Int = 0) {
         if name.utf8.count > 100 || link.utf8.count > 100 {
             var records = ""
             for (key, value) in [("path", name), ("linkpath", link)] where !value.isEmpty {
@@ -66,7 +68,7 @@ struct TarBuilder {
     }
 
     /// The archive with its two end blocks.
-    var archive: [UInt8] { bytes + [UInt8](repeating: 0, count: 1024) }
+    public var archive: [UInt8] { bytes + [UInt8](repeating: 0, count: 1024) }
 }
 
 extension String {
