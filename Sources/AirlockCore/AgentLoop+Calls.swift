@@ -15,6 +15,8 @@ struct CallContext {
     var askedAt: [String: Date] = [:]
     /// The tools the provider offers now (MCP), refreshed when a server's list changes.
     var provided: [ProvidedTool] = []
+    /// Images from this turn's tool results, sent after all of its tool messages.
+    var images: [ChatMessage] = []
 }
 
 enum CallStep {
@@ -137,6 +139,9 @@ extension AgentLoop {
         }
         switch toolStep {
         case .continue(let outcome):
+            if !outcome.images.isEmpty && model.acceptsImages {
+                context.images.append(.toolImages(callID: call.id, images: outcome.images))
+            }
             return .message(.tool(callID: call.id, name: call.name, content: outcome.content, isError: outcome.isError))
         case .stop(let result):
             return .stop(result)

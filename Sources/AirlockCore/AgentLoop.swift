@@ -190,6 +190,9 @@ public struct AgentLoop: Sendable {
         }
 
         while true {
+            // A turn's tool messages first, then the images its calls returned.
+            messages += context.images
+            context.images = []
             try await run.recordEgress()
             if let exceeded = BudgetCheck.check(run.usage, against: configuration.limits) {
                 return run.result(.budgetExceeded, reason: exceeded.message, budget: exceeded)

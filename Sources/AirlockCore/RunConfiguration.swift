@@ -37,6 +37,10 @@ public struct RunConfiguration: Sendable {
     public var secretValues: [String: String] = [:]
     /// Tools from the config file's `tools:`, offered after the built-ins.
     public var declaredTools: [DeclaredTool] = []
+    /// The definitions of the run's declared tools and MCP servers as the config gave them
+    /// (`tools`, `mcp_servers`, `remote_mcp_servers`; header templates name variables,
+    /// never hold their values), so `resume` and `replay` use what the run used.
+    public var toolDefinitions: JSONValue = .null
 
     public init(task: String, model: ModelSpec, limits: BudgetLimits, sandbox: SandboxConfiguration) {
         self.task = task
@@ -76,6 +80,7 @@ public struct RunConfiguration: Sendable {
             "base_url": providerBaseURL.map { .string($0) } ?? .null,
             "tools": .array((BuiltinTools.specs + declaredTools.map(\.spec)).map { .string($0.name) }),
             "egress": egress?.ledgerPayload ?? .null,
+            "tool_definitions": toolDefinitions,
         ])
     }
 }
@@ -123,6 +128,7 @@ extension RunConfiguration {
         maxSandboxReplacements = payload["max_sandbox_replacements"]?.intValue ?? maxSandboxReplacements
         providerBaseURL = payload["base_url"]?.stringValue
         egress = EgressSettings(recorded: payload["egress"])
+        toolDefinitions = payload["tool_definitions"] ?? .null
         if egress != nil { self.sandbox.network = .proxy }
         if let recorded = payload["policy"], recorded != .null,
            let data = CanonicalJSON.string(recorded).data(using: .utf8),

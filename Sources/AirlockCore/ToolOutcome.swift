@@ -7,6 +7,8 @@ public struct ToolOutcome: Sendable {
     public var status: ToolCallStatus
     public var exitCode: Int?
     public var record: [String: JSONValue]
+    /// Images for a model that takes them (the content already summarises them).
+    public var images: [ToolImage] = []
 
     public init(content: String, isError: Bool, status: ToolCallStatus, exitCode: Int?, record: [String: JSONValue]) {
         self.content = content

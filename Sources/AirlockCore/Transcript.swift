@@ -22,6 +22,8 @@ enum Transcript {
             return .object(["tool": .string(name), "call": .string(id), "error": .bool(isError),
                             "content": .string(String(content.prefix(200)))])
         case .assistant(let turn): return .string(String((turn.text ?? "").prefix(200)))
+        case .toolImages(let id, let images):
+            return .object(["call": .string(id), "images": .array(images.map { .string("\($0.mediaType) \($0.byteCount) bytes") })])
         case nil: return .null
         }
     }

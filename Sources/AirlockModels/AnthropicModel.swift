@@ -8,6 +8,8 @@ public struct AnthropicModel: LanguageModel {
     public static let defaultMaxTokens = 4096
 
     public let spec: ModelSpec
+    /// Tool results carry image blocks (`tool_result` content of text and `image` blocks).
+    public var acceptsImages: Bool { true }
     public let endpoint: ProviderEndpoint
 
     public init(spec: ModelSpec, endpoint: ProviderEndpoint) {

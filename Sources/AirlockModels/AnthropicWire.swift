@@ -1,5 +1,10 @@
 /// The Messages API wire format: request encoding and non-streamed response parsing.
 enum AnthropicWire {
+    static func imageBlock(_ image: ToolImage) -> JSONValue {
+        .object(["type": "image", "source": .object(["type": "base64", "media_type": .string(image.mediaType),
+                                                     "data": .string(image.data)])])
+    }
+
     static func requestBody(_ request: ModelRequest, model: String, stream: Bool,
                             defaultMaxTokens: Int) -> JSONValue {
         var system: [String] = []
@@ -22,6 +27,18 @@ enum AnthropicWire {
             case .tool(let callID, _, let content, let isError):
                 append("user", [.object(["type": "tool_result", "tool_use_id": .string(callID),
                                          "content": .string(content), "is_error": .bool(isError)])])
+            case .toolImages(let callID, let images):
+                // Images join their call's tool_result: its content becomes text then image blocks.
+                let blocks = images.map(imageBlock)
+                if let last = messages.last, last.role == "user",
+                   let index = last.blocks.lastIndex(where: { $0["tool_use_id"]?.stringValue == callID }),
+                   case .object(var result) = last.blocks[index] {
+                    let text = result["content"] ?? .string("")
+                    result["content"] = .array([.object(["type": "text", "text": text])] + blocks)
+                    messages[messages.count - 1].blocks[index] = .object(result)
+                } else {
+                    append("user", blocks)
+                }
             }
         }
         var body: [String: JSONValue] = [

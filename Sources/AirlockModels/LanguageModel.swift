@@ -5,6 +5,12 @@ public protocol LanguageModel: Sendable {
     var spec: ModelSpec { get }
     /// One assistant turn. Throws `ModelError` when the provider failed after its retries.
     func complete(_ request: ModelRequest, observer: ModelObserver?) async throws -> AssistantTurn
+    /// Whether images from tool results can be sent to it (else they are summarised).
+    var acceptsImages: Bool { get }
+}
+
+extension LanguageModel {
+    public var acceptsImages: Bool { false }
 }
 
 /// `openai:NAME`, `anthropic:NAME` or `script:FILE`.
@@ -105,6 +111,9 @@ public enum ChatMessage: Sendable, Hashable, Codable {
     case assistant(AssistantTurn)
     /// The result of one tool call, sent back to the model.
     case tool(callID: String, name: String, content: String, isError: Bool)
+    /// Images a tool call returned, after its `tool` message; sent only to a model whose
+    /// `acceptsImages` is true.
+    case toolImages(callID: String, images: [ToolImage])
 }
 
 public struct ModelRequest: Sendable, Hashable, Codable {

@@ -5,6 +5,8 @@ import Foundation
 /// server that speaks the same wire format (vLLM, llama.cpp, Ollama) via the base URL.
 public struct OpenAIChatModel: LanguageModel {
     public let spec: ModelSpec
+    /// Images go as `image_url` data-URL parts of a user message after the tool messages.
+    public var acceptsImages: Bool { true }
     public let endpoint: ProviderEndpoint
 
     public init(spec: ModelSpec, endpoint: ProviderEndpoint) {

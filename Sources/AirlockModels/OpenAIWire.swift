@@ -51,6 +51,13 @@ enum OpenAIWire {
             // Chat Completions has no error flag; the content itself says what went wrong.
             return .object(["role": "tool", "tool_call_id": .string(callID),
                             "content": .string(content)])
+        case .toolImages(let callID, let images):
+            // A tool message holds text only: the images follow as a user message of parts.
+            return .object(["role": "user", "content": .array(
+                [.object(["type": "text", "text": .string("Images returned by tool call \(callID):")])]
+                + images.map { image in
+                    .object(["type": "image_url", "image_url": .object(["url": .string("data:\(image.mediaType);base64,\(image.data)")])])
+                })])
         }
     }
 

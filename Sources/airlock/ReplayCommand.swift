@@ -1,4 +1,5 @@
 import AirlockCore
+import AirlockMCP
 import AirlockModels
 import AirlockSandbox
 import ArgumentParser
@@ -13,7 +14,9 @@ struct ReplayCommand: AsyncParsableCommand {
         again in a fresh sandbox on a copy of the workspace as it was when the run started \
         (recorded by `airlock run --snapshot-workspace`), and what the model would see now is \
         compared with what it saw. For a run recorded without a snapshot, name a workspace \
-        with --workspace (it is copied first; the original is not changed).
+        with --workspace (it is copied first; the original is not changed). Declared tools \
+        and MCP servers are the ones the run recorded; its MCP servers start again in the \
+        replay sandbox. Remote MCP servers are not reached (no network, no credentials).
         Exit 0 when every result matches, 1 when any differs.
         """)
 
@@ -28,6 +31,8 @@ struct ReplayCommand: AsyncParsableCommand {
 
     @Flag(name: .long, help: "One JSON object per call, then a summary, one per line.")
     var json = false
+
+    @OptionGroup(title: "Config files") var configFiles: ConfigOptions
 
     @OptionGroup var state: StateOptions
 
@@ -62,8 +67,18 @@ struct ReplayCommand: AsyncParsableCommand {
             catch { throw CLIError("cannot copy \(source): \(error)") }
             defer { try? FileManager.default.removeItem(atPath: copy) }
             if !json { Output.error("replaying \(record.id) on a copy of \(source)") }
+            // The run's own declared tools and MCP servers, as its ledger recorded them.
+            let (extras, note) = try ConfigExtras.forRecordedRun(started.payload, run: record.id) {
+                try configFiles.layers(workspace: configuration.sandbox.workspace)
+            }
+            if let note, !json { Output.error("note: " + note) }
+            configuration.declaredTools = extras.tools
+            // Remote servers are not reached: a replay has no network and no credentials.
+            let provider = extras.mcpServers.isEmpty ? nil
+                : MCPToolProvider(servers: extras.mcpServers, remotes: [], environment: ProcessInfo.processInfo.environment,
+                                  outputLimit: configuration.modelOutputLimit)
             let replayer = Replayer(backend: SandboxTiers.backend(SandboxTier(rawValue: configuration.sandboxTier) ?? .auto),
-                                    configuration: configuration)
+                                    configuration: configuration, toolProvider: provider)
             let report: Replayer.Report
             do {
                 report = try await replayer.replay(entries, workspace: copy) { call in

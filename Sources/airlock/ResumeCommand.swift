@@ -15,7 +15,9 @@ struct ResumeCommand: AsyncParsableCommand {
         again (both attempts stay recorded). A tool call that was in flight is NOT run again — \
         the model is told its outcome is unknown — unless it is read-only (read_file, \
         list_files). A fresh sandbox starts on the same workspace. A run that another live \
-        harness holds is refused. Budgets continue from what was already used.
+        harness holds is refused. Budgets continue from what was already used. Declared \
+        tools and MCP servers are the ones recorded when the run started (a note says when \
+        the config files have changed since).
         Exit codes as for `airlock run`.
         """)
 
@@ -86,12 +88,14 @@ struct ResumeCommand: AsyncParsableCommand {
                 await script.skip(entries.filter { $0.kind == .modelResponse && $0.payload["error"] == nil }.count)
             }
             if prices != nil { configuration.prices = try ProviderSetup.prices(prices) }
-            // Declared tools and MCP servers come from the config files as they are now (the
-            // ledger records their names, not their definitions).
-            let layers = try configFiles.layers(workspace: configuration.sandbox.workspace)
-            configuration.declaredTools = try ConfigExtras.tools(layers)
-            let mcpServers = try ConfigExtras.mcpServers(layers)
-            let remoteMCPServers = try ConfigExtras.remoteMCPServers(layers)
+            // Declared tools and MCP servers are the ones the run recorded, not today's config.
+            let (extras, note) = try ConfigExtras.forRecordedRun(started.payload, run: record.id) {
+                try configFiles.layers(workspace: configuration.sandbox.workspace)
+            }
+            if let note { Output.error("note: " + note) }
+            configuration.declaredTools = extras.tools
+            let mcpServers = extras.mcpServers
+            let remoteMCPServers = extras.remoteMCPServers
             configuration.signingKey = try ProviderSetup.signingKey(signKey)
             // The run's network comes back from its ledger, placeholders included; the
             // secrets' values come from this environment again.

@@ -9,6 +9,8 @@ struct ConfigExtras {
     var tools: [DeclaredTool] = []
     var mcpServers: [MCPServerSettings] = []
     var remoteMCPServers: [RemoteMCPServerSettings] = []
+    /// The definitions above as the config gave them, for the ledger.
+    var definitions: JSONValue = .null
 }
 
 extension RunCommand {
@@ -63,6 +65,7 @@ extension RunCommand {
         extras.tools = try ConfigExtras.tools(layers)
         extras.mcpServers = try ConfigExtras.mcpServers(layers)
         extras.remoteMCPServers = try ConfigExtras.remoteMCPServers(layers)
+        extras.definitions = ConfigExtras.definitions(layers)
         // The remote servers' credentials are secrets of the harness: redacted everywhere.
         command.secretEnv += extras.remoteMCPServers.flatMap(\.variables)
         let local = Set(extras.mcpServers.map(\.name))

@@ -54,6 +54,7 @@ struct RunPlan {
         configuration.snapshotWorkspace = command.snapshotWorkspace
         configuration.maxFormatErrors = command.maxFormatErrors ?? 3
         configuration.declaredTools = extras.tools
+        configuration.toolDefinitions = extras.definitions
         configuration.prices = priceTable
         configuration.providerBaseURL = command.baseURL
         configuration.signingKey = try ProviderSetup.signingKey(command.signKey)

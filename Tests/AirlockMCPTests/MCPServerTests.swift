@@ -58,6 +58,7 @@ struct MCPServerTests {
         #expect(counted.record["progress"]?.arrayCount == 3, "\(counted.record)")
         let picture = try await provider.call("mcp__sdk__picture", [:], listing, in: fixture.sandbox)
         #expect(picture.content.contains("[image image/png"), "\(picture.content)")
+        #expect(picture.images.map(\.mediaType) == ["image/png"] && picture.images.first?.byteCount == 67, "the image rides along for a model that takes it")
         let started = ContinuousClock.now
         let slow = try await provider.call("mcp__sdk__slow", ["seconds": 30], listing, in: fixture.sandbox)
         #expect(slow.isError && slow.content.contains("got no answer within 2000 ms"), "\(slow.content)")
