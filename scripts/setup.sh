@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Installs what Airlock needs on Debian/Ubuntu when it is missing, then builds.
-# bubblewrap: the sandbox; libseccomp-dev: the seccomp filter; python3: used by some tests;
-# crun, runc, runsc: the oci and gvisor isolation tiers;
-# postgresql: the PostgreSQL store's tests (no system service is used or started);
-# chromium (only with AIRLOCK_SETUP_BROWSER=1, as scripts/test.sh sets): the `airlock serve` page test.
+# Always: bubblewrap (the sandbox), libseccomp-dev (the seccomp filter), zlib1g-dev (the image
+# unpacker and OTLP gzip). With AIRLOCK_SETUP_TESTS=1 (scripts/test.sh sets it) also what the
+# tests use: the other isolation tiers' runtimes, PostgreSQL, busybox and a Python test image,
+# the MCP and telemetry test venvs; with AIRLOCK_SETUP_BROWSER=1, chromium for the page test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 missing=()
 command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
 [ -f /usr/include/seccomp.h ] || missing+=(libseccomp-dev)
+[ -f /usr/include/zlib.h ] || missing+=(zlib1g-dev)
+tests="${AIRLOCK_SETUP_TESTS:-0}"
+if [ "$tests" = 1 ]; then
 [ -x /usr/bin/python3 ] || missing+=(python3)
 # The other isolation tiers (docs/tiers.md): OCI runtimes and gVisor, tested when present.
 command -v crun >/dev/null 2>&1 || missing+=(crun)
@@ -17,7 +20,6 @@ command -v runc >/dev/null 2>&1 || [ -x /usr/sbin/runc ] || missing+=(runc)
 command -v runsc >/dev/null 2>&1 || missing+=(runsc)
 # Images: zlib for the layer unpacker; busybox-static for the test images; umoci for the
 # import benchmark's baseline.
-[ -f /usr/include/zlib.h ] || missing+=(zlib1g-dev)
 dpkg -s busybox-static >/dev/null 2>&1 || missing+=(busybox-static)
 command -v umoci >/dev/null 2>&1 || missing+=(umoci)
 # gcc + static libc: the escape matrix compiles a static probe into the busybox test image.
@@ -29,6 +31,7 @@ command -v cc >/dev/null 2>&1 || missing+=(gcc)
 /usr/bin/python3 -c 'import ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
 # postgresql: the store tests start their own server (initdb in a temp dir, loopback only).
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
+fi
 browser=0
 if [ "${AIRLOCK_SETUP_BROWSER:-0}" = 1 ] && ! command -v chromium >/dev/null 2>&1; then browser=1; fi
 sudo_cmd=()
@@ -48,6 +51,7 @@ if [ $browser = 1 ]; then
         || echo "setup: warning: chromium could not be installed; the browser test will be skipped" >&2
 fi
 
+if [ "$tests" = 1 ]; then
 # The realistic image for the image tests (Debian minbase + python3 + pip, via mmdebstrap),
 # built once per machine into /var/cache/airlock-test; its test says it skipped without it.
 scripts/build-python-image.sh >&2 || echo "setup: warning: the python test image could not be built; its test will be skipped" >&2
@@ -84,6 +88,7 @@ telemetry_venv() {
 if command -v python3 >/dev/null 2>&1; then
     telemetry_venv prometheus-client "prometheus_client==0.26.0"
     [ "${AIRLOCK_SETUP_PHOENIX:-1}" = 0 ] || telemetry_venv phoenix "arize-phoenix==20.26.1"
+fi
 fi
 
 echo "setup: building (the first build fetches and compiles dependencies: a few minutes)" >&2
