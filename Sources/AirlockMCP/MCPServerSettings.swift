@@ -114,14 +114,5 @@ public struct MCPServerSettings: Sendable, Hashable {
         return servers
     }
 
-    static func seconds(_ value: JSONValue) -> Int? {
-        if case .int(let number) = value { return number }
-        guard case .string(let text) = value, let unit = text.last, let number = Int(text.dropLast()) else { return nil }
-        switch unit {
-        case "s": return number
-        case "m": return number * 60
-        case "h": return number * 3600
-        default: return nil
-        }
-    }
+    static func seconds(_ value: JSONValue) -> Int? { DeclaredTool.seconds(value) }
 }

@@ -111,7 +111,9 @@ extension DeclaredTool {
         return parts
     }
 
-    static func seconds(_ value: JSONValue) -> Int? {
+    /// A config duration in whole seconds: `30`, `"30"`, `"30s"`, `"5m"`, `"1h"` (shared by
+    /// every config key that takes a timeout).
+    public static func seconds(_ value: JSONValue) -> Int? {
         if case .int(let number) = value { return number }
         guard case .string(let text) = value, let unit = text.last, let number = Int(text.dropLast()) else { return nil }
         switch unit {
