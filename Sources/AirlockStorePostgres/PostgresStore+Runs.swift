@@ -40,16 +40,8 @@ extension PostgresStore {
         let redactor = self.redactor
         return try await transaction { connection in
             try await lockRun(id, connection)
-            guard var record = try await fetchRun(id, connection) else { throw StoreError.runNotFound(id) }
-            let before = record.status
-            change(&record)
-            record.id = id
-            record.updatedAt = Timestamp.rfc3339(now)
-            if record.status == .finished, before != .finished, record.finishedAt == nil {
-                record.finishedAt = record.updatedAt
-            }
-            record.task = redactor.redact(record.task)
-            record.config = redactor.redact(record.config)
+            guard let stored = try await fetchRun(id, connection) else { throw StoreError.runNotFound(id) }
+            let record = stored.updated(by: change, now: now, redactor: redactor)
             try await connection.query("""
                 UPDATE runs SET task = \(record.task), model = \(record.model), workspace = \(record.workspace),
                     status = \(record.status.rawValue), outcome = \(record.outcome), exit_code = \(record.exitCode),

@@ -40,16 +40,8 @@ extension Store {
                           _ change: @Sendable (inout RunRecord) -> Void) throws -> RunRecord {
         try write { db in
             try checkFence(run: id, db)
-            guard var record = try fetchRun(id, db) else { throw StoreError.runNotFound(id) }
-            let before = record.status
-            change(&record)
-            record.id = id
-            record.updatedAt = Timestamp.rfc3339(now)
-            if record.status == .finished, before != .finished, record.finishedAt == nil {
-                record.finishedAt = record.updatedAt
-            }
-            record.task = redactor.redact(record.task)
-            record.config = redactor.redact(record.config)
+            guard let stored = try fetchRun(id, db) else { throw StoreError.runNotFound(id) }
+            let record = stored.updated(by: change, now: now, redactor: redactor)
             try db.execute(sql: """
                 UPDATE runs SET task = ?, model = ?, workspace = ?, status = ?, outcome = ?,
                     exit_code = ?, config = ?, updated_at = ?, finished_at = ?, steps = ?,

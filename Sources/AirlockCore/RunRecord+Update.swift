@@ -1,0 +1,19 @@
+import Foundation
+
+extension RunRecord {
+    /// What every store does to a run it updates, inside its transaction: the change applied,
+    /// the id kept, `updated_at` set (and `finished_at` once it first finishes), task and
+    /// config redacted.
+    public func updated(by change: (inout RunRecord) -> Void, now: Date, redactor: Redactor) -> RunRecord {
+        var record = self
+        change(&record)
+        record.id = id
+        record.updatedAt = Timestamp.rfc3339(now)
+        if record.status == .finished, status != .finished, record.finishedAt == nil {
+            record.finishedAt = record.updatedAt
+        }
+        record.task = redactor.redact(record.task)
+        record.config = redactor.redact(record.config)
+        return record
+    }
+}
