@@ -14,6 +14,8 @@ public struct OCIBackend: SandboxBackend {
     public var startTimeout: Duration = .seconds(20)
     /// Tests only: edits config.json (given the bundle's path) before the runtime reads it.
     package var editConfig: (@Sendable (String, inout Data) -> Void)?
+    /// Benchmarks only: told the name of each step of `start` as it ends (the bench's breakdown).
+    package var phaseObserver: (@Sendable (String) -> Void)?
 
     public init(runtime: OCIRuntime, layout: HostLayout = .current(), cgroups: CgroupHost = .detect()) {
         self.runtime = runtime
@@ -47,11 +49,13 @@ public struct OCIBackend: SandboxBackend {
         let egress = try SandboxStart.egress(configuration, identity: identity)
         var guest = try GuestBinary.locate(configuration.guestPath)
         if identity.changesIDs { guest = try GuestBinary.staged(guest) }
+        phaseObserver?("checks")
 
         let id = SandboxStart.newID()
         // One directory per runtime: its state format is its own, and so is the sweep.
         let root = OCIRuntime.stateRoot + "/" + runtime.kind.rawValue
         Self.sweepStale(runtime: runtime, root: root)
+        phaseObserver?("sweep")
         let bundle = root + "/bundles/" + id
         let runtime = self.runtime
         let removeBundle: @Sendable () -> Void = { try? FileManager.default.removeItem(atPath: bundle) }
@@ -72,11 +76,14 @@ public struct OCIBackend: SandboxBackend {
             }
             let (config, skeleton) = generator.generate(configuration, guestOnHost: guest, imageEntries: imageEntries,
                                                         imageFiles: imageFiles, guestLibraries: libraries)
+            phaseObserver?("generate")
             try OCIBundleWriter.write(bundle: bundle, config: config, skeleton: skeleton, egress: egress,
                                       editConfig: editConfig)
             try? FileManager.default.createDirectory(atPath: root + "/state", withIntermediateDirectories: true,
                                                      attributes: [.posixPermissions: 0o700])
+            phaseObserver?("write bundle")
             group = managesCgroup ? nil : try cgroups.makeGroup(name: id, limits: configuration.limits)
+            phaseObserver?("cgroup")
         } catch {
             removeBundle()
             identity.giveBack(configuration.workspace)
@@ -93,6 +100,7 @@ public struct OCIBackend: SandboxBackend {
                                                          confinement: confinement)
             sandbox = ProcessSandbox(id: id, process: process, cgroup: group, identity: identity,
                                      workspace: configuration.workspace, stop: stop, teardown: removeBundle)
+            phaseObserver?("spawn")
         } catch {
             stop()
             group?.killAll()
@@ -105,6 +113,7 @@ public struct OCIBackend: SandboxBackend {
         try await SandboxStart.greet(sandbox, began: began, timeout: startTimeout, what: name) { detail in
             Self.fixHint(detail, runtime: runtime)
         }
+        phaseObserver?("hello")
         return sandbox
     }
 
