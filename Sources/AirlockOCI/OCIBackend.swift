@@ -63,24 +63,26 @@ public struct OCIBackend: SandboxBackend {
         let managesCgroup = runtime.kind == .runc && geteuid() == 0
         let mapping = OCIBundle.Mapping(uid: identity.uid, gid: identity.gid,
                                         rootUID: geteuid() == 0 ? (identity.uid == 65534 ? 65533 : 65534) : nil)
-        let generator = OCIBundle(runtime: runtime.kind, layout: layout, mapping: mapping,
-                                  generatedDirectory: bundle + "/generated",
-                                  cgroupsPath: managesCgroup ? "/airlock-oci/\(id)" : nil)
         let group: (any ControlGroup)?
         do throws(SandboxError) {
+            var generator = OCIBundle(runtime: runtime.kind, layout: layout, mapping: mapping,
+                                      generatedDirectory: try OCISharedParts.generated(under: root),
+                                      cgroupsPath: managesCgroup ? "/airlock-oci/\(id)" : nil)
+            // Only CA bundles are the sandbox's own; without them the config is the same
+            // for every sandbox of this configuration.
+            if egress?.certificateAuthorityPEM != nil { generator.egressDirectory = bundle + "/generated" }
             var libraries: GuestLibraries?
             if case .image = configuration.root {
                 do { libraries = try GuestLibraries.resolve(guest) } catch {
                     throw SandboxError(.unavailable, error.message, fix: "install libc-bin (ldd), or use a static guest")
                 }
             }
-            let (config, skeleton) = generator.generate(configuration, guestOnHost: guest, imageEntries: imageEntries,
-                                                        imageFiles: imageFiles, guestLibraries: libraries)
+            let key = OCIConfigCache.Key(bundle: generator, configuration: configuration, guest: guest,
+                                         imageEntries: imageEntries, imageFiles: imageFiles, libraries: libraries)
+            let config = try OCIConfigCache.encoded(key, sharedUnder: root)
             phaseObserver?("generate")
-            try OCIBundleWriter.write(bundle: bundle, config: config, skeleton: skeleton, egress: egress,
-                                      editConfig: editConfig)
-            try? FileManager.default.createDirectory(atPath: root + "/state", withIntermediateDirectories: true,
-                                                     attributes: [.posixPermissions: 0o700])
+            try OCIBundleWriter.writeOwn(bundle: bundle, config: config, egress: egress, editConfig: editConfig)
+            try OCISharedParts.makeDirectories(root + "/state", mode: 0o700)
             phaseObserver?("write bundle")
             group = managesCgroup ? nil : try cgroups.makeGroup(name: id, limits: configuration.limits)
             phaseObserver?("cgroup")
