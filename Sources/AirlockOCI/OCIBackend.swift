@@ -14,6 +14,8 @@ public struct OCIBackend: SandboxBackend {
     public var startTimeout: Duration = .seconds(20)
     /// Tests only: edits config.json (given the bundle's path) before the runtime reads it.
     package var editConfig: (@Sendable (String, inout Data) -> Void)?
+    /// Benchmarks only: told the name of each step of `start` as it ends (the bench's breakdown).
+    package var phaseObserver: (@Sendable (String) -> Void)?
 
     public init(runtime: OCIRuntime, layout: HostLayout = .current(), cgroups: CgroupHost = .detect()) {
         self.runtime = runtime
@@ -47,11 +49,13 @@ public struct OCIBackend: SandboxBackend {
         let egress = try SandboxStart.egress(configuration, identity: identity)
         var guest = try GuestBinary.locate(configuration.guestPath)
         if identity.changesIDs { guest = try GuestBinary.staged(guest) }
+        phaseObserver?("checks")
 
         let id = SandboxStart.newID()
         // One directory per runtime: its state format is its own, and so is the sweep.
         let root = OCIRuntime.stateRoot + "/" + runtime.kind.rawValue
         Self.sweepStale(runtime: runtime, root: root)
+        phaseObserver?("sweep")
         let bundle = root + "/bundles/" + id
         let runtime = self.runtime
         let removeBundle: @Sendable () -> Void = { try? FileManager.default.removeItem(atPath: bundle) }
@@ -59,24 +63,29 @@ public struct OCIBackend: SandboxBackend {
         let managesCgroup = runtime.kind == .runc && geteuid() == 0
         let mapping = OCIBundle.Mapping(uid: identity.uid, gid: identity.gid,
                                         rootUID: geteuid() == 0 ? (identity.uid == 65534 ? 65533 : 65534) : nil)
-        let generator = OCIBundle(runtime: runtime.kind, layout: layout, mapping: mapping,
-                                  generatedDirectory: bundle + "/generated",
-                                  cgroupsPath: managesCgroup ? "/airlock-oci/\(id)" : nil)
         let group: (any ControlGroup)?
         do throws(SandboxError) {
+            var generator = OCIBundle(runtime: runtime.kind, layout: layout, mapping: mapping,
+                                      generatedDirectory: try OCISharedParts.generated(under: root),
+                                      cgroupsPath: managesCgroup ? "/airlock-oci/\(id)" : nil)
+            // Only CA bundles are the sandbox's own; without them the config is the same
+            // for every sandbox of this configuration.
+            if egress?.certificateAuthorityPEM != nil { generator.egressDirectory = bundle + "/generated" }
             var libraries: GuestLibraries?
             if case .image = configuration.root {
                 do { libraries = try GuestLibraries.resolve(guest) } catch {
                     throw SandboxError(.unavailable, error.message, fix: "install libc-bin (ldd), or use a static guest")
                 }
             }
-            let (config, skeleton) = generator.generate(configuration, guestOnHost: guest, imageEntries: imageEntries,
-                                                        imageFiles: imageFiles, guestLibraries: libraries)
-            try OCIBundleWriter.write(bundle: bundle, config: config, skeleton: skeleton, egress: egress,
-                                      editConfig: editConfig)
-            try? FileManager.default.createDirectory(atPath: root + "/state", withIntermediateDirectories: true,
-                                                     attributes: [.posixPermissions: 0o700])
+            let key = OCIConfigCache.Key(bundle: generator, configuration: configuration, guest: guest,
+                                         imageEntries: imageEntries, imageFiles: imageFiles, libraries: libraries)
+            let config = try OCIConfigCache.encoded(key, sharedUnder: root)
+            phaseObserver?("generate")
+            try OCIBundleWriter.writeOwn(bundle: bundle, config: config, egress: egress, editConfig: editConfig)
+            try OCISharedParts.makeDirectories(root + "/state", mode: 0o700)
+            phaseObserver?("write bundle")
             group = managesCgroup ? nil : try cgroups.makeGroup(name: id, limits: configuration.limits)
+            phaseObserver?("cgroup")
         } catch {
             removeBundle()
             identity.giveBack(configuration.workspace)
@@ -93,6 +102,7 @@ public struct OCIBackend: SandboxBackend {
                                                          confinement: confinement)
             sandbox = ProcessSandbox(id: id, process: process, cgroup: group, identity: identity,
                                      workspace: configuration.workspace, stop: stop, teardown: removeBundle)
+            phaseObserver?("spawn")
         } catch {
             stop()
             group?.killAll()
@@ -105,6 +115,7 @@ public struct OCIBackend: SandboxBackend {
         try await SandboxStart.greet(sandbox, began: began, timeout: startTimeout, what: name) { detail in
             Self.fixHint(detail, runtime: runtime)
         }
+        phaseObserver?("hello")
         return sandbox
     }
 

@@ -5,7 +5,7 @@ import Foundation
 /// A sandbox configuration as an OCI runtime bundle: `config.json` and the skeleton of
 /// its root. A pure function of its inputs (the backend writes the result), so tests read
 /// exactly what the runtime is told.
-public struct OCIBundle: Sendable {
+public struct OCIBundle: Sendable, Hashable {
     public static let guestPathInside = "/.airlock/airlock-guest"
     public static let insideUID: UInt32 = 1000
 
@@ -36,6 +36,9 @@ public struct OCIBundle: Sendable {
     public var mapping: Mapping
     /// Where generated files (passwd, group, CA bundles) sit on the host.
     public var generatedDirectory: String
+    /// Where a sandbox's own CA bundles sit, when not in `generatedDirectory` (which the
+    /// backend shares between sandboxes).
+    public var egressDirectory: String?
     /// The runtime's cgroup path when it manages limits itself (runc); nil when Airlock's
     /// own group contains the runtime (crun, runsc).
     public var cgroupsPath: String?
@@ -137,11 +140,11 @@ public struct OCIBundle: Sendable {
             if egress.certificateAuthorityPEM != nil {
                 for (file, inside) in [("egress-ca.pem", EgressAttachment.caInside), ("ca-bundle.pem", EgressAttachment.bundleInside)] {
                     skeleton.append(.file(inside))
-                    bind(generatedDirectory + "/" + file, inside)
+                    bind((egressDirectory ?? generatedDirectory) + "/" + file, inside)
                 }
                 if let systemPath = egress.systemBundlePath, case .host = configuration.root {
                     skeleton.append(.file(systemPath))
-                    bind(generatedDirectory + "/ca-bundle.pem", systemPath)
+                    bind((egressDirectory ?? generatedDirectory) + "/ca-bundle.pem", systemPath)
                 }
             }
         }

@@ -13,7 +13,8 @@ struct Options: Sendable {
                airlock-bench ledger [APPENDS]    ledger appends/s and verify cost per 10,000 entries
                airlock-bench loop [STEPS]        harness overhead per agent step (scripted model)
                airlock-bench egress [REQUESTS]   the egress proxy's cost per request and per byte, vs direct
-               airlock-bench tiers [ROUNDS]      every isolation tier vs raw crun/runc/runsc and the bare guest
+               airlock-bench tiers [ROUNDS] [TIER…]  every isolation tier (or those named: bwrap, oci/crun,
+                                                 oci/runc, gvisor, landlock) vs raw crun/runc/runsc and the bare guest
                airlock-bench otlp [STEPS]        a step's cost with live OTLP export on vs off; exporter memory, collector down
                airlock-bench queue [RUNS]        PostgreSQL vs SQLite appends, claim and stop latency, runs/min
                                                  with 1, 2, 4 workers ($AIRLOCK_BENCH_DATABASE_URL or its own server)

@@ -12,18 +12,24 @@ import AirlockBubblewrap
 /// tier that starts here, against raw `crun run`, `runc run` and `runsc do` of /bin/true
 /// and a bare fork/exec of the guest, all in one run, interleaved round by round.
 enum TierBench {
-    static func tiers() -> [(String, any SandboxBackend)] {
+    static func tiers(_ breakdowns: [String: TierBreakdown]) -> [(String, any SandboxBackend)] {
         var list: [(String, any SandboxBackend)] = [("bwrap", BubblewrapBackend())]
-        if let crun = OCIRuntime.find(.crun) { list.append(("oci/crun", OCIBackend(runtime: crun))) }
-        if let runc = OCIRuntime.find(.runc) { list.append(("oci/runc", OCIBackend(runtime: runc))) }
+        if let crun = OCIRuntime.find(.crun), let breakdown = breakdowns["oci/crun"] {
+            list.append(("oci/crun", breakdown.observe(OCIBackend(runtime: crun))))
+        }
+        if let runc = OCIRuntime.find(.runc), let breakdown = breakdowns["oci/runc"] {
+            list.append(("oci/runc", breakdown.observe(OCIBackend(runtime: runc))))
+        }
         if let runsc = OCIRuntime.find(.runsc) { list.append(("gvisor", OCIBackend(runtime: runsc))) }
         list.append(("landlock", LandlockBackend()))
         return list
     }
 
-    static func run(iterations: Int, host: BenchHost) async throws -> String {
+    /// - Parameter only: tier names to run (e.g. "oci/crun"); empty for all.
+    static func run(iterations: Int, host: BenchHost, only: Set<String> = []) async throws -> String {
         var working: [(String, any SandboxBackend)] = []
-        for (name, backend) in tiers() {
+        let breakdowns = ["oci/crun": TierBreakdown(), "oci/runc": TierBreakdown()]
+        for (name, backend) in tiers(breakdowns) where only.isEmpty || only.contains(name) {
             do {
                 _ = try await AirlockRuns.startToFirstResult(host, backend: backend)
                 working.append((name, backend))
@@ -31,7 +37,8 @@ enum TierBench {
                 Progress.say("tier \(name) does not start here: \(error)")
             }
         }
-        let raws = RawRuntime.available(host: host)
+        let tierOfRaw = ["crun run /bin/true": "oci/crun", "runc run /bin/true": "oci/runc", "runsc do /bin/true": "gvisor"]
+        let raws = RawRuntime.available(host: host).filter { only.isEmpty || only.contains(tierOfRaw[$0.name] ?? "") }
         defer { raws.forEach { $0.remove() } }
         guard let guest = host.guestForSandbox() ?? BenchHost.guestOnHost() else { throw BenchError("no guest binary") }
         let bareGuest = RawLaunch(plan: LaunchPlan(argv: [guest, "--workspace", host.workspace]), host: host, changeIDs: host.changesIDs)
@@ -41,7 +48,10 @@ enum TierBench {
         Progress.say("start → first result: \(iterations) rounds over \(working.map(\.0)) + raw \(raws.map(\.name))")
         for round in 1...iterations {
             for (name, backend) in working {
-                starts[name, default: []].append(try await AirlockRuns.startToFirstResult(host, backend: backend).total)
+                breakdowns[name]?.begin()
+                let total = try await AirlockRuns.startToFirstResult(host, backend: backend).total
+                starts[name, default: []].append(total)
+                breakdowns[name]?.end(total: total)
             }
             for raw in raws { rawStarts[raw.name, default: []].append(try raw.runTrue()) }
             let session = try bareGuest.guestSession(exec: true)
@@ -79,6 +89,7 @@ enum TierBench {
             if let rawMedian { line += String(format: ", %.2f× %@", ratio(start.median, rawMedian), rawName ?? "") }
             line += String(format: "; warm exec %.3f ms = %.2f× bare fork/exec", exec.median, ratio(exec.median, bareMedian))
             lines.append(line)
+            if let breakdown = breakdowns[name] { lines.append("    steps (median ms): " + breakdown.summary) }
         }
         return lines.joined(separator: "\n")
     }

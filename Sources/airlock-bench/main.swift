@@ -10,7 +10,8 @@ if CommandLine.arguments.dropFirst().first == "tiers" {
     do {
         let host = try BenchHost.make()
         defer { host.remove() }
-        print(try await TierBench.run(iterations: max(1, count), host: host))
+        let only = Set(CommandLine.arguments.dropFirst(3))
+        print(try await TierBench.run(iterations: max(1, count), host: host, only: only))
         Glibc.exit(0)
     } catch {
         Progress.say("airlock-bench: \(error)")
