@@ -77,6 +77,7 @@ struct Worker: Sendable {
 
     /// Runs one claimed run to its end, or until it is taken over or handed back.
     func execute(_ claim: RunClaim, handBack: RunHandBack) async {
+        if claim.takeover { FleetMetrics.leaseTakenOver() }
         log("run_claimed", ["run": .string(claim.run), "epoch": .int(claim.epoch), "takeover": .bool(claim.takeover)],
             "worker \(name): \(claim.takeover ? "took over" : "claimed") \(claim.run) (epoch \(claim.epoch))")
         let fenced = store.fenced(claim.fence)
