@@ -69,7 +69,15 @@ struct Worker: Sendable {
             while counters.active.load(ordering: .relaxed) > 0, ContinuousClock.now < deadline {
                 try? await Task.sleep(for: .milliseconds(50))
             }
-            if counters.active.load(ordering: .relaxed) > 0 { handBack.raise() }
+            if counters.active.load(ordering: .relaxed) > 0 {
+                handBack.raise()
+                // Each run detaches itself (kills its sandbox, writes run_handed_back, releases
+                // its claim); cancelling it first would cut those writes short.
+                let cutoff = ContinuousClock.now + .seconds(10)
+                while counters.active.load(ordering: .relaxed) > 0, ContinuousClock.now < cutoff {
+                    try? await Task.sleep(for: .milliseconds(50))
+                }
+            }
             group.cancelAll()
         }
         log("worker_stopped", ["worker": .string(name)], "worker \(name): stopped")
