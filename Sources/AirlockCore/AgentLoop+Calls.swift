@@ -111,6 +111,7 @@ extension AgentLoop {
                 case .approve: break
                 case .approveRule: if let rule = verdict.rule { context.approvedRules.insert(rule) }
                 case .deny: denial = "\(verdict.reason); denied by \(answer.by)" + (answer.reason.map { ": \($0)" } ?? "")
+                case .extend: denial = "\(verdict.reason); \(answer.by) answered with a budget extension, which does not approve a call"
                 case .terminate:
                     try await run.store.recordToolCall(run: run.id, step: step, call: record, status: .denied)
                     return .stop(run.result(.terminated, reason: "\(answer.by) terminated the run at the approval of \(callID)"

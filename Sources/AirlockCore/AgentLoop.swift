@@ -189,13 +189,22 @@ public struct AgentLoop: Sendable {
             if let stop = try await finishPending(pending, &messages, &context) { return stop }
         }
 
+        var limits = configuration.limits
+        if recovery != nil, configuration.policy.onBudgetExhausted == .ask {
+            limits = Self.restoredLimits(limits, entries: try await run.store.ledgerEntries(run: run.id))
+        }
         while true {
             // A turn's tool messages first, then the images its calls returned.
             messages += context.images
             context.images = []
             try await run.recordEgress()
-            if let exceeded = BudgetCheck.check(run.usage, against: configuration.limits) {
-                return run.result(.budgetExceeded, reason: exceeded.message, budget: exceeded)
+            if let exceeded = BudgetCheck.check(run.usage, against: limits) {
+                switch try await escalate(exceeded, limits: limits, run, context) {
+                case .extended(let extended):
+                    limits = extended
+                    continue
+                case .stop(let result): return result
+                }
             }
             let step = run.usage.steps + 1
             try await run.record(.modelRequest, ["step": .int(step), "messages": .int(messages.count),

@@ -39,6 +39,8 @@ public struct LedgerKind: RawRepresentable, Sendable, Hashable, Codable,
     public static let runClaimed: LedgerKind = "run_claimed"
     /// A draining worker handed the run back unfinished, for another to resume.
     public static let runHandedBack: LedgerKind = "run_handed_back"
+    /// An approver extended a budget that ran out (`on_budget_exhausted: ask`): the new limit.
+    public static let budgetExtended: LedgerKind = "budget_extended"
     public static let note: LedgerKind = "note"
 
     /// The kinds the loop writes, for documentation and `airlock show` filters.
@@ -47,6 +49,6 @@ public struct LedgerKind: RawRepresentable, Sendable, Hashable, Codable,
         .toolCallValidated, .toolCallRejected, .policyDecision, .approvalRequested,
         .approvalAnswered, .frameSent, .frameReceived, .toolResult, .sandboxStarted,
         .sandboxKilled, .sandboxReplaced, .budgetCharged, .egressRequest, .runFinished, .runStopped, .runClaimed,
-        .runHandedBack, .note,
+        .runHandedBack, .budgetExtended, .note,
     ]
 }

@@ -17,8 +17,13 @@ enum AppScript {
         const body = { run: card.dataset.run, call: card.dataset.call };
         let path = "/api/approve";
         if (decision === "approve_rule") body.rule = true;
-        if (decision === "deny") {
+        if (decision === "extend") {
+          const amount = card.querySelector("input.amount");
+          body.extend = Number(amount ? amount.value : "");
+        }
+        if (decision === "deny" || decision === "terminate") {
           path = "/api/deny";
+          if (decision === "terminate") body.terminate = true;
           if (reason && reason.value.trim()) body.reason = reason.value.trim();
         }
         controls(card, true);
@@ -31,7 +36,7 @@ enum AppScript {
           });
           const result = await response.json();
           if (!response.ok || !result.ok) throw new Error(result.error || response.statusText);
-          status.textContent = (decision === "deny" ? "Denied" : "Approved") + " by " + result.by;
+          status.textContent = (decision === "deny" || decision === "terminate" ? "Denied" : decision === "extend" ? "Extended" : "Approved") + " by " + result.by;
           card.dataset.answered = result.decision;
           setTimeout(function () { location.reload(); }, 2000);
         } catch (error) {

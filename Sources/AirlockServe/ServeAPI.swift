@@ -6,7 +6,7 @@ import NIOCore
 
 /// The JSON API under /api, used by the page's buttons and by scripts:
 /// `GET /api/session`, `/api/runs`, `/api/runs/ID`, `/api/pending[?run=ID]`;
-/// `POST /api/approve {"run", "call", "rule"?}`, `POST /api/deny {"run", "call", "reason"?, "terminate"?}`.
+/// `POST /api/approve {"run", "call", "rule"?, "extend"?}` (`extend`: the amount for a budget question), `POST /api/deny {"run", "call", "reason"?, "terminate"?}`.
 struct ServeAPI: Sendable {
     let configuration: ServeConfiguration
     let data: ServeData
@@ -62,17 +62,33 @@ struct ServeAPI: Sendable {
               let run = object["run"]?.stringValue, let call = object["call"]?.stringValue else {
             return ServeResponses.error(.badRequest, "expected a JSON body {\"run\": ID, \"call\": CALL}", request)
         }
-        let decision: ApprovalAnswer.Decision
+        var decision: ApprovalAnswer.Decision
         if deny {
             decision = object["terminate"] == .bool(true) ? .terminate : .deny
         } else {
             decision = object["rule"] == .bool(true) ? .approveRule : .approve
         }
+        // A budget question (`budget-N`) is answered with an amount, or denied.
+        var amount: Double?
+        if !deny {
+            switch (call.hasPrefix("budget-"), object["extend"]) {
+            case (true, .int(let value)?) where value > 0: amount = Double(value)
+            case (true, .double(let value)?) where value > 0 && value.isFinite: amount = value
+            case (true, _):
+                return ServeResponses.error(.badRequest, "\(call) is a budget that ran out: approve it with {\"extend\": AMOUNT} (a positive number in the budget's unit), or deny it", request)
+            case (false, nil): break
+            case (false, _):
+                return ServeResponses.error(.badRequest, "extend applies only to a budget question (budget-N), not to \(call)", request)
+            }
+            if amount != nil { decision = .extend }
+        }
         let identity = configuration.identity(remoteAddress: context.remoteAddress)
-        switch try await data.answer(run: run, call: call, decision: decision, reason: object["reason"]?.stringValue, by: identity) {
+        switch try await data.answer(run: run, call: call, decision: decision, reason: object["reason"]?.stringValue,
+                                     amount: amount, by: identity) {
         case .answered(let by):
             return ServeResponses.json(["ok": true, "run": .string(run), "call": .string(call),
-                                        "decision": .string(decision.rawValue), "by": .string(by)])
+                                        "decision": .string(decision.rawValue), "by": .string(by),
+                                        "amount": amount.map { .double($0) } ?? .null])
         case .runNotFound:
             return ServeResponses.error(.notFound, "no unfinished run \(run)", request)
         case .notWaiting(let pending):

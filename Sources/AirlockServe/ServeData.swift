@@ -53,13 +53,19 @@ public struct ServeData: Sendable {
             for (call, reason) in waiting {
                 let validated = entries.last { $0.kind == .toolCallValidated && $0.payload["call"]?.stringValue == call }
                 let asked = entries.last { $0.kind == .approvalRequested && $0.payload["call"]?.stringValue == call }
+                let budget = asked?.payload["budget"]?.stringValue
+                var arguments = validated?.payload["arguments"] ?? .null
+                if budget != nil, let asked {
+                    arguments = ["budget": asked.payload["budget"] ?? .null, "limit": asked.payload["limit"] ?? .null,
+                                 "used": asked.payload["used"] ?? .null]
+                }
                 result.append(PendingApproval(
                     run: record.id, task: record.task, call: call,
-                    tool: validated?.payload["name"]?.stringValue ?? "?",
-                    arguments: validated?.payload["arguments"] ?? .null,
+                    tool: budget != nil ? "budget" : validated?.payload["name"]?.stringValue ?? "?",
+                    arguments: arguments,
                     rule: asked?.payload["rule"]?.stringValue, reason: reason,
                     askedAt: asked?.time ?? "", harnessAlive: alive,
-                    answeredBy: try await store.approvalAnswer(run: record.id, call: call)?.by))
+                    answeredBy: try await store.approvalAnswer(run: record.id, call: call)?.by, budget: budget))
             }
         }
         return result
@@ -68,13 +74,13 @@ public struct ServeData: Sendable {
     /// Answers a call the run is waiting on; the run's harness (now or after `airlock
     /// resume`) takes it from the approvals table and writes it to the ledger.
     public func answer(run: String, call: String, decision: ApprovalAnswer.Decision, reason: String?,
-                       by identity: String) async throws -> AnswerOutcome {
+                       amount: Double? = nil, by identity: String) async throws -> AnswerOutcome {
         guard let record = try await store.run(id: run), record.status != .finished else { return .runNotFound }
         let waiting = try await store.pendingApprovals(run: record.id).map(\.call)
         guard waiting.contains(call) else { return .notWaiting(pending: waiting) }
         let trimmed = reason?.trimmingCharacters(in: .whitespacesAndNewlines)
         guard try await store.answerApproval(run: record.id, call: call, decision: decision,
-                                       reason: trimmed?.isEmpty == false ? trimmed : nil, by: identity) else {
+                                       reason: trimmed?.isEmpty == false ? trimmed : nil, amount: amount, by: identity) else {
             return .alreadyAnswered
         }
         return .answered(by: identity)

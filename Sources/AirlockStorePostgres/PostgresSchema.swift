@@ -66,6 +66,8 @@ enum PostgresSchema {
             "CREATE INDEX runs_claimable ON runs(status, lease_until)",
             "CREATE TABLE workers (name TEXT PRIMARY KEY, available TEXT[] NOT NULL, seen_at TIMESTAMPTZ NOT NULL)",
         ],
+        // 3: the amount an approver extends a budget by (`on_budget_exhausted: ask`).
+        ["ALTER TABLE approvals ADD COLUMN amount DOUBLE PRECISION"],
     ]
 
     /// Brings the schema to `target` (default: the latest). Refuses a database whose tables

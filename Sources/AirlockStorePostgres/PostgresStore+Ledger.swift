@@ -41,12 +41,12 @@ extension PostgresStore {
     }
 
     public func answerApproval(run: String, call: String, decision: ApprovalAnswer.Decision, reason: String?,
-                               by: String, now: Date) async throws -> Bool {
+                               amount: Double?, by: String, now: Date) async throws -> Bool {
         let reason = reason.map { redactor.redact($0) }
         return try await statement { connection in
             !(try await connection.rows("""
-                INSERT INTO approvals (run_id, call_id, decision, reason, answered_by, answered_at)
-                VALUES (\(run), \(call), \(decision.rawValue), \(reason), \(by), \(Timestamp.rfc3339(now)))
+                INSERT INTO approvals (run_id, call_id, decision, reason, answered_by, answered_at, amount)
+                VALUES (\(run), \(call), \(decision.rawValue), \(reason), \(by), \(Timestamp.rfc3339(now)), \(amount))
                 ON CONFLICT DO NOTHING RETURNING call_id
                 """, logger)).isEmpty
         }
@@ -55,11 +55,12 @@ extension PostgresStore {
     public func approvalAnswer(run: String, call: String) async throws -> ApprovalAnswer? {
         try await read { connection in
             guard let row = try await connection.rows("""
-                SELECT decision, reason, answered_by FROM approvals WHERE run_id = \(run) AND call_id = \(call)
+                SELECT decision, reason, answered_by, amount FROM approvals WHERE run_id = \(run) AND call_id = \(call)
                 """, logger).first,
                 let decision = ApprovalAnswer.Decision(rawValue: try row["decision"].decode(String.self)) else { return nil }
             return ApprovalAnswer(decision, reason: try row["reason"].decode(String?.self),
-                                  by: try row["answered_by"].decode(String.self))
+                                  by: try row["answered_by"].decode(String.self),
+                                  amount: try row["amount"].decode(Double?.self))
         }
     }
 }

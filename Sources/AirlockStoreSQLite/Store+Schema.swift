@@ -117,6 +117,10 @@ extension Store {
                 );
                 """)
         }
+        // The amount an approver extends a budget by (`on_budget_exhausted: ask`).
+        migrator.registerMigration("v4-approval-amount") { db in
+            try db.execute(sql: "ALTER TABLE approvals ADD COLUMN amount REAL")
+        }
         return migrator
     }
 }

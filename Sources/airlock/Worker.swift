@@ -69,7 +69,15 @@ struct Worker: Sendable {
             while counters.active.load(ordering: .relaxed) > 0, ContinuousClock.now < deadline {
                 try? await Task.sleep(for: .milliseconds(50))
             }
-            if counters.active.load(ordering: .relaxed) > 0 { handBack.raise() }
+            if counters.active.load(ordering: .relaxed) > 0 {
+                handBack.raise()
+                // Each run detaches itself (kills its sandbox, writes run_handed_back, releases
+                // its claim); cancelling it first would cut those writes short.
+                let cutoff = ContinuousClock.now + .seconds(10)
+                while counters.active.load(ordering: .relaxed) > 0, ContinuousClock.now < cutoff {
+                    try? await Task.sleep(for: .milliseconds(50))
+                }
+            }
             group.cancelAll()
         }
         log("worker_stopped", ["worker": .string(name)], "worker \(name): stopped")
@@ -77,6 +85,7 @@ struct Worker: Sendable {
 
     /// Runs one claimed run to its end, or until it is taken over or handed back.
     func execute(_ claim: RunClaim, handBack: RunHandBack) async {
+        if claim.takeover { FleetMetrics.leaseTakenOver() }
         log("run_claimed", ["run": .string(claim.run), "epoch": .int(claim.epoch), "takeover": .bool(claim.takeover)],
             "worker \(name): \(claim.takeover ? "took over" : "claimed") \(claim.run) (epoch \(claim.epoch))")
         let fenced = store.fenced(claim.fence)

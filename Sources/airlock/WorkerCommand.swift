@@ -1,4 +1,6 @@
 import AirlockCore
+import AirlockPrometheus
+import AirlockServe
 import ArgumentParser
 import Foundation
 
@@ -23,6 +25,13 @@ struct WorkerCommand: AsyncParsableCommand {
         Workers share the database (--database or AIRLOCK_DATABASE_URL; SQLite serves \
         workers on one machine) and need each run's workspace at the same path (a shared \
         file system across machines).
+
+        --metrics-port N serves Prometheus metrics at http://127.0.0.1:N/metrics (0 picks a \
+        free port, printed on stderr): airlock_queue_depth (runs waiting, read from the \
+        database at each scrape), airlock_lease_takeovers_total (runs this worker took over) \
+        and the run metrics of `airlock serve`'s /metrics. Loopback by default; \
+        --metrics-host for anything else requires a token (--metrics-token or \
+        $AIRLOCK_METRICS_TOKEN, sent as Authorization: Bearer TOKEN).
         """)
 
     @Option(name: .long, help: "Runs at once.")
@@ -43,21 +52,63 @@ struct WorkerCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "One JSON event per line on stdout: every run's events, plus worker_* events.")
     var json = false
 
+    @Option(name: .long, help: ArgumentHelp("Serve /metrics on this port (0 picks a free one).", valueName: "port"))
+    var metricsPort: Int?
+
+    @Option(name: .long, help: ArgumentHelp("Address for /metrics. Anything but loopback requires a token.", valueName: "addr"))
+    var metricsHost: String = "127.0.0.1"
+
+    @Option(name: .long, help: ArgumentHelp("Secret a /metrics scrape must present (default: $AIRLOCK_METRICS_TOKEN).", valueName: "token"))
+    var metricsToken: String?
+
     @OptionGroup var state: StateOptions
 
     func validate() throws {
         if concurrency < 1 { throw ValidationError("--concurrency must be at least 1") }
+        if let metricsPort, !(0...65535).contains(metricsPort) { throw ValidationError("--metrics-port must be 0...65535") }
         if let lease, lease.duration < .milliseconds(300) { throw ValidationError("--lease must be at least 300ms") }
     }
 
     func run() async throws {
         try await Output.guarded {
             let store = try await state.open()
+            let metrics = try startMetrics(store)
+            defer { metrics?.cancel() }
             let host = ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "host"
             let worker = Worker(store: store, name: name ?? "\(host)-\(getpid())", concurrency: concurrency,
                                 lease: lease?.duration ?? .seconds(15), grace: grace?.duration ?? .seconds(30),
                                 poll: poll?.duration ?? .milliseconds(20), json: json)
             await worker.run()
+        }
+    }
+
+    /// The /metrics server, when asked for; it stops with the worker.
+    func startMetrics(_ store: any RunStore) throws -> Task<Void, Never>? {
+        guard let metricsPort else { return nil }
+        let token = metricsToken ?? ProcessInfo.processInfo.environment["AIRLOCK_METRICS_TOKEN"]
+        let user = ProcessInfo.processInfo.environment["USER"] ?? NSUserName()
+        let configuration = ServeConfiguration(host: metricsHost, port: metricsPort, token: token, user: user)
+        if configuration.token == nil && !ServeConfiguration.isLoopback(metricsHost) {
+            throw CLIError("refusing to serve /metrics on \(metricsHost) without a token: pass --metrics-token TOKEN "
+                           + "(or AIRLOCK_METRICS_TOKEN), or keep the default --metrics-host 127.0.0.1", code: 2)
+        }
+        if let problem = configuration.problem {
+            throw CLIError(problem.replacingOccurrences(of: "--token", with: "--metrics-token"), code: 2)
+        }
+        let follower = LedgerMetricsFollower(store: store)
+        let endpoint = MetricsEndpoint.bootstrap(refresh: {
+            try await follower.refresh()
+            FleetMetrics.recordQueueDepth(try await store.runs(limit: nil).filter { $0.status == .queued }.count)
+        })
+        let app = MetricsServer(configuration: configuration, endpoint: endpoint).application { bound in
+            Output.error("airlock worker: metrics at http://\(configuration.host):\(bound)/metrics")
+        }
+        let host = metricsHost
+        return Task {
+            // The worker handles SIGTERM itself (drain); the server just ends with it.
+            do { try await app.runService(gracefulShutdownSignals: []) } catch {
+                Output.error("airlock worker: cannot serve metrics on \(host):\(metricsPort): \(error)")
+            }
         }
     }
 }

@@ -42,4 +42,33 @@ struct ApprovalCLITests {
         // A second answer to the same call is refused.
         #expect(try await scene.command(["deny", "latest", call]).status != 0)
     }
+
+    @Test("a budget question from another shell: approve without --extend is refused, --extend adds a step, --terminate ends it (exit 4)")
+    func budgetFromAnotherShell() async throws {
+        let scene = try RunScene()
+        defer { scene.remove() }
+        let policy = scene.root + "/policy.yaml"
+        try "on_budget_exhausted: ask\n".write(toFile: policy, atomically: true, encoding: .utf8)
+        let model = try scene.script([RunScene.shell("echo one > one.txt"), RunScene.shell("echo two > two.txt"),
+                                      RunScene.shell("echo three > three.txt"), RunScene.submit("done")])
+        let run = try DurabilityHarness(["run", "write", "--model", model, "--workspace", scene.workspace, "--max-steps", "1",
+                                         "--state-dir", scene.stateDir, "--policy", policy, "--approver", "web", "--json"])
+        defer { run.cleanUp() }
+        #expect(await run.waitForOutput { $0.contains("approval_requested") }, "no budget question: \(run.stderr)")
+        #expect(try await scene.command(["approve", "latest"]).stdout.hasPrefix("budget-1\t"))
+        let bare = try await scene.command(["approve", "latest", "budget-1"])
+        #expect(bare.status != 0 && bare.stderr.contains("--extend"), "\(bare.stderr)")
+        #expect(try await scene.command(["approve", "latest", "budget-1", "--extend", "-2"]).status != 0)
+        let extended = try await scene.command(["approve", "latest", "budget-1", "--extend", "1"])
+        #expect(extended.status == 0, "\(extended.stderr)")
+        #expect(await run.waitForOutput { $0.components(separatedBy: "approval_requested").count > 2 }, "no second question: \(run.stderr)")
+        #expect(try await scene.command(["deny", "latest", "budget-2", "--terminate"]).status == 0)
+        let end = await run.wait(limit: .seconds(30))
+        #expect(end.status == 4, "\(run.stderr)")
+        #expect(FileManager.default.fileExists(atPath: scene.workspace + "/two.txt"))
+        #expect(!FileManager.default.fileExists(atPath: scene.workspace + "/three.txt"))
+        let shown = try await scene.command(["show", "latest", "--json"])
+        #expect(shown.stdout.contains("\"kind\":\"budget_extended\""))
+        #expect(try await scene.command(["verify", "latest"]).status == 0)
+    }
 }

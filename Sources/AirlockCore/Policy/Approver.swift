@@ -13,6 +13,9 @@ public struct ApprovalRequest: Sendable, Hashable {
     public var askedAt: Date = Date()
     /// The policy's `approval_timeout`; nil leaves it to the approver's default.
     public var timeout: Duration?
+    /// Set when a budget ran out (`on_budget_exhausted: ask`): the answer is an amount to
+    /// extend it by (in the budget's unit), or the end of the run.
+    public var budget: BudgetExceeded?
 
     /// How long is left to answer, given the approver's own default.
     public func remaining(default fallback: Duration, now: Date = Date()) -> Duration {
@@ -36,17 +39,22 @@ public struct ApprovalAnswer: Sendable, Hashable {
         case deny
         /// End the run (exit 4).
         case terminate
+        /// Extend the budget that ran out by `amount` (a budget question only).
+        case extend
     }
 
     public var decision: Decision
     public var reason: String?
     /// A local user name, a web session's identity, or `airlock` for automatic answers.
     public var by: String
+    /// With `extend`: how much to add, in the budget's unit (steps, tokens, USD, seconds, bytes).
+    public var amount: Double?
 
-    public init(_ decision: Decision, reason: String? = nil, by: String) {
+    public init(_ decision: Decision, reason: String? = nil, by: String, amount: Double? = nil) {
         self.decision = decision
         self.reason = reason
         self.by = by
+        self.amount = amount
     }
 }
 

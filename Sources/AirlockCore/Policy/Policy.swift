@@ -37,6 +37,12 @@ public struct Policy: Sendable, Hashable, Codable {
         enum CodingKeys: String, CodingKey { case perRun = "per_run", perTool = "per_tool" }
     }
 
+    /// What a budget that runs out does: end the run (exit 3), or ask the approver, who may
+    /// extend it by an amount or end the run.
+    public enum BudgetAction: String, Sendable, Hashable, Codable {
+        case stop, ask
+    }
+
     /// When no rule matches.
     public var `default`: Decision
     public var rules: [Rule]
@@ -45,9 +51,12 @@ public struct Policy: Sendable, Hashable, Codable {
     /// question was first asked (a resumed run does not restart the clock). nil: the
     /// approver's own default (5 minutes at a terminal, an hour for `web`).
     public var approvalTimeout: Int?
+    /// `on_budget_exhausted`: `stop` (the default) or `ask`.
+    public var onBudgetExhausted: BudgetAction = .stop
 
     enum CodingKeys: String, CodingKey {
         case `default`, rules, rateLimits = "rate_limits", approvalTimeout = "approval_timeout"
+        case onBudgetExhausted = "on_budget_exhausted"
     }
 
     public init(default decision: Decision = .allow, rules: [Rule] = [], rateLimits: RateLimits? = nil,
@@ -63,6 +72,13 @@ public struct Policy: Sendable, Hashable, Codable {
         self.default = try keys.decodeIfPresent(Decision.self, forKey: .default) ?? .allow
         rules = try keys.decodeIfPresent([Rule].self, forKey: .rules) ?? []
         rateLimits = try keys.decodeIfPresent(RateLimits.self, forKey: .rateLimits)
+        if let action = try keys.decodeIfPresent(String.self, forKey: .onBudgetExhausted) {
+            guard let value = BudgetAction(rawValue: action) else {
+                throw DecodingError.dataCorruptedError(forKey: .onBudgetExhausted, in: keys,
+                                                       debugDescription: "on_budget_exhausted '\(action)' is not 'stop' or 'ask'")
+            }
+            onBudgetExhausted = value
+        }
         // A number of seconds, or a duration with a unit: `90`, `30s`, `10m`, `1h`.
         if let seconds = try? keys.decodeIfPresent(Int.self, forKey: .approvalTimeout) {
             approvalTimeout = seconds

@@ -24,6 +24,7 @@ public struct TerminalApprover: Approver {
 
     public func decide(_ request: ApprovalRequest) async -> ApprovalAnswer {
         let who = Self.userName()
+        if let budget = request.budget { return await decideBudget(request, budget, by: who) }
         let prompt = """
 
             ┌ approval needed · run \(request.run) · call \(request.call)
@@ -52,6 +53,31 @@ public struct TerminalApprover: Approver {
             let reason = text.split(separator: " ", maxSplits: 1).dropFirst().first.map(String.init)
             return ApprovalAnswer(.deny, reason: reason ?? "denied at the terminal", by: who)
         }
+    }
+
+    /// A budget that ran out: a number extends it, `t` ends the run, anything else lets it stop.
+    func decideBudget(_ request: ApprovalRequest, _ budget: BudgetExceeded, by who: String) async -> ApprovalAnswer {
+        let prompt = """
+
+            ┌ budget exhausted · run \(request.run) · \(request.call)
+            │ \(request.reason)
+            └ [AMOUNT] extend the \(budget.budget.rawValue) budget by AMOUNT  [n] let the run stop  [t] terminate the run: 
+            """
+        output.write(Data(prompt.utf8))
+        guard let line = await Self.readLine(input, timeout: request.remaining(default: timeout)) else {
+            output.write(Data("\n(no answer: the budget is not extended)\n".utf8))
+            return ApprovalAnswer(.deny, reason: "no answer within \(request.limit(default: timeout))", by: "airlock")
+        }
+        return Self.parseBudget(line, by: who)
+    }
+
+    static func parseBudget(_ line: String, by who: String) -> ApprovalAnswer {
+        let text = line.trimmingCharacters(in: .whitespaces)
+        if let amount = Double(text), amount > 0, amount.isFinite { return ApprovalAnswer(.extend, by: who, amount: amount) }
+        if ["t", "terminate"].contains(text.lowercased()) {
+            return ApprovalAnswer(.terminate, reason: "terminated at a budget prompt", by: who)
+        }
+        return ApprovalAnswer(.deny, reason: "not extended at the terminal", by: who)
     }
 
     static func userName() -> String {

@@ -43,8 +43,8 @@ extension RunStore {
 
     @discardableResult
     public func answerApproval(run: String, call: String, decision: ApprovalAnswer.Decision, reason: String?,
-                               by: String) async throws -> Bool {
-        try await answerApproval(run: run, call: call, decision: decision, reason: reason, by: by, now: Date())
+                               amount: Double? = nil, by: String) async throws -> Bool {
+        try await answerApproval(run: run, call: call, decision: decision, reason: reason, amount: amount, by: by, now: Date())
     }
 
     /// Calls of a run waiting for an answer: asked in the ledger, not answered anywhere.

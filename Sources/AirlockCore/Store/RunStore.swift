@@ -48,8 +48,9 @@ public protocol RunStore: Sendable {
 
     /// Answers a pending approval from anywhere. The first answer stands; false when the
     /// call already had one.
+    /// `amount`: with `extend`, how much to add to the budget that ran out.
     func answerApproval(run: String, call: String, decision: ApprovalAnswer.Decision, reason: String?,
-                        by: String, now: Date) async throws -> Bool
+                        amount: Double?, by: String, now: Date) async throws -> Bool
     func approvalAnswer(run: String, call: String) async throws -> ApprovalAnswer?
 
     /// Queues a run for a worker (status `queued`, no ledger yet). `request` is what the
