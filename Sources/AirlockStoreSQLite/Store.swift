@@ -68,8 +68,10 @@ public final class Store: RunStore {
     /// (the loser failed with "table runs already exists"). An flock on a file beside the
     /// database serialises them; it dies with its holder.
     static func migrate(_ database: DatabaseQueue, stateDirectory: URL) throws {
-        // Fast path: an up-to-date database needs no lock.
-        if try database.read({ try migrator.hasCompletedMigrations($0) }) { return }
+        // Fast path: an up-to-date database needs no lock. A read that races another
+        // process's first migration (the table seen, then gone from the statement's schema)
+        // is not an answer: such a process takes the lock and looks again.
+        if (try? database.read({ try migrator.hasCompletedMigrations($0) })) == true { return }
         let path = stateDirectory.appendingPathComponent("migrate.lock").path
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw StoreError.internalError("cannot open \(path): errno \(errno)") }
