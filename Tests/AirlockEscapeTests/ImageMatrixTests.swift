@@ -158,25 +158,8 @@ struct ImageMatrixTests {
         let userland = try await sandbox.guest.exec(ExecRequest(shell: "cat /etc/os-release; test -e /usr/bin/python3 && echo HOST-USR"))
         #expect(String(decoding: userland.stdout, as: UTF8.self).contains("airlock-test-busybox"))
         #expect(!String(decoding: userland.stdout, as: UTF8.self).contains("HOST-USR"))
-        var info = stat()
-        _ = stat(workspace, &info)
-        let marker = "3000." + String(UInt32.random(in: 100_000...999_999))
-        let secret = "victim-secret-" + UUID().uuidString
-        let victim = try TierMatrixTests.startVictim(uid: info.st_uid, marker: marker, secret: secret)
-        defer {
-            kill(victim.processIdentifier, SIGKILL)
-            victim.waitUntilExit()
-        }
-        let scene = AttackScene(sandbox: sandbox, targets: targets, victim: victim.processIdentifier,
-                                victimMarker: marker, victimSecret: secret)
-        let reached = try await attack.attempt(scene)
-        await sandbox.kill()
-        switch attack.expected(on: column) {
-        case .blocked:
-            #expect(!reached, "[\(column.rawValue)] \(name): got through")
-        case .notStopped(let why):
-            #expect(reached, "[\(column.rawValue)] \(name) was expected to get through (\(why)); if the tier now stops it, update the matrix")
-        }
+        try await TierMatrixTests.strike(sandbox, workspace: workspace, targets: targets, attempt: attack.attempt,
+                                         expected: attack.expected(on: column), cell: "[\(column.rawValue)] \(name)")
     }
 }
 

@@ -200,25 +200,33 @@ struct TierMatrixTests {
         try FileManager.default.createDirectory(atPath: workspace, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: workspace) }
         let sandbox = try await backend.start(SandboxConfiguration(workspace: workspace))
-        // The victim runs as the sandbox's own host uid, so only the sandbox stands between.
+        try await Self.strike(sandbox, workspace: workspace, targets: targets, attempt: attack.attempt,
+                              expected: attack.expected(on: tier), cell: "[\(tier.rawValue)] \(attack.name)")
+    }
+
+    /// One cell of a matrix: a victim of the sandbox's own host uid (so only the sandbox
+    /// stands between), the attack, the sandbox killed, and the outcome the matrix expects.
+    static func strike(_ sandbox: any Sandbox, workspace: String, targets: MatrixTargets,
+                       attempt: @Sendable (AttackScene) async throws -> Bool, expected: Expected,
+                       cell: String) async throws {
         var info = stat()
         _ = stat(workspace, &info)
         let marker = "3000." + String(UInt32.random(in: 100_000...999_999))
         let secret = "victim-secret-" + UUID().uuidString
-        let victim = try Self.startVictim(uid: info.st_uid, marker: marker, secret: secret)
+        let victim = try startVictim(uid: info.st_uid, marker: marker, secret: secret)
         defer {
             kill(victim.processIdentifier, SIGKILL)
             victim.waitUntilExit()
         }
         let scene = AttackScene(sandbox: sandbox, targets: targets, victim: victim.processIdentifier,
                                 victimMarker: marker, victimSecret: secret)
-        let reached = try await attack.attempt(scene)
+        let reached = try await attempt(scene)
         await sandbox.kill()
-        switch attack.expected(on: tier) {
+        switch expected {
         case .blocked:
-            #expect(!reached, "[\(tier.rawValue)] \(attack.name): got through")
+            #expect(!reached, "\(cell): got through")
         case .notStopped(let why):
-            #expect(reached, "[\(tier.rawValue)] \(attack.name) was expected to get through (\(why)); if the tier now stops it, update the matrix")
+            #expect(reached, "\(cell) was expected to get through (\(why)); if the tier now stops it, update the matrix")
         }
     }
 
