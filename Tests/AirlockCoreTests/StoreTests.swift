@@ -23,30 +23,6 @@ import Testing
         #expect(synchronous == 2) // FULL
     }
 
-    @Test func runLifecycle() async throws {
-        let dir = try TempDir()
-        defer { dir.cleanUp() }
-        let store = try Store(stateDirectory: dir.url)
-        let run = try await store.createRun(task: "fix it", model: "openai:gpt-4o", workspace: "/w",
-                                      config: .object(["max_steps": .int(3)]))
-        #expect(run.id.wholeMatch(of: /r-\d{8}-\d{6}-[0-9a-f]{4}/) != nil)
-        #expect(run.status == .running)
-        let finished = try await store.updateRun(run.id) {
-            $0.status = .finished
-            $0.outcome = "submitted"
-            $0.exitCode = 0
-            $0.steps = 2
-            $0.inputTokens = 100
-            $0.outputTokens = 20
-            $0.costUSD = 0.5
-        }
-        #expect(finished.finishedAt != nil)
-        let loaded = try #require(try await store.run(id: run.id))
-        #expect(loaded == finished)
-        #expect(loaded.config == .object(["max_steps": .int(3)]))
-        await #expect(throws: StoreError.runNotFound("nope")) { try await store.updateRun("nope") { _ in } }
-    }
-
     @Test func listsNewestFirstAndResolvesPrefixes() async throws {
         let dir = try TempDir()
         defer { dir.cleanUp() }
