@@ -6,11 +6,19 @@ import Testing
 /// The real `airlock` binary on a busybox image: import, ls, inspect, exec, a scripted run
 /// whose ledger names the image, show, replay refusing another image, rm.
 @Suite(.serialized) struct ImageCLITests {
-    static func airlock(_ arguments: [String]) async throws -> AirlockProcess {
+    /// What a finished `airlock` left: its status and output (its output files are removed).
+    struct Finished {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    static func airlock(_ arguments: [String]) async throws -> Finished {
         let process = try AirlockProcess(arguments)
+        defer { process.cleanUp() }
         let ended = await process.waitForExit(limit: .seconds(120))
         #expect(ended, "airlock \(arguments.joined(separator: " ")) hung")
-        return process
+        return Finished(status: process.status, stdout: process.stdout, stderr: process.stderr)
     }
 
     @Test func importExecRunShowAndRemove() async throws {
@@ -86,6 +94,7 @@ import Testing
         let killed = try AirlockProcess(["run", "read the os", "--model", "script:\(script)", "--image", "oci:\(layout.path)",
                                          "--workspace", workspace, "--state-dir", state, "--json"],
                                         environment: ["AIRLOCK_FAULT_KILL_AT": "tool_output:2"])
+        defer { killed.cleanUp() }
         await killed.waitForExit(limit: .seconds(120))
         #expect(killed.reason == .uncaughtSignal, "the fault did not kill the run: \(killed.stderr)")
         #expect(killed.stdout.contains("\"image\":\"\(layout.digest)\""), "run_started names the image: \(killed.stdout)")
