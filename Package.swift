@@ -36,6 +36,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/adam-fowler/compress-nio", from: "1.5.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/hummingbird-project/swift-websocket", from: "1.6.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // Wire types between harness and guest; nothing else.
@@ -73,6 +75,21 @@ let package = Package(
                 dependencies: ["AirlockSandbox", "AirlockSandboxHost", "CAirlockSys"]),
         .target(name: "AirlockOCI",
                 dependencies: ["AirlockSandbox", "AirlockSandboxHost", "CAirlockSeccomp"]),
+
+        // Sandboxes as Kubernetes pods: a small client of our own (kubeconfig, REST, exec
+        // over WebSocket) and the backend that runs the guest in a hardened pod.
+        .target(name: "AirlockKubernetes", dependencies: [
+            "AirlockSandbox", "AirlockSandboxHost", "AirlockProtocol",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "WSClient", package: "swift-websocket"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Yams", package: "Yams"),
+        ]),
 
         // LanguageModel protocol; scripted, OpenAI and Anthropic providers.
         .target(name: "AirlockModels", dependencies: [
@@ -154,7 +171,7 @@ let package = Package(
             "AirlockCore", "AirlockSandbox", "AirlockModels", "AirlockProtocol",
             "AirlockEgress", "AirlockServe", "AirlockImages", "AirlockSchema", "AirlockMCP", "AirlockOTLP", "AirlockPrometheus",
             "AirlockStoreSQLite", "AirlockStorePostgres",
-            "AirlockSandboxHost", "AirlockBubblewrap", "AirlockLandlock", "AirlockOCI",
+            "AirlockSandboxHost", "AirlockBubblewrap", "AirlockLandlock", "AirlockOCI", "AirlockKubernetes",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -238,6 +255,10 @@ let package = Package(
         .testTarget(name: "AirlockImagesTests", dependencies: [
             "AirlockImages", "AirlockSandbox", "AirlockBubblewrap", "AirlockSandboxHost", "AirlockProtocol", "AirlockTestSupport",
             .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        // Pods on a real cluster (scripts/k8s-test-cluster.sh); skipped with a reason without one.
+        .testTarget(name: "AirlockKubernetesTests", dependencies: [
+            "AirlockKubernetes", "AirlockSandbox", "AirlockProtocol", "AirlockCore", "AirlockModels", "AirlockTestSupport",
         ]),
         .testTarget(name: "AirlockServeTests", dependencies: [
             "AirlockServe", "AirlockCore", "AirlockTestSupport", "AirlockStoreSQLite",

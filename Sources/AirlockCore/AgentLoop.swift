@@ -92,6 +92,7 @@ public struct AgentLoop: Sendable {
         }
         let run = RunState(id: runID, configuration: configuration, store: store, onEvent: onEvent,
                            ledger: Ledger(store: store, run: runID), restoring: recovery, egress: gate)
+        sandboxConfiguration.runID = runID
         let session = SandboxSession(backend: backend, configuration: sandboxConfiguration,
                                      freshPerCall: configuration.freshSandboxPerCall,
                                      maxReplacements: configuration.maxSandboxReplacements, ledger: run.ledger)

@@ -11,6 +11,9 @@ public struct RunConfiguration: Sendable {
     /// The isolation tier asked for (`--sandbox`: auto, bwrap, oci, gvisor, landlock);
     /// `resume` starts the same one. Each `sandbox_started` names the backend that ran.
     public var sandboxTier: String = "auto"
+    /// The tier's own settings (the kubernetes tier's context, namespace, images), recorded
+    /// so `resume` starts the same kind of sandbox.
+    public var sandboxOptions: JSONValue = .null
     /// One sandbox per tool call instead of one for the whole run.
     public var freshSandboxPerCall: Bool = false
     /// Consecutive malformed tool calls tolerated before the run ends.
@@ -73,6 +76,7 @@ public struct RunConfiguration: Sendable {
                 "limits": .object(sandboxLimits),
                 "fresh_per_call": .bool(freshSandboxPerCall),
                 "image": sandbox.root.ledgerPayload,
+                "options": sandboxOptions,
             ]),
             "max_format_errors": .int(maxFormatErrors),
             "policy": policyPayload,
@@ -124,6 +128,7 @@ extension RunConfiguration {
         freshSandboxPerCall = payload["sandbox"]?["fresh_per_call"] == .bool(true)
         // Runs from before the tiers recorded "bwrap", which they used.
         sandboxTier = payload["sandbox"]?["backend"]?.stringValue ?? "bwrap"
+        sandboxOptions = payload["sandbox"]?["options"] ?? .null
         maxFormatErrors = payload["max_format_errors"]?.intValue ?? maxFormatErrors
         maxSandboxReplacements = payload["max_sandbox_replacements"]?.intValue ?? maxSandboxReplacements
         providerBaseURL = payload["base_url"]?.stringValue

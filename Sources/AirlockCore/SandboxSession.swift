@@ -51,6 +51,7 @@ actor SandboxSession {
             "start_ms": .double((sandbox.startMilliseconds * 10).rounded() / 10),
         ]
         if let image = configuration.root.ledgerPayload["digest"] { payload["image"] = image }
+        for (key, value) in sandbox.ledgerDetails where payload[key] == nil { payload[key] = .string(value) }
         try await ledger.append(.sandboxStarted, .object(payload))
         return sandbox
     }

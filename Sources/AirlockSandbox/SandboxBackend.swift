@@ -25,4 +25,10 @@ public protocol Sandbox: Sendable {
     func kill() async
     /// Whether the sandbox has ended (killed, crashed, or its guest exited).
     var isAlive: Bool { get }
+    /// What the ledger records about where it runs (a pod's name, UID, node), beyond its id.
+    var ledgerDetails: [String: String] { get }
+}
+
+extension Sandbox {
+    public var ledgerDetails: [String: String] { [:] }
 }

@@ -23,6 +23,8 @@ public struct SandboxConfiguration: Sendable, Hashable {
     public var guestPath: String?
     /// The egress proxy's socket and trust, required when `network` is `.proxy`.
     public var egress: EgressAttachment?
+    /// The run the sandbox serves (backends that label what they create, such as pods).
+    public var runID: String?
     /// Unix sockets to bind into the sandbox: host path → path inside.
     public var socketBinds: [String: String] = [:]
     /// Weakenings exist only so the escape tests can prove they can fail; nothing outside

@@ -19,6 +19,15 @@ if arguments.contains("--help") {
     It reads newline-delimited JSON request frames on stdin and answers on stdout.
     It is started by the harness as the sandbox's first process; you do not run it yourself.
     """)
+} else if arguments.contains("--idle") {
+    // A Kubernetes pod's main process: it only waits; guests are started in it with exec.
+    while true { pause() }
+} else if let index = arguments.firstIndex(of: "--install"), index + 2 < arguments.count {
+    // The Kubernetes init container: copy the guest into the pod's shared volume.
+    if let failure = GuestInstall.copy(from: arguments[index + 1], to: arguments[index + 2]) {
+        complain("airlock-guest: --install: \(failure)")
+        exit(73)
+    }
 } else {
     // `--egress-relay PORT=SOCKET`: the sandbox's HTTP proxy, relayed to the harness.
     if let index = arguments.firstIndex(of: "--egress-relay"), index + 1 < arguments.count {

@@ -77,7 +77,10 @@ struct ExecCommand: AsyncParsableCommand {
     func run() async throws {
         var configuration = SandboxConfiguration(workspace: workspace ?? FileManager.default.currentDirectoryPath)
         do {
-            configuration.root = try image.root(stateDirectory: state.directory().path, progress: !json)
+            // On the kubernetes tier --image is a registry reference the cluster pulls.
+            if sandbox.tier != .kubernetes {
+                configuration.root = try image.root(stateDirectory: state.directory().path, progress: !json)
+            }
         } catch let error as CLIError {
             FileHandle.standardError.write(Data("airlock: \(error.description)\n".utf8))
             throw ExitCode(125)
@@ -94,7 +97,7 @@ struct ExecCommand: AsyncParsableCommand {
             throw ExitCode(2)
         }
         var runner = ExecRunner(configuration: configuration, command: command,
-                                timeoutMs: timeout?.milliseconds, json: json, backend: sandbox.backend())
+                                timeoutMs: timeout?.milliseconds, json: json, backend: sandbox.backend(image: image.image))
         if let settings {
             runner.egress = settings
             runner.secretValues = egress.secretValues

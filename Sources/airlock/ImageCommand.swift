@@ -21,7 +21,7 @@ struct ImageCommand: AsyncParsableCommand {
           airlock exec --image busybox -- sh -c 'cat /etc/os-release'
         """,
         subcommands: [ImageImportCommand.self, ImageListCommand.self, ImageInspectCommand.self,
-                      ImageRemoveCommand.self, ImagePruneCommand.self]
+                      ImageRemoveCommand.self, ImagePruneCommand.self, ImageGuestCommand.self]
     )
 }
 

@@ -77,7 +77,7 @@ struct ReplayCommand: AsyncParsableCommand {
             let provider = extras.mcpServers.isEmpty ? nil
                 : MCPToolProvider(servers: extras.mcpServers, remotes: [], environment: ProcessInfo.processInfo.environment,
                                   outputLimit: configuration.modelOutputLimit)
-            let replayer = Replayer(backend: SandboxTiers.backend(SandboxTier(rawValue: configuration.sandboxTier) ?? .auto),
+            let replayer = Replayer(backend: SandboxTiers.recorded(configuration),
                                     configuration: configuration, toolProvider: provider)
             let report: Replayer.Report
             do {

@@ -122,7 +122,7 @@ struct ResumeCommand: AsyncParsableCommand {
             // The same trace as before the harness died: spans it had not sent go out first.
             let exporter = TraceExport.live(trace, store: store, content: otelContent, logger: logger)
             await exporter?.follow(run: record.id)
-            var loop = AgentLoop(configuration: configuration, model: model, backend: SandboxTiers.backend(SandboxTier(rawValue: configuration.sandboxTier) ?? .auto),
+            var loop = AgentLoop(configuration: configuration, model: model, backend: SandboxTiers.recorded(configuration),
                                  store: store, approver: try ProviderSetup.approver(approver, store: store), onEvent: { event in
                                      RunDiagnostics(logger: logger).record(event)
                                      printer.show(event)

@@ -43,14 +43,21 @@ struct RunPlan {
         let workspace = command.workspace ?? FileManager.default.currentDirectoryPath
         var sandbox = SandboxConfiguration(workspace: workspace)
         sandbox.limits = ResourceLimits(memoryBytes: command.memory?.bytes, pids: command.pids, cpus: command.cpus)
-        sandbox.root = try command.image.root(stateDirectory: command.state.directory().path, progress: !command.json)
+        // On the kubernetes tier --image is a registry reference the cluster pulls.
+        if command.sandbox.tier != .kubernetes {
+            sandbox.root = try command.image.root(stateDirectory: command.state.directory().path, progress: !command.json)
+        }
         let limits = BudgetLimits(maxSteps: command.maxSteps, maxTokens: command.maxTokens, maxCostUSD: command.maxCost,
                                   timeout: command.timeout?.duration, callTimeout: command.callTimeout?.duration,
                                   maxEgressBytes: command.egress.maxEgress?.bytes)
         var configuration = RunConfiguration(task: command.task, model: spec, limits: limits, sandbox: sandbox)
         configuration.freshSandboxPerCall = command.freshSandboxPerCall
         configuration.sandboxTier = command.sandbox.tier.rawValue
-        backend = command.sandbox.backend()
+        if command.sandbox.tier == .kubernetes {
+            let options = command.sandbox.kubernetes(image: command.image.image)
+            configuration.sandboxOptions = KubernetesRecord.payload(options)
+        }
+        backend = command.sandbox.backend(image: command.image.image)
         configuration.snapshotWorkspace = command.snapshotWorkspace
         configuration.maxFormatErrors = command.maxFormatErrors ?? 3
         configuration.declaredTools = extras.tools

@@ -1,25 +1,61 @@
+import AirlockCore
+import AirlockKubernetes
 import AirlockSandbox
 import ArgumentParser
 
-/// `--sandbox` and `--runsc`, shared by `run` and `exec` (docs/tiers.md).
+/// `--sandbox` and `--runsc`, shared by `run` and `exec` (docs/tiers.md), and the
+/// Kubernetes tier's options (docs/kubernetes.md).
 struct SandboxOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp(
-        "Isolation tier: auto (default: the strongest that works here, see `airlock doctor`), bwrap, oci (crun, else runc), gvisor (runsc) or landlock (no namespaces; works inside containers).",
+        "Isolation tier: auto (default: the strongest that works here, see `airlock doctor`), bwrap, oci (crun, else runc), gvisor (runsc), landlock (no namespaces; works inside containers) or kubernetes (a pod on a cluster).",
         valueName: "tier"))
     var sandbox: String?
 
     @Option(name: .long, help: ArgumentHelp("The runsc binary for --sandbox gvisor (default: $RUNSC, else runsc on PATH).", valueName: "path"))
     var runsc: String?
 
+    @Option(name: .long, help: ArgumentHelp("--sandbox kubernetes: the kubeconfig (default: $KUBECONFIG, else ~/.kube/config, else the in-cluster service account).", valueName: "file"))
+    var kubeconfig: String?
+
+    @Option(name: .long, help: ArgumentHelp("--sandbox kubernetes: the kubeconfig context (default: its current context).", valueName: "name"))
+    var kubeContext: String?
+
+    @Option(name: .long, help: ArgumentHelp("--sandbox kubernetes: the namespace sandbox pods run in (default: the context's, else default).", valueName: "name"))
+    var namespace: String?
+
+    @Option(name: .long, help: ArgumentHelp("--sandbox kubernetes: the pods' RuntimeClass (e.g. gvisor, kata).", valueName: "name"))
+    var runtimeClass: String?
+
+    @Option(name: .long, help: ArgumentHelp("--sandbox kubernetes: the image the init container copies the guest from (default: \(GuestImage.defaultReference); write it with `airlock image guest -o FILE`).", valueName: "ref"))
+    var guestImage: String?
+
     func validate() throws {
         guard let sandbox else { return }
         guard SandboxTier(rawValue: sandbox) != nil else {
             throw ValidationError("--sandbox \(sandbox) is not a tier; use one of: \(SandboxTier.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        if tier != .kubernetes, kubeContext != nil || namespace != nil || runtimeClass != nil || guestImage != nil || kubeconfig != nil {
+            throw ValidationError("--kubeconfig, --kube-context, --namespace, --runtime-class and --guest-image need --sandbox kubernetes")
         }
     }
 
     /// Unset (no flag, no config `sandbox:`) means auto.
     var tier: SandboxTier { sandbox.flatMap(SandboxTier.init(rawValue:)) ?? .auto }
 
-    func backend() -> any SandboxBackend { SandboxTiers.backend(tier, runsc: runsc) }
+    /// The Kubernetes options; `image` is `--image`, a registry reference on this tier.
+    func kubernetes(image: String?) -> KubernetesOptions {
+        var options = KubernetesOptions(image: image ?? KubernetesOptions.defaultImage)
+        options.kubeconfig = kubeconfig
+        options.context = kubeContext
+        options.namespace = namespace
+        options.runtimeClass = runtimeClass
+        if let guestImage { options.guestImage = guestImage }
+        return options
+    }
+
+    func backend(image: String? = nil, runID: String? = nil) -> any SandboxBackend {
+        var options = kubernetes(image: image)
+        options.runID = runID
+        return SandboxTiers.backend(tier, runsc: runsc, kubernetes: options)
+    }
 }

@@ -1,6 +1,6 @@
 /// The isolation tiers `--sandbox` names, strongest first within what `auto` tries.
 enum SandboxTier: String, CaseIterable, Sendable {
-    case auto, bwrap, oci, gvisor, landlock
+    case auto, bwrap, oci, gvisor, landlock, kubernetes
 
     /// What `auto` tries, in order. gVisor is the strongest boundary but is only used when
     /// asked for: Debian's runsc is a ptrace-platform build whose every system call costs a
@@ -14,6 +14,7 @@ enum SandboxTier: String, CaseIterable, Sendable {
         case .oci: return "OCI runtime (crun, else runc): the same namespaces from a generated bundle"
         case .gvisor: return "gVisor (runsc): a user-space kernel between the agent and the host"
         case .landlock: return "Landlock + seccomp + rlimits, no namespaces (inside containers)"
+        case .kubernetes: return "a hardened pod on a Kubernetes cluster (--kube-context, --namespace; docs/kubernetes.md)"
         }
     }
 }

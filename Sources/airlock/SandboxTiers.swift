@@ -1,4 +1,6 @@
 import AirlockBubblewrap
+import AirlockCore
+import AirlockKubernetes
 import AirlockLandlock
 import AirlockOCI
 import AirlockSandbox
@@ -7,7 +9,7 @@ import Foundation
 
 /// The only place tiers become backends.
 enum SandboxTiers {
-    static func backend(_ tier: SandboxTier, runsc: String? = nil) -> any SandboxBackend {
+    static func backend(_ tier: SandboxTier, runsc: String? = nil, kubernetes: KubernetesOptions? = nil) -> any SandboxBackend {
         let timeout = startTimeout
         switch tier {
         case .auto:
@@ -30,7 +32,17 @@ enum SandboxTiers {
             var backend = LandlockBackend()
             backend.startTimeout = timeout
             return backend
+        case .kubernetes:
+            var backend = KubernetesBackend(options: kubernetes ?? KubernetesOptions())
+            backend.greetTimeout = timeout
+            return backend
         }
+    }
+
+    /// The backend a recorded run used (resume, replay): its tier and the tier's options.
+    static func recorded(_ configuration: RunConfiguration) -> any SandboxBackend {
+        let tier = SandboxTier(rawValue: configuration.sandboxTier) ?? .auto
+        return backend(tier, kubernetes: tier == .kubernetes ? KubernetesRecord.options(configuration.sandboxOptions) : nil)
     }
 
     /// crun, else runc; $AIRLOCK_OCI_RUNTIME (crun, runc, or a path to either) chooses.

@@ -73,6 +73,8 @@ struct TierCheck: Encodable {
             return found ? nil : ("runsc not found", "apt-get install -y runsc (Debian), or a current release from gvisor.dev with --runsc PATH / $RUNSC")
         case .landlock:
             return LandlockBackend.abi == 0 ? ("this kernel offers no Landlock", LandlockBackend.unavailableFix) : nil
+        case .kubernetes:
+            return ("not tried by the local ladder", "airlock doctor --sandbox kubernetes checks a cluster")
         }
     }
 }

@@ -1,0 +1,72 @@
+import Foundation
+import NIOHTTP1
+
+/// Pods and network policies: the only resources the backend touches.
+extension KubeClient {
+    static func podsPath(_ namespace: String) -> String { "/api/v1/namespaces/\(namespace)/pods" }
+
+    public func createPod(_ pod: [String: Any], namespace: String) async throws(KubeError) -> [String: Any] {
+        try await object(.POST, Self.podsPath(namespace), body: pod)
+    }
+
+    public func pod(_ name: String, namespace: String) async throws(KubeError) -> [String: Any] {
+        try await object(.GET, Self.podsPath(namespace) + "/" + name)
+    }
+
+    /// Pods whose labels match `selector` (e.g. `airlock.dev/run=abc`).
+    public func pods(namespace: String, selector: String) async throws(KubeError) -> [[String: Any]] {
+        let query = selector.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed.subtracting(CharacterSet(charactersIn: "=,&+"))) ?? selector
+        let list = try await object(.GET, Self.podsPath(namespace) + "?labelSelector=" + query)
+        return list["items"] as? [[String: Any]] ?? []
+    }
+
+    /// Deletes at once (grace 0); a pod already gone is not an error.
+    public func deletePod(_ name: String, namespace: String) async throws(KubeError) {
+        let body = try? JSONSerialization.data(withJSONObject: ["kind": "DeleteOptions", "apiVersion": "v1",
+                                                                "gracePeriodSeconds": 0, "propagationPolicy": "Background"])
+        do {
+            try await call(.DELETE, Self.podsPath(namespace) + "/" + name, body: body)
+        } catch let error where error.isNotFound {
+            return
+        }
+    }
+
+    /// Waits (polling, bounded by `timeout`) until the pod's `main` container runs. Image
+    /// pull failures, a failed init container and a pod that ended are reported at once.
+    public func waitForRunning(_ name: String, namespace: String, timeout: Duration) async throws(KubeError) -> PodStatus {
+        let deadline = ContinuousClock.now + timeout
+        var last = PodStatus(object: [:])
+        while ContinuousClock.now < deadline {
+            last = PodStatus(object: try await pod(name, namespace: namespace))
+            if let failure = last.failure { throw KubeError(status: 0, reason: failure.reason, message: failure.message) }
+            if last.mainRunning { return last }
+            try? await Task.sleep(for: .milliseconds(200))
+        }
+        throw KubeError(status: 0, reason: "Timeout",
+                        message: "pod \(name) did not start within \(timeout) (phase \(last.phase)\(last.waitingSummary))")
+    }
+
+    /// Creates the namespace's default-deny egress policy for sandbox pods when missing.
+    /// Returns whether it was created.
+    @discardableResult
+    public func ensureDenyEgressPolicy(namespace: String, name: String = "airlock-sandbox-deny-egress",
+                                       selector: [String: String]) async throws(KubeError) -> Bool {
+        let path = "/apis/networking.k8s.io/v1/namespaces/\(namespace)/networkpolicies"
+        do {
+            _ = try await object(.GET, path + "/" + name)
+            return false
+        } catch let error where error.isNotFound {}
+        let policy: [String: Any] = [
+            "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+            "metadata": ["name": name, "labels": ["app.kubernetes.io/managed-by": "airlock"]],
+            "spec": ["podSelector": ["matchLabels": selector], "policyTypes": ["Ingress", "Egress"],
+                     "ingress": [] as [Any], "egress": [] as [Any]],
+        ]
+        do {
+            _ = try await object(.POST, path, body: policy)
+        } catch let error where error.status == 409 {
+            return false
+        }
+        return true
+    }
+}

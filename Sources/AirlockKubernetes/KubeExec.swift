@@ -1,0 +1,118 @@
+import Foundation
+import HTTPTypes
+import Logging
+import NIOCore
+import WSClient
+
+/// `pods/exec` over WebSocket. Both `v5.channel.k8s.io` and `v4.channel.k8s.io` are offered;
+/// every message is one channel byte then data: 0 stdin, 1 stdout, 2 stderr, 3 the Status.
+/// Only what both versions share is used (no v5 stdin half-close), so the exchange is the same
+/// whichever the server picks (WSClient 1.6 does not report the chosen subprotocol).
+public struct KubeExec: Sendable {
+    public var pod: String
+    public var namespace: String
+    public var container: String
+    public var command: [String]
+    /// Largest WebSocket message accepted (WSClient's default of 16 KiB is far too small for
+    /// guest frames, which may reach the protocol's frame cap).
+    public var maxMessageBytes = 32 * 1024 * 1024
+    /// Ping every period; no pong by the next ping closes the stream (the watchdog).
+    public var pingPeriod: Duration = .seconds(10)
+
+    public init(pod: String, namespace: String, container: String = "main", command: [String]) {
+        self.pod = pod
+        self.namespace = namespace
+        self.container = container
+        self.command = command
+    }
+
+    func url(server: String) -> String {
+        var items = [URLQueryItem(name: "container", value: container)]
+        items += command.map { URLQueryItem(name: "command", value: $0) }
+        items += ["stdin", "stdout", "stderr"].map { URLQueryItem(name: $0, value: "true") }
+        var components = URLComponents()
+        components.queryItems = items
+        // `+` is a space to Go's query parser: encode it, and everything else URLComponents leaves.
+        let query = (components.percentEncodedQuery ?? "").replacingOccurrences(of: "+", with: "%2B")
+        let base = server.hasPrefix("https://") ? "wss://" + server.dropFirst(8)
+            : server.hasPrefix("http://") ? "ws://" + server.dropFirst(7) : server
+        return "\(base)/api/v1/namespaces/\(namespace)/pods/\(pod)/exec?\(query)"
+    }
+}
+
+extension KubeClient {
+    /// Runs the exec until the stream ends: `input` chunks go to the command's stdin (when it
+    /// finishes, the stream is closed), stdout and stderr chunks go to `output` with their
+    /// channel number as they arrive. `timeout` bounds the whole exchange.
+    public func run(_ exec: KubeExec, input: AsyncStream<Data>? = nil, timeout: Duration,
+                    output: @escaping @Sendable (UInt8, ByteBuffer) -> Void) async throws(KubeError) -> ExecExit {
+        var headers = HTTPFields()
+        if let token = config.bearerToken() { headers[.authorization] = "Bearer \(token)" }
+        if let name = HTTPField.Name("Sec-WebSocket-Protocol") {
+            headers[name] = "v5.channel.k8s.io, v4.channel.k8s.io"
+        }
+        var configuration = WebSocketClientConfiguration(maxFrameSize: exec.maxMessageBytes, additionalHeaders: headers,
+                                                         closeTimeout: .seconds(5), autoPing: .enabled(timePeriod: exec.pingPeriod))
+        configuration.sniHostname = config.tlsServerName
+        let status = StatusBox()
+        let maxBytes = exec.maxMessageBytes
+        let client = UnsafeTransfer(WebSocketClient(url: exec.url(server: config.server), configuration: configuration, tlsConfiguration: tls,
+                                     logger: Logger(label: "airlock.kubernetes.exec")) { inbound, outbound, _ in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                if let input {
+                    group.addTask {
+                        for await chunk in input {
+                            var buffer = ByteBuffer()
+                            buffer.writeInteger(UInt8(0))
+                            buffer.writeBytes(chunk)
+                            try await outbound.write(.binary(buffer))
+                        }
+                        try await outbound.close(.normalClosure, reason: "stdin closed")
+                    }
+                }
+                var messages = inbound.messages(maxSize: maxBytes).makeAsyncIterator()
+                while let message = try await messages.next() {
+                    var buffer: ByteBuffer
+                    switch message {
+                    case .binary(let data): buffer = data
+                    case .text(let text): buffer = ByteBuffer(string: text)
+                    }
+                    guard let channel: UInt8 = buffer.readInteger() else { continue }
+                    switch channel {
+                    case 1, 2: output(channel, buffer)
+                    case 3: status.set(ExecExit.parse(Data(buffer.readableBytesView)))
+                    default: continue
+                    }
+                }
+                group.cancelAll()
+            }
+        })
+        let outcome = await Race.run(timeout: timeout, timedOut: KubeError(status: 0, reason: "Timeout",
+                                                                          message: "the exec in pod \(exec.pod) ran past \(timeout)")) {
+            _ = try await client.value.run()
+        }
+        if case .failure(let error) = outcome {
+            if let error = error as? KubeError { throw error }
+            if status.value == nil {
+                throw KubeError(status: 0, reason: "ExecFailed",
+                                message: "exec in pod \(exec.pod) failed: \(error) (check the pod exists and pods/exec is allowed)")
+            }
+        }
+        return status.value ?? .unknown("the stream ended without a Status on channel 3")
+    }
+}
+
+/// The Status seen on channel 3, set from the handler and read after it.
+final class StatusBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: ExecExit?
+    var value: ExecExit? { lock.withLock { stored } }
+    func set(_ exit: ExecExit) { lock.withLock { stored = exit } }
+}
+
+/// WSClient's client is a value of immutable settings that is not marked Sendable; it is
+/// moved into the one task that runs it.
+struct UnsafeTransfer<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
+}

@@ -1,0 +1,140 @@
+import AirlockProtocol
+import AirlockSandbox
+import AirlockSandboxHost
+import Foundation
+
+/// Sandboxes as pods on a Kubernetes cluster. The harness stays outside: it creates a
+/// hardened pod (PodSpec), whose init container copies the guest in from the guest image,
+/// then starts the guest with `pods/exec` and speaks the usual protocol over that stream.
+/// Every failure before the greeting deletes the pod: nothing is left behind.
+public struct KubernetesBackend: SandboxBackend {
+    public var options: KubernetesOptions
+    /// From the exec's start to the guest's greeting.
+    public var greetTimeout: Duration = .seconds(20)
+    /// The longest one guest stream may live (the run's budget bounds it sooner).
+    public var streamTimeout: Duration = .seconds(24 * 3600)
+    /// Keep the pod when the sandbox is killed (resume reattaches by label).
+    public var keepPod = false
+    /// Told each step of `start` as it ends (the bench's breakdown).
+    package var phaseObserver: (@Sendable (String) -> Void)?
+
+    public init(options: KubernetesOptions) {
+        self.options = options
+    }
+
+    public var name: String { "kubernetes" }
+    public var version: String { "kubernetes" + (options.runtimeClass.map { " (runtime class \($0))" } ?? "") }
+
+    /// The client for the configured context, with the error a user can act on.
+    public func client() throws(SandboxError) -> KubeClient {
+        let config: KubeConfig
+        do { config = try KubeConfig.load(path: options.kubeconfig, context: options.context) } catch {
+            throw SandboxError(.configuration, "Kubernetes: \(error.message)",
+                               fix: "check --kube-context and the kubeconfig (KUBECONFIG, --kubeconfig); `kubectl config get-contexts` lists them")
+        }
+        do { return try KubeClient(config: config) } catch {
+            throw SandboxError(.configuration, "Kubernetes: \(error.message)")
+        }
+    }
+
+    public func namespace(for client: KubeClient) -> String {
+        options.namespace ?? client.config.namespace ?? "default"
+    }
+
+    public func start(_ configuration: SandboxConfiguration) async throws(SandboxError) -> any Sandbox {
+        let began = ContinuousClock.now
+        guard configuration.network == .none else {
+            throw SandboxError(.configuration, "the kubernetes tier has no network proxy yet (--allow-host)",
+                               fix: "drop --allow-host, or use a local tier for runs that need egress")
+        }
+        var options = self.options
+        if let run = configuration.runID { options.runID = run }
+        options.guestIsDynamic = try GuestImage.isDynamic(try GuestBinary.locate(configuration.guestPath))
+        let client = try self.client()
+        let namespace = namespace(for: client)
+        let id = SandboxStart.newID()
+        let podName = "airlock-" + PodSpec.labelValue(id.lowercased()).replacingOccurrences(of: "_", with: "-")
+        do {
+            try await client.ensureDenyEgressPolicy(namespace: namespace, selector: PodSpec.managedBy)
+        } catch {
+            await client.shutdown()
+            throw Self.explain(error, doing: "create the sandbox network policy in namespace \(namespace)", client: client)
+        }
+        phaseObserver?("policy")
+        let created: PodStatus
+        do {
+            created = PodStatus(object: try await client.createPod(
+                PodSpec.make(name: podName, sandboxID: id, options: options, configuration: configuration), namespace: namespace))
+        } catch {
+            await client.shutdown()
+            throw Self.explain(error, doing: "create pod \(podName) in namespace \(namespace)", client: client)
+        }
+        phaseObserver?("create")
+        let running: PodStatus
+        do {
+            running = try await client.waitForRunning(podName, namespace: namespace, timeout: options.startTimeout)
+        } catch {
+            try? await client.deletePod(podName, namespace: namespace)
+            await client.shutdown()
+            throw SandboxError(.startFailed, "Kubernetes: pod \(podName) did not start: \(error.message)",
+                               fix: Self.startFix(error))
+        }
+        phaseObserver?("running")
+        _ = created
+        return try await attach(pod: running, id: id, namespace: namespace, client: client, began: began)
+    }
+
+    /// Starts a fresh guest in a running pod (a new sandbox or a resumed run's pod).
+    func attach(pod: PodStatus, id: String, namespace: String, client: KubeClient,
+                began: ContinuousClock.Instant) async throws(SandboxError) -> KubernetesSandbox {
+        let bridge = try ExecBridge()
+        let sandbox = KubernetesSandbox(id: id, pod: pod, namespace: namespace, client: client, bridge: bridge, keepPod: keepPod)
+        let command = GuestImage.launch(directory: GuestImage.installDirectory, dynamic: options.guestIsDynamic, arguments: [])
+        sandbox.attach(KubeExec(pod: pod.name, namespace: namespace, command: command), timeout: streamTimeout)
+        guard let hello = await bridge.guest.waitForHello(timeout: greetTimeout) else {
+            let detail = sandbox.diagnostics.trimmingCharacters(in: .whitespacesAndNewlines)
+            let exit = sandbox.guestExit.map { " (\($0))" } ?? ""
+            await sandbox.kill()
+            if keepPod { try? await client.deletePod(pod.name, namespace: namespace) }
+            throw SandboxError(.startFailed, "Kubernetes: the guest in pod \(pod.name) did not greet\(exit)" + (detail.isEmpty ? "" : ": \(detail)"),
+                               fix: "check the guest image (airlock image guest) matches this airlock, and that pods/exec is allowed")
+        }
+        guard hello.version == ProtocolVersion.current else {
+            await sandbox.kill()
+            throw SandboxError(.startFailed, "guest speaks protocol \(hello.version), harness \(ProtocolVersion.current)",
+                               fix: "push the guest image of this airlock build (airlock image guest -o FILE)")
+        }
+        phaseObserver?("hello")
+        let took = (ContinuousClock.now - began).components
+        sandbox.startMilliseconds = Double(took.seconds) * 1000 + Double(took.attoseconds) / 1e15
+        return sandbox
+    }
+
+    static func explain(_ error: KubeError, doing what: String, client: KubeClient) -> SandboxError {
+        if error.isForbidden {
+            return SandboxError(.configuration, "Kubernetes: not allowed to \(what): \(error.message)",
+                                fix: "grant the context's user a Role with pods create/get/list/watch/delete, pods/exec get/create and networkpolicies get/create in that namespace (docs/kubernetes.md)")
+        }
+        if error.isUnauthorized {
+            return SandboxError(.configuration, "Kubernetes: the apiserver refused the credentials of context \(client.config.context)",
+                                fix: "refresh the token or certificate in the kubeconfig")
+        }
+        if error.status == 0 {
+            return SandboxError(.unavailable, "Kubernetes: cannot \(what): \(error.message)",
+                                fix: "check the cluster is reachable: kubectl --context \(client.config.context) get --raw /readyz")
+        }
+        return SandboxError(.configuration, "Kubernetes: cannot \(what): \(error.description)",
+                            fix: error.status == 422 || error.status == 400 ? "the namespace refused the pod spec; see the message above" : nil)
+    }
+
+    static func startFix(_ error: KubeError) -> String {
+        switch error.reason {
+        case "ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull":
+            return "the cluster cannot pull the image: check --image and the guest image (airlock image guest -o FILE, then push it)"
+        case "Timeout":
+            return "the pod stayed Pending: check the namespace's quota, node capacity and --runtime-class (kubectl describe pod)"
+        default:
+            return "see the pod's events: kubectl describe pod"
+        }
+    }
+}

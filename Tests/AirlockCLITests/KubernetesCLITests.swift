@@ -1,0 +1,111 @@
+import AirlockTestSupport
+import Foundation
+import Testing
+
+/// `airlock run --sandbox kubernetes` and `airlock exec --sandbox kubernetes` on the test
+/// cluster (scripts/k8s-test-cluster.sh; $AIRLOCK_K8S_KUBECONFIG names its kubeconfig).
+@Suite("kubernetes: run and exec in a pod through the airlock command", .serialized,
+       .enabled(if: RunBinary.path != nil, "needs the built airlock executable beside the tests"),
+       .timeLimit(.minutes(3)))
+struct KubernetesCLITests {
+    static var kubeconfig: String? {
+        guard let path = ProcessInfo.processInfo.environment["AIRLOCK_K8S_KUBECONFIG"], !path.isEmpty,
+              FileManager.default.isReadableFile(atPath: path) else {
+            print("skipping: no test cluster (AIRLOCK_K8S_KUBECONFIG unset; scripts/k8s-test-cluster.sh up starts one, scripts/test.sh does it)")
+            return nil
+        }
+        return path
+    }
+
+    static let image = ProcessInfo.processInfo.environment["AIRLOCK_K8S_IMAGE"] ?? "docker.io/probe/sandbox:1"
+
+    static func kubeArguments(_ kubeconfig: String, image: String = image) -> [String] {
+        ["--sandbox", "kubernetes", "--kubeconfig", kubeconfig, "--image", image]
+    }
+
+    /// Sandbox pods of the test namespace, by name (kubectl as the harness's account).
+    static func pods(_ kubeconfig: String) -> [String] {
+        let kubectl = ["/var/cache/airlock-test/k8s/root/usr/bin/kubectl", "/usr/bin/kubectl"].first {
+            FileManager.default.isExecutableFile(atPath: $0)
+        }
+        guard let kubectl else { return [] }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: kubectl)
+        process.arguments = ["--kubeconfig", kubeconfig, "--request-timeout=10s", "get", "pods", "-l",
+                             "app.kubernetes.io/managed-by=airlock", "-o", "name"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return [] }
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)
+    }
+
+    @Test("a scripted run in a pod through the built-in tools; the ledger records the pod; verify passes; no pod is left")
+    func scriptedRun() async throws {
+        guard let kubeconfig = Self.kubeconfig else { return }
+        let scene = try RunScene.make()
+        defer { scene.remove() }
+        let model = try scene.script([
+            RunScene.shell("echo in-pod > note.txt && id -u && ls /var/run/secrets 2>&1; true"),
+            ["tool_calls": [["name": "read_file", "arguments": ["path": "note.txt"]]]],
+            ["tool_calls": [["name": "write_file", "arguments": ["path": "dir/b.txt", "content": "two\n"]]]],
+            ["tool_calls": [["name": "edit_file", "arguments": ["path": "dir/b.txt", "old": "two", "new": "three"]]]],
+            ["tool_calls": [["name": "list_files", "arguments": ["path": "dir"]]]],
+            RunScene.shell("cat dir/b.txt"),
+            RunScene.submit("done in a pod"),
+        ])
+        let outcome = try await RunBinary.run(["run", "do the task", "--workspace", scene.workspace, "--state-dir", scene.stateDir,
+                                               "--model", model, "--json"] + Self.kubeArguments(kubeconfig),
+                                              limit: .seconds(120))
+        #expect(outcome.status == 0, "stdout: \(outcome.stdout) stderr: \(outcome.stderr)")
+        let run = try #require(outcome.objects.compactMap { $0 }.first { $0["type"] as? String == "run_started" }?["run"] as? String)
+        let ledger = try await scene.ledger(run)
+        let started = try #require(ledger.first { $0.kind == "sandbox_started" })
+        #expect(started.payload["backend"] as? String == "kubernetes")
+        #expect((started.payload["pod"] as? String ?? "").hasPrefix("airlock-sbx-"), "\(started.payload)")
+        #expect((started.payload["pod_uid"] as? String ?? "").count > 10)
+        #expect(started.payload["node"] as? String == "localhost")
+        let results = ledger.filter { $0.kind == "tool_result" }.map { "\($0.payload)" }.joined(separator: "\n")
+        #expect(results.contains("65532"), "the shell ran as the pod's uid: \(results)")
+        #expect(results.contains("in-pod"), "read_file saw what the shell wrote")
+        #expect(results.contains("three"), "edit_file changed the file in the pod")
+        #expect(!results.contains("serviceaccount"), "no service-account token directory in the pod")
+        let verify = try await scene.command(["verify", run])
+        #expect(verify.status == 0, "verify: \(verify.stdout) \(verify.stderr)")
+        #expect(Self.pods(kubeconfig).isEmpty, "the run's pod was deleted")
+    }
+
+    @Test("exec in a pod: the command's own status and output; a missing image is exit 125 with ErrImagePull, no pod left")
+    func exec() async throws {
+        guard let kubeconfig = Self.kubeconfig else { return }
+        let scene = try RunScene.make()
+        defer { scene.remove() }
+        let ok = try await RunBinary.run(["exec", "--workspace", scene.workspace] + Self.kubeArguments(kubeconfig)
+                                         + ["--", "sh", "-c", "echo hello; exit 7"], limit: .seconds(90))
+        #expect(ok.status == 7, "stdout: \(ok.stdout) stderr: \(ok.stderr)")
+        #expect(ok.stdout == "hello\n")
+        let bad = try await RunBinary.run(["exec", "--workspace", scene.workspace]
+                                          + Self.kubeArguments(kubeconfig, image: "docker.io/probe/missing:1") + ["--", "true"],
+                                          limit: .seconds(90))
+        #expect(bad.status == 125, "stdout: \(bad.stdout) stderr: \(bad.stderr)")
+        #expect(bad.stderr.contains("ErrImagePull") || bad.stderr.contains("ImagePullBackOff"), "\(bad.stderr)")
+        #expect(Self.pods(kubeconfig).isEmpty, "no pod left behind")
+    }
+
+    @Test("run with a missing image: exit 5, the error names the pull failure, no pod left")
+    func runMissingImage() async throws {
+        guard let kubeconfig = Self.kubeconfig else { return }
+        let scene = try RunScene.make()
+        defer { scene.remove() }
+        let model = try scene.script([RunScene.shell("true"), RunScene.submit()])
+        let outcome = try await RunBinary.run(["run", "do the task", "--workspace", scene.workspace, "--state-dir", scene.stateDir,
+                                               "--model", model] + Self.kubeArguments(kubeconfig, image: "docker.io/probe/missing:1"),
+                                              limit: .seconds(120))
+        #expect(outcome.status == 5, "stdout: \(outcome.stdout) stderr: \(outcome.stderr)")
+        #expect(outcome.stderr.contains("ErrImagePull") || outcome.stderr.contains("ImagePullBackOff") || outcome.stdout.contains("ErrImagePull"),
+                "\(outcome.stdout) \(outcome.stderr)")
+        #expect(Self.pods(kubeconfig).isEmpty, "no pod left behind")
+    }
+}

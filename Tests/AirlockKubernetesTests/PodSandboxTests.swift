@@ -1,0 +1,129 @@
+import AirlockKubernetes
+import AirlockProtocol
+import AirlockSandbox
+import AirlockTestSupport
+import Foundation
+import Testing
+
+/// The kubernetes backend on the real test cluster: the pod it makes, the guest in it,
+/// exec statuses, and what is left after (nothing).
+@Suite("kubernetes: sandboxes as pods on a real cluster", .serialized, .timeLimit(.minutes(3)))
+struct PodSandboxTests {
+    @Test("a guest in a hardened pod: commands run as the unprivileged uid, no service-account token, files stay in /workspace; kill deletes the pod")
+    func sandboxInPod() async throws {
+        guard TestCluster.present("sandboxInPod") else { return }
+        let workspace = try TestCluster.workspace()
+        defer { try? FileManager.default.removeItem(atPath: workspace) }
+        let client = try TestCluster.client()
+        defer { Task { await client.shutdown() } }
+        let sandbox = try await withLimit(.seconds(90)) {
+            try await TestCluster.backend().start(SandboxConfiguration(workspace: workspace))
+        }
+        let pod = try #require(sandbox as? KubernetesSandbox)
+        do {
+            let id = try await withLimit(.seconds(20)) { try await sandbox.guest.exec(ExecRequest(argv: ["id", "-u"], timeoutMs: 10_000)) }
+            #expect(String(decoding: id.stdout, as: UTF8.self) == "65532\n", "the pod runs as the unprivileged uid")
+            let token = try await withLimit(.seconds(20)) {
+                try await sandbox.guest.exec(ExecRequest(argv: ["sh", "-c", "ls /var/run/secrets/kubernetes.io/serviceaccount/token; cat /run/secrets/kubernetes.io/serviceaccount/token"], timeoutMs: 10_000))
+            }
+            #expect(token.status.code != 0, "no service-account token is mounted: \(String(decoding: token.stdout, as: UTF8.self))")
+            let write = try await withLimit(.seconds(20)) {
+                try await sandbox.guest.exec(ExecRequest(argv: ["sh", "-c", "echo hi > /workspace/a && echo no > /etc/x"], timeoutMs: 10_000))
+            }
+            #expect(write.status.code != 0, "the root file system is read-only")
+            let read = try await withLimit(.seconds(20)) { try await sandbox.guest.call(.readFile(PathRequest(path: "a"))) }
+            guard case .file(let file) = read else {
+                Issue.record("read_file answered \(read.type)")
+                await sandbox.kill()
+                return
+            }
+            #expect(String(decoding: file.content, as: UTF8.self) == "hi\n")
+            let details = sandbox.ledgerDetails
+            #expect(details["pod"] == pod.podName && details["node"] == "localhost" && details["pod_uid"]?.isEmpty == false)
+        } catch {
+            await sandbox.kill()
+            throw error
+        }
+        await sandbox.kill()
+        let left = try await TestCluster.airlockPods(client)
+        #expect(!left.contains(pod.podName), "the pod is gone after kill: \(left)")
+    }
+
+    @Test("the created pod meets the restricted Pod Security Standard, field by field")
+    func restrictedProfile() async throws {
+        guard TestCluster.present("restrictedProfile") else { return }
+        let workspace = try TestCluster.workspace()
+        defer { try? FileManager.default.removeItem(atPath: workspace) }
+        let client = try TestCluster.client()
+        defer { Task { await client.shutdown() } }
+        let sandbox = try await withLimit(.seconds(90)) {
+            try await TestCluster.backend { $0.runtimeClass = "runc" }.start(SandboxConfiguration(workspace: workspace))
+        }
+        let kube = try #require(sandbox as? KubernetesSandbox)
+        let object: [String: Any]
+        do { object = try await client.pod(kube.podName, namespace: kube.namespace) } catch {
+            await sandbox.kill()
+            throw error
+        }
+        await sandbox.kill()
+        let violations = RestrictedProfile.violations(object)
+        #expect(violations.isEmpty, "restricted profile violations: \(violations)")
+        let spec = object["spec"] as? [String: Any] ?? [:]
+        #expect(spec["automountServiceAccountToken"] as? Bool == false)
+        #expect(spec["enableServiceLinks"] as? Bool == false)
+        #expect(spec["restartPolicy"] as? String == "Never")
+        #expect(spec["terminationGracePeriodSeconds"] as? Int == 0)
+        #expect((spec["activeDeadlineSeconds"] as? Int ?? 0) > 0)
+        #expect(spec["dnsPolicy"] as? String == "None")
+        #expect(spec["runtimeClassName"] as? String == "runc")
+        let main = (spec["containers"] as? [[String: Any]])?.first ?? [:]
+        let resources = main["resources"] as? [String: Any] ?? [:]
+        #expect(resources["requests"] as? [String: String] == resources["limits"] as? [String: String], "requests = limits")
+        #expect((resources["limits"] as? [String: String])?["ephemeral-storage"] != nil)
+        let volumes = spec["volumes"] as? [[String: Any]] ?? []
+        for name in ["workspace", "tmp", "home"] {
+            let volume = volumes.first { $0["name"] as? String == name }
+            #expect((volume?["emptyDir"] as? [String: Any])?["sizeLimit"] != nil, "\(name) is a size-limited emptyDir")
+        }
+        let labels = (object["metadata"] as? [String: Any])?["labels"] as? [String: String] ?? [:]
+        #expect(labels["airlock.dev/sandbox"] == sandbox.id)
+    }
+
+    @Test("exec statuses over the WebSocket: 0, a non-zero code, output on both channels; a missing command is never exit 0")
+    func execStatuses() async throws {
+        guard TestCluster.present("execStatuses") else { return }
+        let workspace = try TestCluster.workspace()
+        defer { try? FileManager.default.removeItem(atPath: workspace) }
+        let client = try TestCluster.client()
+        defer { Task { await client.shutdown() } }
+        let sandbox = try await withLimit(.seconds(90)) {
+            try await TestCluster.backend().start(SandboxConfiguration(workspace: workspace))
+        }
+        let kube = try #require(sandbox as? KubernetesSandbox)
+        defer { Task { await sandbox.kill() } }
+        func run(_ command: [String]) async throws -> (ExecExit, String, String) {
+            let out = Collected()
+            let exit = try await client.run(KubeExec(pod: kube.podName, namespace: kube.namespace, command: command),
+                                            timeout: .seconds(20)) { channel, buffer in
+                out.append(channel, String(buffer: buffer))
+            }
+            return (exit, out.text(1), out.text(2))
+        }
+        let ok = try await run(["sh", "-c", "echo out; echo err >&2"])
+        #expect(ok.0 == .code(0))
+        #expect(ok.1 == "out\n" && ok.2 == "err\n")
+        #expect(try await run(["sh", "-c", "exit 3"]).0 == .code(3))
+        let big = try await run(["sh", "-c", "head -c 300000 /dev/zero | tr '\\0' x"])
+        #expect(big.1.count == 300_000, "large output arrives whole across messages")
+        let missing = try await run(["/no/such/command"])
+        #expect(missing.0 != .code(0), "a command that never ran is not success: \(missing.0)")
+        await sandbox.kill()
+    }
+}
+
+final class Collected: @unchecked Sendable {
+    private let lock = NSLock()
+    private var parts: [UInt8: String] = [:]
+    func append(_ channel: UInt8, _ text: String) { lock.withLock { parts[channel, default: ""] += text } }
+    func text(_ channel: UInt8) -> String { lock.withLock { parts[channel] ?? "" } }
+}
