@@ -45,9 +45,18 @@ prepare_files() {
   local kubelet_token kcm_token
   kubelet_token=$(sed -n 's/^\([^,]*\),system:node:localhost,.*/\1/p' $P/tokens.csv)
   kcm_token=$(sed -n 's/^\([^,]*\),system:kube-controller-manager,.*/\1/p' $P/tokens.csv)
+  scheduler_token=$(sed -n 's/^\([^,]*\),system:kube-scheduler,.*/\1/p' $P/tokens.csv)
+  # Without per-controller service accounts the controller manager needs wide rights (else
+  # the node keeps its not-ready taint): a test cluster only.
+  sed -i 's/^\([^,]*,system:kube-controller-manager,kcm\)$/\1,"system:masters"/' $P/tokens.csv
+  if [ -z "$scheduler_token" ]; then  # PKI from before the scheduler was added
+    scheduler_token=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+    printf '%s,system:kube-scheduler,scheduler\n' "$scheduler_token" >> $P/tokens.csv
+  fi
   write_kubeconfig $R/admin.kubeconfig admin "$(admin_token)"
   write_kubeconfig $R/kubelet.kubeconfig kubelet "$kubelet_token"
   write_kubeconfig $R/kcm.kubeconfig kcm "$kcm_token"
+  write_kubeconfig $R/scheduler.kubeconfig scheduler "$scheduler_token"
   chmod 600 $R/*.kubeconfig
 
   cat > $R/apiserver.sh <<EOF
@@ -67,6 +76,11 @@ EOF
 exec $B/kube-controller-manager --kubeconfig=$R/kcm.kubeconfig --bind-address=127.0.0.1 --secure-port=10257 --port=0 \\
   --service-account-private-key-file=$P/sa.key --root-ca-file=$P/ca.crt --use-service-account-credentials=false \\
   --controllers='*,-nodeipam,-cloud-node-lifecycle' --leader-elect=false
+EOF
+  cat > $R/scheduler.sh <<EOF
+#!/bin/sh
+exec $B/kube-scheduler --kubeconfig=$R/scheduler.kubeconfig --bind-address=127.0.0.1 --secure-port=10259 --port=0 \\
+  --leader-elect=false
 EOF
   # AWS_EC2_METADATA_DISABLED: else the kubelet probes the cloud metadata address at start.
   cat > $R/kubelet.sh <<EOF

@@ -4,7 +4,7 @@
 #
 # Everything lives under $AIRLOCK_K8S_HOME (default /var/cache/airlock-test/k8s), outside
 # the checkout, so the build is reused. `up` builds when the binaries are missing, starts
-# etcd, containerd, the apiserver, the controller manager and the kubelet bound to
+# etcd, containerd, the apiserver, the controller manager, the scheduler and the kubelet bound to
 # 127.0.0.1, imports the test images, and writes $AIRLOCK_K8S_HOME/run/harness.kubeconfig:
 # the service account `airlock-harness`, allowed only in namespace `airlock-test` (RBAC).
 # `down` stops what `up` started by its recorded PIDs (never by name), kills the pods'
@@ -23,7 +23,7 @@ CTR="$K/root/usr/bin/ctr -a $R/containerd/containerd.sock -n k8s.io"
 log() { echo "k8s-test-cluster: $*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-built() { [ -x $B/kube-apiserver ] && [ -x $B/kube-controller-manager ] && [ -x $B/kubelet ] && [ -x $K/root/usr/bin/etcd ]; }
+built() { [ -x $B/kube-apiserver ] && [ -x $B/kube-controller-manager ] && [ -x $B/kube-scheduler ] && [ -x $B/kubelet ] && [ -x $K/root/usr/bin/etcd ]; }
 
 build() {
   built && return 0
@@ -31,8 +31,11 @@ build() {
   log "building Kubernetes v1.20.2 from Debian's source package into $K (once, ~7 min)"
   mkdir -p $K/debs $K/root $K/src $K/bin $K/apt/lists/partial $K/apt/cache/archives/partial $K/apt/sources.list.d $K/home
   (cd $K/debs && apt-get download golang-1.19-go golang-1.19-src etcd-server etcd-client kubernetes-client \
-      containerd runc containernetworking-plugins busybox-static >/dev/null) || die "apt-get download failed"
+      containerd runc containernetworking-plugins busybox-static rsync libpopt0 >/dev/null) || die "apt-get download failed"
   for d in $K/debs/*.deb; do dpkg -x "$d" $K/root; done
+  # Kubernetes' make needs rsync; the unpacked one with its library, without installing it.
+  printf '#!/bin/sh\nLD_LIBRARY_PATH=%s/root/usr/lib/x86_64-linux-gnu exec %s/root/usr/bin/rsync "$@"\n' $K $K > $K/bin/rsync
+  chmod +x $K/bin/rsync
   # The machine's own apt sources with source packages turned on, in a private apt directory.
   for f in /etc/apt/sources.list.d/*.sources; do
     [ -f "$f" ] && sed 's/^Types: deb$/Types: deb deb-src/' "$f" > $K/apt/sources.list.d/"$(basename "$f")"
@@ -45,10 +48,10 @@ build() {
     (cd $K/src && tar xzf kubernetes_*.orig.tar.gz) || die "cannot unpack the kubernetes source"
   fi
   (
-    export PATH=$K/root/usr/lib/go-1.19/bin:$PATH GOROOT=$K/root/usr/lib/go-1.19 GOCACHE=$K/gocache GOPROXY=off GOFLAGS= HOME=$K/home
+    export PATH=$K/bin:$K/root/usr/lib/go-1.19/bin:$PATH GOROOT=$K/root/usr/lib/go-1.19 GOCACHE=$K/gocache GOPROXY=off GOFLAGS= HOME=$K/home
     export KUBE_GIT_VERSION=v1.20.2 KUBE_GIT_COMMIT=faecb196815e248d3ecfb03c680a4507229c2a56 KUBE_GIT_TREE_STATE=clean KUBE_GIT_MAJOR=1 KUBE_GIT_MINOR=20
     cd $K/src/kubernetes-1.20.2 &&
-    nice make WHAT="cmd/kube-apiserver cmd/kube-controller-manager" >$K/build.log 2>&1 &&
+    nice make WHAT="cmd/kube-apiserver cmd/kube-controller-manager cmd/kube-scheduler" >$K/build.log 2>&1 &&
     nice make WHAT="cmd/kubelet" GOFLAGS="-tags=providerless" >>$K/build.log 2>&1
   ) || die "the Kubernetes build failed (see $K/build.log)"
   built || die "the build ended without the binaries (see $K/build.log)"
@@ -91,6 +94,7 @@ up() {
   wait_for "the apiserver" 60 curl -sf --max-time 1 --cacert $P/ca.crt -H "Authorization: Bearer $(admin_token)" https://127.0.0.1:6443/readyz \
     || { log "apiserver log tail:"; tail -5 $R/apiserver.log >&2; down; exit 1; }
   start kcm $R/kcm.sh
+  start scheduler $R/scheduler.sh
   wait_for "containerd" 30 $CTR version || { down; exit 1; }
   import_images
   start kubelet $R/kubelet.sh
@@ -159,7 +163,7 @@ YAML
 
 down() {
   [ -d $R ] || { log "nothing to stop"; return 0; }
-  for n in kubelet kcm apiserver; do alive $n && kill "$(cat $R/$n.pid)" 2>/dev/null; done
+  for n in kubelet scheduler kcm apiserver; do alive $n && kill "$(cat $R/$n.pid)" 2>/dev/null; done
   if alive containerd; then
     for t in $($CTR tasks ls -q 2>/dev/null); do $CTR tasks kill -s KILL "$t" >/dev/null 2>&1; done
     sleep 1
@@ -168,7 +172,7 @@ down() {
   fi
   for n in containerd etcd; do alive $n && kill "$(cat $R/$n.pid)" 2>/dev/null; done
   # Wait (bounded) for each recorded process to end, then kill what is left, by PID only.
-  for n in kubelet kcm apiserver containerd etcd; do
+  for n in kubelet scheduler kcm apiserver containerd etcd; do
     for _ in $(seq 1 30); do alive $n || break; sleep 0.2; done
     alive $n && kill -9 "$(cat $R/$n.pid)" 2>/dev/null
     rm -f $R/$n.pid
@@ -210,7 +214,7 @@ down() {
 
 status() {
   local rc=0
-  for n in etcd containerd apiserver kcm kubelet; do
+  for n in etcd containerd apiserver kcm scheduler kubelet; do
     if alive $n; then echo "$n: running (pid $(cat $R/$n.pid))"; else echo "$n: stopped"; rc=1; fi
   done
   if [ $rc = 0 ] && node_ready; then echo "node: Ready"; echo "kubeconfig: $R/harness.kubeconfig"; else echo "node: not ready"; rc=1; fi

@@ -31,6 +31,16 @@ extension KubeClient {
         }
     }
 
+    /// Deletes, then waits (bounded) until the apiserver no longer has the pod.
+    public func deletePodAndWait(_ name: String, namespace: String, timeout: Duration = .seconds(20)) async {
+        try? await deletePod(name, namespace: namespace)
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            do { _ = try await pod(name, namespace: namespace) } catch { return }
+            try? await Task.sleep(for: .milliseconds(200))
+        }
+    }
+
     /// Waits (polling, bounded by `timeout`) until the pod's `main` container runs. Image
     /// pull failures, a failed init container and a pod that ended are reported at once.
     public func waitForRunning(_ name: String, namespace: String, timeout: Duration) async throws(KubeError) -> PodStatus {

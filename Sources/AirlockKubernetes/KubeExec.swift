@@ -27,13 +27,13 @@ public struct KubeExec: Sendable {
     }
 
     func url(server: String) -> String {
-        var items = [URLQueryItem(name: "container", value: container)]
-        items += command.map { URLQueryItem(name: "command", value: $0) }
-        items += ["stdin", "stdout", "stderr"].map { URLQueryItem(name: $0, value: "true") }
-        var components = URLComponents()
-        components.queryItems = items
-        // `+` is a space to Go's query parser: encode it, and everything else URLComponents leaves.
-        let query = (components.percentEncodedQuery ?? "").replacingOccurrences(of: "+", with: "%2B")
+        // Strict encoding: Go's query parser rejects `;` and reads `+` as a space.
+        let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+        func encode(_ text: String) -> String { text.addingPercentEncoding(withAllowedCharacters: unreserved) ?? "" }
+        var items = ["container=" + encode(container)]
+        items += command.map { "command=" + encode($0) }
+        items += ["stdin=true", "stdout=true", "stderr=true"]
+        let query = items.joined(separator: "&")
         let base = server.hasPrefix("https://") ? "wss://" + server.dropFirst(8)
             : server.hasPrefix("http://") ? "ws://" + server.dropFirst(7) : server
         return "\(base)/api/v1/namespaces/\(namespace)/pods/\(pod)/exec?\(query)"
@@ -53,7 +53,7 @@ extension KubeClient {
         }
         var configuration = WebSocketClientConfiguration(maxFrameSize: exec.maxMessageBytes, additionalHeaders: headers,
                                                          closeTimeout: .seconds(5), autoPing: .enabled(timePeriod: exec.pingPeriod))
-        configuration.sniHostname = config.tlsServerName
+        configuration.sniHostname = config.tlsServerName ?? Self.serverNameForIP(config.server)
         let status = StatusBox()
         let maxBytes = exec.maxMessageBytes
         let client = UnsafeTransfer(WebSocketClient(url: exec.url(server: config.server), configuration: configuration, tlsConfiguration: tls,
@@ -99,6 +99,18 @@ extension KubeClient {
             }
         }
         return status.value ?? .unknown("the stream ended without a Status on channel 3")
+    }
+}
+
+extension KubeClient {
+    /// WSClient sends the URL's host as SNI, which TLS forbids for an IP address: for an IP
+    /// server without tls-server-name, the name its certificate carries on every cluster
+    /// (`localhost` on loopback, else the `kubernetes` service name).
+    static func serverNameForIP(_ server: String) -> String? {
+        guard let host = URLComponents(string: server)?.host else { return nil }
+        let isIP = host.contains(":") || host.split(separator: ".").allSatisfy { Int($0) != nil }
+        guard isIP else { return nil }
+        return host.hasPrefix("127.") || host == "::1" ? "localhost" : "kubernetes"
     }
 }
 

@@ -74,7 +74,7 @@ public struct KubernetesBackend: SandboxBackend {
         do {
             running = try await client.waitForRunning(podName, namespace: namespace, timeout: options.startTimeout)
         } catch {
-            try? await client.deletePod(podName, namespace: namespace)
+            await client.deletePodAndWait(podName, namespace: namespace)
             await client.shutdown()
             throw SandboxError(.startFailed, "Kubernetes: pod \(podName) did not start: \(error.message)",
                                fix: Self.startFix(error))
@@ -94,8 +94,8 @@ public struct KubernetesBackend: SandboxBackend {
         guard let hello = await bridge.guest.waitForHello(timeout: greetTimeout) else {
             let detail = sandbox.diagnostics.trimmingCharacters(in: .whitespacesAndNewlines)
             let exit = sandbox.guestExit.map { " (\($0))" } ?? ""
+            if keepPod { await client.deletePodAndWait(pod.name, namespace: namespace) }
             await sandbox.kill()
-            if keepPod { try? await client.deletePod(pod.name, namespace: namespace) }
             throw SandboxError(.startFailed, "Kubernetes: the guest in pod \(pod.name) did not greet\(exit)" + (detail.isEmpty ? "" : ": \(detail)"),
                                fix: "check the guest image (airlock image guest) matches this airlock, and that pods/exec is allowed")
         }

@@ -53,12 +53,7 @@ public final class KubernetesSandbox: Sandbox, @unchecked Sendable {
         bridge.finish()
         state.withLock { $0.alive = false }
         if !keepPod {
-            try? await client.deletePod(pod.name, namespace: namespace)
-            let deadline = ContinuousClock.now + .seconds(20)
-            while ContinuousClock.now < deadline {
-                do { _ = try await client.pod(pod.name, namespace: namespace) } catch { break }
-                try? await Task.sleep(for: .milliseconds(200))
-            }
+            await client.deletePodAndWait(pod.name, namespace: namespace)
         }
         streamTask?.cancel()
         await client.shutdown()

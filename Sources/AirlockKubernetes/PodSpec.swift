@@ -4,7 +4,7 @@ import Foundation
 /// The hardened pod a sandbox runs in. Meets the "restricted" Pod Security Standard: no
 /// service-account token, no service links, non-root unprivileged uid, no privilege
 /// escalation, every capability dropped, RuntimeDefault seccomp, read-only root with
-/// size-limited emptyDirs, requests = limits, no DNS, never restarted.
+/// size-limited emptyDirs, requests = limits, no DNS (a loopback nameserver nothing answers on), never restarted.
 public enum PodSpec {
     public static let managedBy = ["app.kubernetes.io/managed-by": "airlock"]
     public static let sandboxLabel = "airlock.dev/sandbox"
@@ -36,7 +36,8 @@ public enum PodSpec {
             "terminationGracePeriodSeconds": 0,
             "activeDeadlineSeconds": options.activeDeadlineSeconds,
             "dnsPolicy": "None",
-            "dnsConfig": ["nameservers": [] as [String], "searches": [] as [String]],
+            // The API needs one nameserver with dnsPolicy None: loopback, where nothing answers.
+            "dnsConfig": ["nameservers": ["127.0.0.1"], "searches": [] as [String]],
             "hostNetwork": false, "hostPID": false, "hostIPC": false,
             "securityContext": [
                 "runAsNonRoot": true, "runAsUser": options.uid, "runAsGroup": options.uid, "fsGroup": options.uid,

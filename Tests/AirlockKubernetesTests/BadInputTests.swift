@@ -7,7 +7,12 @@ import Testing
 /// Bad input on the real cluster: each a clear error within a bound, and no pod left behind.
 @Suite("kubernetes: bad input is a clear error, bounded, and leaves no pod", .serialized, .timeLimit(.minutes(3)))
 struct BadInputTests {
-    static func failure(_ backend: KubernetesBackend, limit: Duration = .seconds(60)) async throws -> SandboxError? {
+    static let runID = "bad-input-\(getpid())"
+
+    static func failure(_ given: KubernetesBackend, limit: Duration = .seconds(60)) async throws -> SandboxError? {
+        var labelled = given
+        labelled.options.runID = runID
+        let backend = labelled
         let workspace = try TestCluster.workspace()
         defer { try? FileManager.default.removeItem(atPath: workspace) }
         do {
@@ -22,7 +27,9 @@ struct BadInputTests {
     static func noAirlockPods() async throws -> [String] {
         let client = try TestCluster.client()
         defer { Task { await client.shutdown() } }
-        return try await TestCluster.airlockPods(client)
+        let namespace = client.config.namespace ?? "default"
+        // Only this suite's pods: the other suites run at the same time.
+        return try await client.pods(namespace: namespace, selector: "airlock.dev/run=\(runID)").map { PodStatus(object: $0).name }
     }
 
     @Test("an image that does not exist: ErrImagePull (or its back-off) reported as such, the pod deleted")
