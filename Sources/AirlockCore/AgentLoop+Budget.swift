@@ -33,15 +33,16 @@ extension AgentLoop {
         guard configuration.policy.onBudgetExhausted == .ask, Self.extendable(exceeded.budget) else { return stop }
         // One question per exhaustion, numbered from the ledger: a harness killed while
         // waiting asks the same question again and finds an answer given meanwhile.
+        try await run.ledger.flush()
         let entries = try await run.store.ledgerEntries(run: run.id)
         let answered = Set(entries.filter { $0.kind == .approvalAnswered }
             .compactMap { $0.payload["call"]?.stringValue }.filter { $0.hasPrefix("budget-") })
         let callID = "budget-\(answered.count + 1)"
+        await run.stageRun { $0.status = .paused }
         try await run.record(.approvalRequested, ["call": .string(callID), "approver": .string(approver.name),
                                                   "rule": "on_budget_exhausted", "reason": .string(exceeded.message),
                                                   "budget": .string(exceeded.budget.rawValue),
                                                   "limit": .double(exceeded.limit), "used": .double(exceeded.used)])
-        _ = try await run.store.updateRun(run.id) { $0.status = .paused }
         run.emit("approval_requested", ["call": .string(callID), "name": "budget", "reason": .string(exceeded.message),
                                         "budget": .string(exceeded.budget.rawValue)])
         var request = ApprovalRequest(run: run.id, call: callID, tool: "budget",
@@ -55,7 +56,7 @@ extension AgentLoop {
         if answer.decision == .extend || answer.decision == .approve, (answer.amount ?? 0) <= 0 {
             answer = ApprovalAnswer(.deny, reason: "no positive amount to extend the budget by", by: answer.by)
         }
-        _ = try await run.store.updateRun(run.id) { $0.status = .running }
+        await run.stageRun { $0.status = .running }
         try await run.record(.approvalAnswered, ["call": .string(callID), "decision": .string(answer.decision.rawValue),
                                                  "by": .string(answer.by), "reason": answer.reason.map { .string($0) } ?? .null,
                                                  "amount": answer.amount.map { .double($0) } ?? .null])

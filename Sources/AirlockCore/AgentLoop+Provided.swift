@@ -61,7 +61,7 @@ extension AgentLoop {
         }
         let elapsed = (ContinuousClock.now - started).milliseconds
         guard case .value(let outcome) = raced else {
-            _ = try await run.store.updateToolCall(run: run.id, callID: callID, status: .timedOut, result: "killed: run timeout", finished: true)
+            await run.stage(.update(callID: callID, status: .timedOut, result: "killed: run timeout", exitCode: nil, finished: true))
             try await run.record(.toolResult, ["call": .string(callID), "status": .string("killed"), "reason": .string("run timeout")])
             let exceeded = BudgetCheck.check(run.usage, against: BudgetLimits(timeout: configuration.limits.timeout))
                 ?? BudgetExceeded(budget: .time, limit: 0, used: 0, message: "the run's time budget ran out during a tool call")
@@ -74,9 +74,10 @@ extension AgentLoop {
         record["call"] = .string(callID)
         record["status"] = .string(outcome.status.rawValue)
         record["duration_ms"] = .int(elapsed)
-        try await run.record([(.frameReceived, ["call": .string(callID), "frame": "mcp_result"]), (.toolResult, record)])
-        _ = try await run.store.updateToolCall(run: run.id, callID: callID, status: outcome.status, result: outcome.content,
-                                         exitCode: outcome.exitCode, finished: true)
+        // Staged, as for a built-in tool: committed before the next action.
+        await run.stage([(.frameReceived, ["call": .string(callID), "frame": "mcp_result"]), (.toolResult, record)])
+        await run.stage(.update(callID: callID, status: outcome.status, result: outcome.content,
+                                exitCode: outcome.exitCode, finished: true))
         run.emit("tool_result", ["call": .string(callID), "name": .string(call.tool), "ok": .bool(!outcome.isError),
                                  "duration_ms": .int(elapsed), "budget": run.remainingPayload])
         return .continue(outcome)

@@ -101,7 +101,7 @@ public struct AgentLoop: Sendable {
             Task {
                 while !Task.isCancelled {
                     try? await Task.sleep(for: .milliseconds(100))
-                    try? await run.recordEgress()
+                    try? await run.recordEgress(durable: true)
                 }
             }
         }
@@ -137,7 +137,7 @@ public struct AgentLoop: Sendable {
         await drain?.value
         if let gate {
             await gate.close()
-            do { try await run.recordEgress() } catch {
+            do { try await run.recordEgress(durable: true) } catch {
                 result = run.result(.failed, reason: "the run could not record its egress: \(error)")
             }
         }
@@ -147,7 +147,7 @@ public struct AgentLoop: Sendable {
 
     private func loop(_ run: RunState, _ session: SandboxSession, _ recovery: RunRecovery?) async throws -> RunResult {
         if let recovery {
-            _ = try await run.store.updateRun(run.id) { $0.status = .running }
+            await run.stageRun { $0.status = .running }
             try await run.record(.runResumed, ["steps": .int(recovery.steps), "pending_calls": .int(recovery.pending?.calls.count ?? 0),
                                                "pid": .int(Int(getpid()))])
             run.emit("run_resumed", ["task": .string(configuration.task), "model": .string(configuration.model.description),
@@ -221,9 +221,11 @@ public struct AgentLoop: Sendable {
             }
             let cost = configuration.prices.cost(for: configuration.model, usage: turn.usage ?? Usage())
             run.charge(turn.usage, cost: cost)
-            try await run.record([(.modelResponse, Transcript.turn(turn, step: step).objectMembers),
-                                  (.budgetCharged, run.usagePayload.objectMembers)])
-            try await run.saveProgress()
+            // Staged: committed with the entries that allow the turn's first action (a
+            // frame, an approval's question, the run's end), in one transaction.
+            await run.stage([(.modelResponse, Transcript.turn(turn, step: step).objectMembers),
+                             (.budgetCharged, run.usagePayload.objectMembers)])
+            await run.saveProgress()
             run.emit("model_response", Transcript.turn(turn, step: step).objectMembers)
             messages.append(.assistant(turn))
             FaultInjection.point("model_response")
@@ -270,10 +272,9 @@ public struct AgentLoop: Sendable {
                     }
                 } else {
                     let content = "error: the harness stopped while this call was running, so its outcome is unknown: it may or may not have taken effect. Check the state of the workspace before trying it again."
+                    await context.run.stage(.update(callID: callID, status: .failed, result: content, exitCode: nil, finished: true))
                     try await context.run.record(.toolResult, ["call": .string(callID), "status": .string("interrupted"),
                                                                "content": .string(content), "is_error": .bool(true)])
-                    _ = try await context.run.store.updateToolCall(run: context.run.id, callID: callID, status: .failed,
-                                                             result: content, finished: true)
                     context.run.emit("tool_result", ["call": .string(callID), "name": .string(call.name), "ok": .bool(false),
                                                      "interrupted": .bool(true)])
                     messages.append(.tool(callID: call.id, name: call.name, content: content, isError: true))
@@ -327,7 +328,7 @@ public struct AgentLoop: Sendable {
         case .expired where !runDeadlineFirst:
             let message = "the sandbox did not answer within \(answerLimit.milliseconds) ms (the call's timeout plus \(ToolExecutor.answerSlack.milliseconds) ms); the call timed out and the sandbox was killed"
             let allowed = try await session.died(reason: message)
-            _ = try await run.store.updateToolCall(run: run.id, callID: callID, status: .timedOut, result: message, finished: true)
+            await run.stage(.update(callID: callID, status: .timedOut, result: message, exitCode: nil, finished: true))
             let content = "error: \(message). A fresh sandbox with the same /workspace replaces it. Processes and /tmp from before are gone."
             try await run.record(.toolResult, ["call": .string(callID), "status": .string("timed_out"), "error": .string(message),
                                                "content": .string(content), "is_error": .bool(true)])
@@ -338,7 +339,7 @@ public struct AgentLoop: Sendable {
             return .continue(ToolOutcome(content: content, isError: true, status: .timedOut, exitCode: nil, record: [:]))
         case .expired:
             await session.shutdown(reason: "run timeout during a tool call")
-            _ = try await run.store.updateToolCall(run: run.id, callID: callID, status: .timedOut, result: "killed: run timeout", finished: true)
+            await run.stage(.update(callID: callID, status: .timedOut, result: "killed: run timeout", exitCode: nil, finished: true))
             try await run.record(.toolResult, ["call": .string(callID), "status": .string("killed"), "reason": .string("run timeout")])
             // The time budget is what ran out, even when another is used up as well.
             let exceeded = BudgetCheck.check(run.usage, against: BudgetLimits(timeout: configuration.limits.timeout))
@@ -348,7 +349,7 @@ public struct AgentLoop: Sendable {
             return .stop(run.result(.budgetExceeded, reason: exceeded.message + " (the call was killed)", budget: exceeded))
         case .value(.failure(let error)):
             let allowed = try await session.died(reason: error.message)
-            _ = try await run.store.updateToolCall(run: run.id, callID: callID, status: .failed, result: error.message, finished: true)
+            await run.stage(.update(callID: callID, status: .failed, result: error.message, exitCode: nil, finished: true))
             let content = "error: the sandbox died during this call (\(error.message)); a fresh sandbox with the same /workspace replaces it. Processes and /tmp from before are gone."
             try await run.record(.toolResult, ["call": .string(callID), "status": .string("sandbox_died"), "error": .string(error.message),
                                                "content": .string(content), "is_error": .bool(true)])
@@ -366,10 +367,12 @@ public struct AgentLoop: Sendable {
             record["call"] = JSONValue.string(callID)
             record["status"] = JSONValue.string(outcome.status.rawValue)
             record["duration_ms"] = JSONValue.int(elapsed)
-            try await run.record([(.frameReceived, ["call": .string(callID), "frame": .string(outcome.exitCode == nil ? "result" : "exit")]),
-                                  (.toolResult, record)])
-            _ = try await run.store.updateToolCall(run: run.id, callID: callID, status: outcome.status,
-                                             result: outcome.content, exitCode: outcome.exitCode, finished: true)
+            // Staged: the result allows nothing by itself; it is committed with the next
+            // model request (or the run's end), before that action.
+            await run.stage([(.frameReceived, ["call": .string(callID), "frame": .string(outcome.exitCode == nil ? "result" : "exit")]),
+                             (.toolResult, record)])
+            await run.stage(.update(callID: callID, status: outcome.status, result: outcome.content,
+                                    exitCode: outcome.exitCode, finished: true))
             var event: [String: JSONValue] = ["call": .string(callID), "name": .string(call.name), "ok": .bool(!outcome.isError),
                                               "duration_ms": .int(elapsed), "budget": run.remainingPayload]
             if let code = outcome.exitCode { event["exit_code"] = .int(code) }

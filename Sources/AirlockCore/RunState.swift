@@ -81,9 +81,25 @@ final class RunState: Sendable {
         try await ledger.append(kind, .object(payload))
     }
 
-    /// Several entries in one durable transaction.
+    /// Several entries in one durable transaction (with everything staged before them).
     func record(_ batch: [(LedgerKind, [String: JSONValue])]) async throws {
         try await ledger.append(batch: batch.map { ($0.0, JSONValue.object($0.1)) })
+    }
+
+    /// Entries that allow no action by themselves: committed with the next `record`, before
+    /// the next action.
+    func stage(_ batch: [(LedgerKind, [String: JSONValue])]) async {
+        await ledger.stage(batch.map { ($0.0, JSONValue.object($0.1)) })
+    }
+
+    /// A tool call row's write, committed with the next `record`.
+    func stage(_ write: RunWrites.ToolCallWrite) async {
+        await ledger.stage(RunWrites(toolCalls: [write]))
+    }
+
+    /// A change of the run's row, committed with the next `record`.
+    func stageRun(_ change: @escaping @Sendable (inout RunRecord) -> Void) async {
+        await ledger.stage(RunWrites(runChanges: [change]))
     }
 
     func emit(_ type: String, _ fields: [String: JSONValue] = [:]) {
@@ -115,11 +131,12 @@ final class RunState: Sendable {
     }
 
     /// Writes what went through the egress proxy since the last time (one entry a request)
-    /// and charges its bytes to the budget.
-    func recordEgress() async throws {
+    /// and charges its bytes to the budget. `durable: false` stages them for the next commit.
+    func recordEgress(durable: Bool = false) async throws {
         guard let records = egress?.takeRecords(), !records.isEmpty else { return }
         chargeEgress(bytes: records.reduce(0) { Usage.sum([$0, $1.bytesUp, $1.bytesDown]) })
-        try await record(records.map { (LedgerKind.egressRequest, $0.ledgerPayload) })
+        let entries = records.map { (LedgerKind.egressRequest, $0.ledgerPayload) }
+        if durable { try await record(entries) } else { await stage(entries) }
         for record in records {
             var event = record.ledgerPayload
             event.removeValue(forKey: "started")
@@ -127,10 +144,11 @@ final class RunState: Sendable {
         }
     }
 
-    /// Keeps the runs table's counters current, so `airlock runs` shows a live run's progress.
-    func saveProgress() async throws {
+    /// Keeps the runs table's counters current, so `airlock runs` shows a live run's progress
+    /// (staged: written with the step's next commit).
+    func saveProgress() async {
         let usage = self.usage
-        _ = try await store.updateRun(id) { record in
+        await stageRun { record in
             record.steps = usage.steps
             record.inputTokens = usage.inputTokens
             record.outputTokens = usage.outputTokens
@@ -146,22 +164,32 @@ final class RunState: Sendable {
         ]
         if let answer = result.answer { payload["answer"] = .string(answer) }
         if let budget = result.budget { payload["budget"] = budget.payload }
-        let head = try? await record(.runFinished, .object(payload))
-        if let key = configuration.signingKey, let head, let signature = try? ChainSignature.payload(signing: head, withRawKey: key) {
-            _ = try? await record(ChainSignature.kind, signature)
-        }
         let usage = result.usage
-        // A run is finished only once its ledger says so. If the end could not be written
-        // (a full disk), the run stays resumable instead of claiming an end it lacks.
-        let ended = head != nil
-        _ = try? await store.updateRun(id) { record in
-            record.status = ended ? .finished : .interrupted
-            record.outcome = ended ? result.outcome.rawValue : nil
-            record.exitCode = ended ? Int(result.exitCode) : nil
+        // A run is finished only once its ledger says so: the row and the last entry are
+        // written in one transaction. If it fails (a full disk), the run stays resumable
+        // instead of claiming an end it lacks.
+        await stageRun { record in
+            record.status = .finished
+            record.outcome = result.outcome.rawValue
+            record.exitCode = Int(result.exitCode)
             record.steps = usage.steps
             record.inputTokens = usage.inputTokens
             record.outputTokens = usage.outputTokens
             record.costUSD = usage.costUSD
+        }
+        let head = try? await record(.runFinished, .object(payload))
+        if head == nil {
+            await ledger.discardStaged()
+            _ = try? await store.updateRun(id) { record in
+                record.status = .interrupted
+                record.steps = usage.steps
+                record.inputTokens = usage.inputTokens
+                record.outputTokens = usage.outputTokens
+                record.costUSD = usage.costUSD
+            }
+        }
+        if let key = configuration.signingKey, let head, let signature = try? ChainSignature.payload(signing: head, withRawKey: key) {
+            _ = try? await record(ChainSignature.kind, signature)
         }
         emit("run_finished", payload)
         return result
