@@ -51,6 +51,12 @@ actor SandboxSession {
             "start_ms": .double((sandbox.startMilliseconds * 10).rounded() / 10),
         ]
         if let image = configuration.root.ledgerPayload["digest"] { payload["image"] = image }
+        if let pooled = sandbox as? PooledSandbox {
+            // Started ahead by the warm pool: how long it waited there, and the take itself.
+            payload["pooled"] = .bool(true)
+            payload["pool_wait_ms"] = .double((pooled.waitedMilliseconds * 10).rounded() / 10)
+            payload["take_us"] = .double((pooled.takeMicroseconds * 10).rounded() / 10)
+        }
         try await ledger.append(.sandboxStarted, .object(payload))
         return sandbox
     }

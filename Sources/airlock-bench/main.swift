@@ -34,10 +34,15 @@ if CommandLine.arguments.dropFirst().first == "image" {
 }
 
 // `airlock-bench ledger`, `loop`, `egress`, `mcp`, `otlp` and `queue`: the harness's own costs.
-if let mode = CommandLine.arguments.dropFirst().first, ["ledger", "loop", "egress", "mcp", "otlp", "queue"].contains(mode) {
+if let mode = CommandLine.arguments.dropFirst().first, ["ledger", "loop", "egress", "mcp", "otlp", "queue", "batch"].contains(mode) {
     let count = CommandLine.arguments.dropFirst(2).first.flatMap { Int($0) } ?? (mode == "ledger" ? 1000 : mode == "egress" ? 300 : mode == "queue" ? 20 : 100)
     do {
-        if mode == "queue" {
+        if mode == "batch" {
+            let host = try BenchHost.make()
+            defer { host.remove() }
+            print(try await DensityBench.run(runs: CommandLine.arguments.dropFirst(2).first.flatMap { Int($0) } ?? 100,
+                                             workspace: host.workspace))
+        } else if mode == "queue" {
             print(try await QueueBench.run(runs: count))
         } else if mode == "otlp" {
             let host = try BenchHost.make()

@@ -1,0 +1,48 @@
+import AirlockSandbox
+import Synchronization
+
+/// A sandbox handed out by a `WarmPool`: the sandbox itself, plus how long it waited ready
+/// in the pool and how long taking it took (both recorded in the run's `sandbox_started`).
+public struct PooledSandbox: Sandbox {
+    public let base: any Sandbox
+    /// What it was started with: handed only to a start of the same configuration.
+    public let configuration: SandboxConfiguration
+    public let waitedMilliseconds: Double
+    public let takeMicroseconds: Double
+
+    public var id: String { base.id }
+    public var guest: GuestConnection { base.guest }
+    public var startMilliseconds: Double { base.startMilliseconds }
+    public var isAlive: Bool { base.isAlive }
+    public func kill() async { await base.kill() }
+}
+
+/// A backend that hands out a sandbox taken from the pool for this run on its first start,
+/// and starts any later one (a replacement) as `base` would. Whatever it returns serves this
+/// one run and is killed by it.
+public final class HandOverBackend: SandboxBackend {
+    public let base: any SandboxBackend
+    private let first: Mutex<PooledSandbox?>
+
+    public init(base: any SandboxBackend, pooled: PooledSandbox?) {
+        self.base = base
+        self.first = Mutex(pooled)
+    }
+
+    public var name: String { base.name }
+    public var version: String { base.version }
+
+    public func start(_ configuration: SandboxConfiguration) async throws(SandboxError) -> any Sandbox {
+        let pooled = first.withLock { value -> PooledSandbox? in
+            defer { value = nil }
+            return value
+        }
+        if let pooled {
+            if pooled.isAlive, pooled.configuration == configuration { return pooled }
+            // Died between the take and the run's start, or the run needs another
+            // configuration after all (an egress proxy's socket): this run starts its own.
+            await pooled.kill()
+        }
+        return try await base.start(configuration)
+    }
+}
