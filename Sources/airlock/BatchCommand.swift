@@ -43,6 +43,10 @@ struct BatchRunOptions: ParsableArguments {
         if let maxTokensTotal, maxTokensTotal <= 0 { throw ValidationError("--max-tokens-total must be positive") }
     }
 
+    var settings: BatchSettings {
+        BatchSettings(concurrency: concurrency, maxCostTotal: maxCostTotal, maxTokensTotal: maxTokensTotal, json: json, warm: warm)
+    }
+
     var stored: JSONValue {
         var object: [String: JSONValue] = ["concurrency": .int(concurrency)]
         if let maxCostTotal { object["max_cost_total"] = .double(maxCostTotal) }
@@ -98,7 +102,7 @@ struct BatchStartCommand: AsyncParsableCommand {
             let store = try await state.open()
             let batch = try await store.createBatch(source: path, options: options.stored, runs: requests, now: Date())
             if !options.json { Output.error("batch \(batch.id): \(batch.size) runs, \(options.concurrency) at once") }
-            throw ExitCode(try await BatchDriver.drive(batch, store: store, options: options, resuming: false))
+            throw ExitCode(try await BatchDriver.drive(batch, store: store, settings: options.settings, resuming: false))
         }
     }
 }
@@ -133,21 +137,28 @@ struct BatchResumeCommand: AsyncParsableCommand {
         try await Output.guarded {
             let store = try await state.open()
             let record = try await store.resolveBatch(batch)
-            var options = BatchRunOptions()
-            options.concurrency = concurrency ?? record.options["concurrency"]?.intValue ?? 4
-            if case .double(let cost)? = record.options["max_cost_total"] { options.maxCostTotal = cost }
-            else if let cost = record.options["max_cost_total"]?.intValue { options.maxCostTotal = Double(cost) }
-            options.maxTokensTotal = record.options["max_tokens_total"]?.intValue
-            options.json = json
-            options.warm = warm
-            throw ExitCode(try await BatchDriver.drive(record, store: store, options: options, resuming: true))
+            var settings = BatchSettings(concurrency: max(1, concurrency ?? record.options["concurrency"]?.intValue ?? 4),
+                                         maxCostTotal: nil, maxTokensTotal: record.options["max_tokens_total"]?.intValue,
+                                         json: json, warm: max(0, warm))
+            if case .double(let cost)? = record.options["max_cost_total"] { settings.maxCostTotal = cost }
+            else if let cost = record.options["max_cost_total"]?.intValue { settings.maxCostTotal = Double(cost) }
+            throw ExitCode(try await BatchDriver.drive(record, store: store, settings: settings, resuming: true))
         }
     }
 }
 
+/// How a batch is driven, from the command line or (on resume) from the stored batch.
+struct BatchSettings {
+    var concurrency: Int
+    var maxCostTotal: Double?
+    var maxTokensTotal: Int?
+    var json: Bool
+    var warm: Int
+}
+
 /// What `start` and `resume` share: the batch's lock, the runner, the summary.
 enum BatchDriver {
-    static func drive(_ batch: BatchRecord, store: any RunStore, options: BatchRunOptions, resuming: Bool) async throws -> Int32 {
+    static func drive(_ batch: BatchRecord, store: any RunStore, settings options: BatchSettings, resuming: Bool) async throws -> Int32 {
         // One process drives a batch at a time; the lock dies with its holder, which is how
         // `resume` knows the runs the old process held can be taken over at once.
         guard let lock = try RunLock.acquire(run: batch.id, stateDirectory: store.stateDirectory) else {

@@ -8,6 +8,9 @@ import Foundation
 /// stored until every task passed; a failure removes the copies made.
 enum BatchSubmission {
     static func requests(_ file: BatchFile, defaults: [String], workspaceRoot: URL) throws -> [BatchRunRequest] {
+        for flag in ["--state-dir", "--database", "--json"] where defaults.contains(where: { $0 == flag || $0.hasPrefix(flag + "=") }) {
+            throw CLIError("\(flag) is an option of `airlock batch`: give it before --, not among the run options after it", code: 2)
+        }
         var copies: [String] = []
         var requests: [BatchRunRequest] = []
         do {

@@ -40,8 +40,11 @@ struct BatchScene {
         return path
     }
 
+    /// `airlock ARGS --state-dir DIR` (the state dir goes before a `--`).
     func command(_ arguments: [String], limit: Duration = .seconds(120)) async throws -> RunBinary.Outcome {
-        try await RunBinary.run(arguments + ["--state-dir", stateDir], limit: limit)
+        var arguments = arguments
+        arguments.insert(contentsOf: ["--state-dir", stateDir], at: arguments.firstIndex(of: "--") ?? arguments.count)
+        return try await RunBinary.run(arguments, limit: limit)
     }
 
     /// `batch show BATCH --json`.
@@ -260,11 +263,15 @@ struct BatchCLITests {
         for (name, text, needles) in cases {
             let file = try scene.file(name, text)
             let outcome = try await scene.command(["batch", file, "--", "--model", model])
+            #expect(!outcome.stderr.contains("state dir"), "\(outcome.stderr)")
             #expect(outcome.status == 2, "\(name): exit \(outcome.status): \(outcome.stderr)")
             for needle in needles {
                 #expect(outcome.stderr.contains(needle), "\(name): '\(needle)' in: \(outcome.stderr)")
             }
         }
+        let misplaced = try await RunBinary.run(["batch", try scene.file("one.jsonl", "{\"task\": \"a\"}\n"), "--", "--model", model,
+                                                 "--state-dir", scene.stateDir])
+        #expect(misplaced.status == 2 && misplaced.stderr.contains("before --"), "\(misplaced.stderr)")
         let list = try await scene.command(["batch", "list", "--json"])
         #expect(list.status == 0 && list.stdout.isEmpty, "no batch was stored: \(list.stdout) \(list.stderr)")
         let runs = try await scene.command(["runs", "--json"])
