@@ -25,6 +25,7 @@ struct BatchRunner: Sendable {
 
     func run() async throws -> BatchSummary {
         let counters = WorkerCounters()
+        let running = RunningRuns()
         let ticker = Task {
             while !Task.isCancelled {
                 await refresh()
@@ -34,7 +35,7 @@ struct BatchRunner: Sendable {
         }
         var stopReason: String?
         var targets: [String: SandboxTarget] = [:]
-        await warm(&targets, claimed: nil)
+        await warm(&targets, claimed: nil, running: [])
         await withTaskGroup(of: Void.self) { group in
             while true {
                 guard counters.active.load(ordering: .relaxed) < concurrency else {
@@ -60,9 +61,11 @@ struct BatchRunner: Sendable {
                 }
                 counters.active.add(1, ordering: .relaxed)
                 // Its pooled sandbox is taken now, before the pool is told what comes next.
-                let pooled = await warm(&targets, claimed: claim.run)
+                running.ids.withLock { _ = $0.insert(claim.run) }
+                let pooled = await warm(&targets, claimed: claim.run, running: running.ids.withLock { $0 })
                 group.addTask {
                     await execute(claim, pooled: pooled)
+                    running.ids.withLock { _ = $0.remove(claim.run) }
                     counters.active.subtract(1, ordering: .relaxed)
                 }
             }
@@ -80,7 +83,8 @@ struct BatchRunner: Sendable {
     /// One claimed run to its end.
     private func execute(_ claim: RunClaim, pooled: PooledSandbox?) async {
         do {
-            var plan = try await Worker.plan(queued: claim.run, store: store)
+            // The batch's state dir holds this machine's images, as for `airlock run --state-dir`.
+            var plan = try await Worker.plan(queued: claim.run, store: store, localState: store.stateDirectory)
             plan.backend = HandOverBackend(base: plan.backend, pooled: pooled)
             let entries = try await store.ledgerEntries(run: claim.run)
             let holding = RunHolding(claim: claim, lease: lease)
@@ -97,11 +101,11 @@ struct BatchRunner: Sendable {
     /// With a pool: takes the claimed run's sandbox out of it, then tells it the
     /// configurations of the next queued runs (in file order). `targets` caches them.
     @discardableResult
-    private func warm(_ targets: inout [String: SandboxTarget], claimed: String?) async -> PooledSandbox? {
+    private func warm(_ targets: inout [String: SandboxTarget], claimed: String?, running: Set<String>) async -> PooledSandbox? {
         guard let pool else { return nil }
         var pooled: PooledSandbox?
         if let claimed {
-            if targets[claimed] == nil { targets[claimed] = try? await Worker.sandboxTarget(queued: claimed, store: store) }
+            if targets[claimed] == nil { targets[claimed] = try? await Worker.sandboxTarget(queued: claimed, store: store, localState: store.stateDirectory) }
             if let target = targets[claimed] {
                 pooled = await pool.take(target.configuration, backend: target.backend.name)
             }
@@ -110,10 +114,12 @@ struct BatchRunner: Sendable {
         var upcoming: [(backend: any SandboxBackend, configuration: SandboxConfiguration)] = []
         for run in runs where run.status == .queued && run.id != claimed {
             guard upcoming.count < pool.size else { break }
-            if targets[run.id] == nil { targets[run.id] = try? await Worker.sandboxTarget(queued: run.id, store: store) }
+            if targets[run.id] == nil { targets[run.id] = try? await Worker.sandboxTarget(queued: run.id, store: store, localState: store.stateDirectory) }
             if let target = targets[run.id] { upcoming.append((backend: target.backend, configuration: target.configuration)) }
         }
-        await pool.expect(upcoming)
+        // Workspaces of runs going now (pooled or not): nothing is started beside them.
+        let inUse = Set(running.compactMap { targets[$0]?.configuration.workspace })
+        await pool.expect(upcoming, inUse: inUse)
         return pooled
     }
 
@@ -151,4 +157,9 @@ struct BatchRunner: Sendable {
         guard let runs = try? await store.batchRuns(batch: batch.id) else { return }
         progress.update(tokens: runs.reduce(0) { $0 + $1.inputTokens + $1.outputTokens }, cost: runs.reduce(0) { $0 + $1.costUSD })
     }
+}
+
+/// The ids of a batch's runs going now, shared with their tasks.
+final class RunningRuns: Sendable {
+    let ids = Mutex<Set<String>>([])
 }

@@ -96,7 +96,10 @@ struct Worker: Sendable {
                 // This run takes a ready sandbox of its configuration, if there is one; the
                 // next runs are expected to look like it (another configuration drains the pool).
                 let pooled = await pool.take(plan.configuration.sandbox, backend: plan.backend.name)
-                await pool.expect(Array(repeating: (backend: plan.backend, configuration: plan.configuration.sandbox), count: pool.size))
+                // Its own workspace is in use until it ends: the pool serves runs with
+                // other workspaces, or the next run here once this one's sandbox ended.
+                await pool.expect(Array(repeating: (backend: plan.backend, configuration: plan.configuration.sandbox), count: pool.size),
+                                  inUse: pooled == nil ? [plan.configuration.sandbox.workspace] : [])
                 plan.backend = HandOverBackend(base: plan.backend, pooled: pooled)
             }
             let entries = try await store.ledgerEntries(run: claim.run)
@@ -119,13 +122,16 @@ struct Worker: Sendable {
     }
 
     /// The plan of a queued run, from the `airlock run` arguments it was queued with.
-    static func plan(queued run: String, store: any RunStore) async throws -> RunPlan {
+    /// `localState`: the state dir for this machine's files (images), when not the default.
+    static func plan(queued run: String, store: any RunStore, localState: URL? = nil) async throws -> RunPlan {
         let request = try await store.queuedRequest(run: run)
         guard case .array(let items)? = request?.request["argv"] else {
             throw CLIError("run \(run) has no queued request (it was started with `airlock run`)", code: 2)
         }
+        var argv = items.compactMap(\.stringValue)
+        if let localState { argv += ["--state-dir", localState.path] }
         let command: RunCommand
-        do { command = try RunCommand.parse(items.compactMap(\.stringValue)) } catch {
+        do { command = try RunCommand.parse(argv) } catch {
             throw CLIError(RunCommand.message(for: error), code: 2)
         }
         return try await RunPlan(command: command, store: store)
@@ -133,8 +139,8 @@ struct Worker: Sendable {
 
     /// Where a queued run's sandbox would run, for the warm pool (nil when it has egress:
     /// its sandbox is configured with a proxy socket made at the run's start).
-    static func sandboxTarget(queued run: String, store: any RunStore) async throws -> SandboxTarget? {
-        let plan = try await plan(queued: run, store: store)
+    static func sandboxTarget(queued run: String, store: any RunStore, localState: URL? = nil) async throws -> SandboxTarget? {
+        let plan = try await plan(queued: run, store: store, localState: localState)
         guard plan.configuration.egress == nil, !plan.configuration.freshSandboxPerCall else { return nil }
         return SandboxTarget(backend: plan.backend, configuration: plan.configuration.sandbox)
     }

@@ -1,3 +1,4 @@
+import AirlockProtocol
 import AirlockSandbox
 import Synchronization
 
@@ -38,11 +39,21 @@ public final class HandOverBackend: SandboxBackend {
             return value
         }
         if let pooled {
-            if pooled.isAlive, pooled.configuration == configuration { return pooled }
+            if pooled.isAlive, pooled.configuration == configuration, await Self.answers(pooled) { return pooled }
             // Died between the take and the run's start, or the run needs another
             // configuration after all (an egress proxy's socket): this run starts its own.
             await pooled.kill()
         }
         return try await base.start(configuration)
+    }
+
+    /// One guest round trip within a second: a sandbox that waited in the pool must still
+    /// answer (not frozen, not half-dead) before a run relies on it.
+    static func answers(_ sandbox: PooledSandbox) async -> Bool {
+        let raced = await Deadline.race(.now + .seconds(1)) { () -> Bool in
+            do { _ = try await sandbox.guest.call(.listFiles(PathRequest(path: "."))); return true } catch { return false }
+        }
+        if case .value(true) = raced { return true }
+        return false
     }
 }

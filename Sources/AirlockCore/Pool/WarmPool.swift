@@ -8,6 +8,13 @@ import Foundation
 /// is never handed out twice. One that died while waiting is noticed (at every take and by
 /// a sweep) and replaced, never handed out. Configurations no longer expected are drained:
 /// their sandboxes are killed.
+///
+/// A workspace has at most one sandbox at a time: the pool starts none for a workspace that
+/// a ready, starting or handed-out live sandbox already has (a root harness hands a
+/// root-owned workspace to the sandbox uid and takes it back when that sandbox ends, which
+/// would leave a second one unable to write). So runs with their own workspaces (a batch's
+/// template copies) are served ahead; runs sharing one get theirs once the previous
+/// run's sandbox has ended.
 public actor WarmPool {
     public struct Stats: Sendable, Hashable {
         public var started = 0
@@ -36,6 +43,9 @@ public actor WarmPool {
     private var ready: [Ready] = []
     private var starting: [Key] = []
     private var handed: Set<String> = []
+    /// Handed-out sandboxes still alive, by workspace: none is started beside them.
+    private var busy: [(workspace: String, sandbox: any Sandbox)] = []
+    private var inUse: Set<String> = []
     private var closed = false
     private var sweeper: Task<Void, Never>?
     public private(set) var stats = Stats()
@@ -46,8 +56,12 @@ public actor WarmPool {
 
     /// The configurations the next runs will use, in order (a worker that cannot see ahead
     /// gives the last run's, `size` times). Only the first `size` count.
-    public func expect(_ upcoming: [(backend: any SandboxBackend, configuration: SandboxConfiguration)]) {
+    /// `inUse`: workspaces that sandboxes started outside the pool have now (runs that
+    /// started cold); none is started for them.
+    public func expect(_ upcoming: [(backend: any SandboxBackend, configuration: SandboxConfiguration)],
+                       inUse: Set<String> = []) {
         guard !closed else { return }
+        self.inUse = inUse
         for item in upcoming { backends[item.backend.name] = item.backend }
         wanted = upcoming.prefix(size).map { Key(backend: $0.backend.name, configuration: $0.configuration) }
         var missing = Self.counts(wanted)
@@ -63,10 +77,7 @@ public actor WarmPool {
             }
         }
         ready = keep
-        for key in starting where missing[key, default: 0] > 0 { missing[key, default: 0] -= 1 }
-        for (key, count) in missing where count > 0 {
-            for _ in 0..<count { start(key) }
-        }
+        refill()
         if sweeper == nil {
             sweeper = Task { [weak self] in
                 while !Task.isCancelled {
@@ -87,6 +98,7 @@ public actor WarmPool {
         }
         let entry = ready.remove(at: index)
         handed.insert(entry.sandbox.id)
+        busy.append((configuration.workspace, entry.sandbox))
         if let slot = wanted.firstIndex(of: key) { wanted.remove(at: slot) }
         stats.handedOut += 1
         let now = ContinuousClock.now
@@ -111,16 +123,34 @@ public actor WarmPool {
         for sandbox in sandboxes { await sandbox.kill() }
     }
 
-    /// Dead ready sandboxes are killed (reaped) and replaced while still expected.
+    /// Dead ready sandboxes are killed (reaped) and replaced while still expected; ended
+    /// handed-out ones free their workspace.
     private func sweep() {
+        busy.removeAll { !$0.sandbox.isAlive }
         let dead = ready.filter { !$0.sandbox.isAlive }
-        guard !dead.isEmpty else { return }
         ready.removeAll { !$0.sandbox.isAlive }
         for entry in dead {
             stats.replaced += 1
             let sandbox = entry.sandbox
             Task { await sandbox.kill() }
-            if !closed { start(entry.key) }
+        }
+        refill()
+    }
+
+    /// Starts what the expected configurations lack, one sandbox per free workspace.
+    private func refill() {
+        guard !closed else { return }
+        var missing = Self.counts(wanted)
+        for entry in ready { missing[entry.key, default: 0] -= 1 }
+        for key in starting { missing[key, default: 0] -= 1 }
+        for key in wanted where missing[key, default: 0] > 0 {
+            let workspace = key.configuration.workspace
+            let taken = ready.contains { $0.key.configuration.workspace == workspace }
+                || starting.contains { $0.configuration.workspace == workspace }
+                || busy.contains { $0.workspace == workspace } || inUse.contains(workspace)
+            guard !taken else { continue }
+            missing[key, default: 0] -= 1
+            start(key)
         }
     }
 
