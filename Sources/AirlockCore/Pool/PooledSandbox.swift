@@ -10,12 +10,17 @@ public struct PooledSandbox: Sandbox {
     public let configuration: SandboxConfiguration
     public let waitedMilliseconds: Double
     public let takeMicroseconds: Double
+    /// Tells the pool the sandbox is gone (its workspace given back): called after the kill.
+    let released: @Sendable () async -> Void
 
     public var id: String { base.id }
     public var guest: GuestConnection { base.guest }
     public var startMilliseconds: Double { base.startMilliseconds }
     public var isAlive: Bool { base.isAlive }
-    public func kill() async { await base.kill() }
+    public func kill() async {
+        await base.kill()
+        await released()
+    }
 }
 
 /// A backend that hands out a sandbox taken from the pool for this run on its first start,

@@ -43,7 +43,7 @@ public actor WarmPool {
     private var ready: [Ready] = []
     private var starting: [Key] = []
     private var handed: Set<String> = []
-    /// Handed-out sandboxes still alive, by workspace: none is started beside them.
+    /// Handed-out sandboxes not yet killed, by workspace: none is started beside them.
     private var busy: [(workspace: String, sandbox: any Sandbox)] = []
     private var inUse: Set<String> = []
     private var closed = false
@@ -102,8 +102,10 @@ public actor WarmPool {
         if let slot = wanted.firstIndex(of: key) { wanted.remove(at: slot) }
         stats.handedOut += 1
         let now = ContinuousClock.now
+        let id = entry.sandbox.id
         return PooledSandbox(base: entry.sandbox, configuration: configuration, waitedMilliseconds: Self.milliseconds(now - entry.since),
-                             takeMicroseconds: Self.milliseconds(now - began) * 1000)
+                             takeMicroseconds: Self.milliseconds(now - began) * 1000,
+                             released: { [weak self] in await self?.release(id) })
     }
 
     /// How many sandboxes wait ready now.
@@ -123,10 +125,15 @@ public actor WarmPool {
         for sandbox in sandboxes { await sandbox.kill() }
     }
 
-    /// Dead ready sandboxes are killed (reaped) and replaced while still expected; ended
-    /// handed-out ones free their workspace.
+    /// A handed-out sandbox was killed (its kill returns once its workspace is given back):
+    /// its workspace is free again.
+    private func release(_ id: String) {
+        busy.removeAll { $0.sandbox.id == id }
+        refill()
+    }
+
+    /// Dead ready sandboxes are killed (reaped) and replaced while still expected.
     private func sweep() {
-        busy.removeAll { !$0.sandbox.isAlive }
         let dead = ready.filter { !$0.sandbox.isAlive }
         ready.removeAll { !$0.sandbox.isAlive }
         for entry in dead {
