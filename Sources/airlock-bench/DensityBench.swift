@@ -159,9 +159,9 @@ struct ProcessStats: Sendable {
         var stats = ProcessStats()
         let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
         for line in status.split(separator: "\n") {
-            let parts = line.split(separator: " ", omittingEmptySubsequences: true)
+            let parts = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
             if line.hasPrefix("VmRSS:"), parts.count > 1 { stats.rssKiB = Int(parts[1]) ?? 0 }
-            if line.hasPrefix("Threads:"), parts.count > 1 { stats.threads = Int(parts[1].trimmingCharacters(in: .whitespaces)) ?? 0 }
+            if line.hasPrefix("Threads:"), parts.count > 1 { stats.threads = Int(parts[1]) ?? 0 }
         }
         stats.fds = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []).count
         return stats
