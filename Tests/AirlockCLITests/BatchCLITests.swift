@@ -278,3 +278,32 @@ struct BatchCLITests {
         #expect(!runs.stdout.contains("\"id\""), "no run was stored: \(runs.stdout)")
     }
 }
+
+@Suite("airlock batch on PostgreSQL", .enabled(if: RunBinary.path != nil, "needs the built airlock executable beside the tests"),
+       .timeLimit(.minutes(2)))
+struct BatchPostgresCLITests {
+    @Test("a batch stored in PostgreSQL: every run once, a worker sharing the database takes none, batch show agrees")
+    func batchOnPostgres() async throws {
+        guard let scene = try WorkerScene.make() else { return }
+        defer { scene.remove() }
+        let model = try scene.script("ok", [WorkerScene.shell("echo ran > $(mktemp -p . log-XXXXXX)"), ["tool_calls": [["name": "submit", "arguments": ["answer": "ok"]]]]])
+        // A worker on the same database, idle: batch runs are never its to claim.
+        let worker = try scene.worker("idle", concurrency: 2)
+        let text = (1...6).map { "{\"task\": \"pg task \($0)\", \"workspace\": \"\(scene.workspace)\"}" }.joined(separator: "\n") + "\n"
+        let file = scene.root + "/tasks.jsonl"
+        try Data(text.utf8).write(to: URL(fileURLWithPath: file))
+        // The database and state dir go before `--` (after it they would be run options).
+        let run = try await RunBinary.run(["batch", file, "--concurrency", "3", "--json", "--database", scene.url,
+                                           "--state-dir", scene.root + "/state-batch", "--", "--model", model], limit: .seconds(90))
+        #expect(run.status == 0, "\(run.stderr) \(run.stdout.suffix(800))")
+        let summary = try #require(run.batchFinished)
+        #expect(summary["succeeded"] as? Int == 6)
+        let batchID = try #require(summary["batch"] as? String)
+        let shown = try await scene.command(["batch", "show", batchID, "--json"])
+        #expect(shown.status == 0 && ((shown.objects.first ?? nil)?["succeeded"] as? Int) == 6, "\(shown.stderr)")
+        #expect(!worker.stdout.contains("run_claimed"), "the worker claimed a batch run: \(worker.stdout)")
+        let logs = ((try? FileManager.default.contentsOfDirectory(atPath: scene.workspace)) ?? []).filter { $0.hasPrefix("log-") }
+        #expect(logs.count == 6, "each run's call ran once: \(logs)")
+        await scene.stopAll()
+    }
+}
