@@ -179,20 +179,28 @@ struct BatchCLITests {
         // The appending tool: no line twice in any copy; a call cut by the kill may be missing.
         let copies = scene.copies()
         #expect(copies.count == 12)
+        var missingFirst = 0
         for copy in copies {
             let lines = String(decoding: FileManager.default.contents(atPath: copy + "/log.txt") ?? Data(), as: UTF8.self)
                 .split(separator: "\n")
-            #expect(lines.filter { $0 == "first" }.count == 1, "\(copy): \(lines)")
+            #expect(lines.filter { $0 == "first" }.count <= 1, "\(copy): \(lines)")
             #expect(lines.filter { $0 == "second" }.count <= 1, "\(copy): \(lines)")
+            if !lines.contains("first") { missingFirst += 1 }
         }
+        var interrupted = 0
         for item in summary["items"] as? [[String: Any]] ?? [] {
             let run = try #require(item["run"] as? String)
             let ledger = try await scene.ledger(run)
+            interrupted += ledger.filter { $0["kind"] as? String == "tool_result"
+                && ($0["payload"] as? [String: Any])?["status"] as? String == "interrupted" }.count
             #expect(ledger.filter { $0["kind"] as? String == "run_finished" }.count == 1)
             #expect(ledger.filter { $0["kind"] as? String == "run_started" }.count == 1)
             let verify = try await scene.command(["verify", run])
             #expect(verify.status == 0, "\(run): \(verify.stdout)")
         }
+        // A first line is missing only where the kill cut its call after the frame went out
+        // (the outcome is unknown, so it is not re-run): at most the 4 runs going then.
+        #expect(missingFirst <= interrupted && interrupted <= 4, "missing \(missingFirst), interrupted \(interrupted)")
     }
 
     @Test("--max-tokens-total stops starting runs; the rest end skipped, untouched, with the reason")
