@@ -3,7 +3,8 @@
 # Always: bubblewrap (the sandbox), libseccomp-dev (the seccomp filter), zlib1g-dev (the image
 # unpacker and OTLP gzip). With AIRLOCK_SETUP_TESTS=1 (scripts/test.sh sets it) also what the
 # tests use: the other isolation tiers' runtimes, PostgreSQL, busybox and a Python test image,
-# the MCP and telemetry test venvs; with AIRLOCK_SETUP_BROWSER=1, chromium for the page test.
+# the MCP and telemetry test venvs; with AIRLOCK_SETUP_BROWSER=1, chromium for the page test;
+# with AIRLOCK_SETUP_NO_BUILD=1, no build at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,6 +32,8 @@ command -v cc >/dev/null 2>&1 || missing+=(gcc)
 /usr/bin/python3 -c 'import ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
 # postgresql: the store tests start their own server (initdb in a temp dir, loopback only).
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
+# gdb: scripts/test.sh prints the test process's threads if the suite ever hangs.
+command -v gdb >/dev/null 2>&1 || missing+=(gdb)
 fi
 browser=0
 if [ "${AIRLOCK_SETUP_BROWSER:-0}" = 1 ] && ! command -v chromium >/dev/null 2>&1; then browser=1; fi
@@ -91,5 +94,7 @@ if command -v python3 >/dev/null 2>&1; then
 fi
 fi
 
+# AIRLOCK_SETUP_NO_BUILD=1: installs only (scripts/install.sh builds a release itself).
+[ "${AIRLOCK_SETUP_NO_BUILD:-0}" = 1 ] && exit 0
 echo "setup: building (the first build fetches and compiles dependencies: a few minutes)" >&2
 swift build "$@"
