@@ -12,6 +12,10 @@ missing=()
 command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
 [ -f /usr/include/seccomp.h ] || missing+=(libseccomp-dev)
 [ -f /usr/include/zlib.h ] || missing+=(zlib1g-dev)
+# The guest is a fully static executable: static glibc and libstdc++ (usually already there
+# with the Swift toolchain's own prerequisites).
+compgen -G "/usr/lib/*-linux-gnu/libc.a" >/dev/null || missing+=(libc6-dev)
+compgen -G "/usr/lib/gcc/*/*/libstdc++.a" >/dev/null || missing+=(libstdc++-12-dev)
 tests="${AIRLOCK_SETUP_TESTS:-0}"
 if [ "$tests" = 1 ]; then
 [ -x /usr/bin/python3 ] || missing+=(python3)
@@ -23,9 +27,8 @@ command -v runsc >/dev/null 2>&1 || missing+=(runsc)
 # import benchmark's baseline.
 dpkg -s busybox-static >/dev/null 2>&1 || missing+=(busybox-static)
 command -v umoci >/dev/null 2>&1 || missing+=(umoci)
-# gcc + static libc: the escape matrix compiles a static probe into the busybox test image.
+# gcc: the escape matrix compiles a static probe into the busybox test image.
 command -v cc >/dev/null 2>&1 || missing+=(gcc)
-[ -f /usr/lib/x86_64-linux-gnu/libc.a ] || [ -f /usr/lib/aarch64-linux-gnu/libc.a ] || missing+=(libc6-dev)
 # python3-pytest in /usr (which the sandbox sees): the declarative `pytest` tool test.
 /usr/bin/python3 -c 'import pytest' >/dev/null 2>&1 || missing+=(python3-pytest)
 # python3-venv: the MCP test servers' virtual environment (below).
