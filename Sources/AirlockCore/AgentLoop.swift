@@ -170,7 +170,7 @@ public struct AgentLoop: Sendable {
         if !configuration.freshSandboxPerCall {
             do {
                 let sandbox = try await session.acquire()
-                var event: [String: JSONValue] = ["sandbox": .string(sandbox.id), "start_ms": .double(sandbox.startMilliseconds)]
+                var event: [String: JSONValue] = ["sandbox": .string(sandbox.id), "start_ms": .double((sandbox.startMilliseconds * 10).rounded() / 10)]
                 if let image = configuration.sandbox.root.ledgerPayload["digest"] { event["image"] = image }
                 run.emit("sandbox_started", event)
             } catch {
