@@ -23,6 +23,7 @@ struct Airlock: AsyncParsableCommand {
 
     /// Usage errors exit 2 (DESIGN.md §3), not ArgumentParser's 64.
     static func main() async {
+        StandardStreams.openClosed()
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? AsyncParsableCommand {
