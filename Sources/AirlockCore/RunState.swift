@@ -37,7 +37,7 @@ final class RunState: Sendable {
                                 costUSD: recovery.costUSD, started: .now - .milliseconds(recovery.elapsedMilliseconds))
             usage.egressBytes = recovery.egressBytes
         }
-        live = Mutex((configuration.limits, configuration.limits.timeout.map { usage.started + $0 }))
+        live = Mutex((configuration.limits, nil))  // `apply` below sets the deadline and the proxy's cap
         egressBaseline = usage.egressBytes
         state = Mutex((usage, recovery?.callIDs ?? []))
         apply(configuration.limits)
