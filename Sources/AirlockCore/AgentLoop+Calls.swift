@@ -150,6 +150,13 @@ extension AgentLoop {
             return .message(.tool(callID: call.id, name: call.name, content: outcome.content, isError: outcome.isError))
         case .stop(let result):
             return .stop(result)
+        case .timeRanOut(let outcome, let exceeded):
+            switch try await escalate(exceeded, context.run, askedAt: context.askedAt) {
+            case .extended:
+                return .message(.tool(callID: call.id, name: call.name, content: outcome.content, isError: true))
+            case .stop(let result):
+                return .stop(result)
+            }
         }
     }
 }

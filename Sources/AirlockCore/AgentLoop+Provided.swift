@@ -62,9 +62,13 @@ extension AgentLoop {
         let elapsed = (ContinuousClock.now - started).milliseconds
         guard case .value(let outcome) = raced else {
             await run.stage(.update(callID: callID, status: .timedOut, result: "killed: run timeout", exitCode: nil, finished: true))
-            try await run.record(.toolResult, ["call": .string(callID), "status": .string("killed"), "reason": .string("run timeout")])
-            let exceeded = BudgetCheck.check(run.usage, against: BudgetLimits(timeout: configuration.limits.timeout))
-                ?? BudgetExceeded(budget: .time, limit: 0, used: 0, message: "the run's time budget ran out during a tool call")
+            let content = "error: the run's time budget ran out during this call; it was cancelled."
+            try await run.record(.toolResult, ["call": .string(callID), "status": .string("killed"), "reason": .string("run timeout"),
+                                               "content": .string(content), "is_error": .bool(true)])
+            let exceeded = run.timeRanOut(during: "a tool call")
+            if configuration.policy.onBudgetExhausted == .ask {
+                return .timeRanOut(ToolOutcome(content: content, isError: true, status: .timedOut, exitCode: nil, record: [:]), exceeded)
+            }
             return .stop(run.result(.budgetExceeded, reason: exceeded.message + " (the call was cancelled)", budget: exceeded))
         }
         try await session.release()

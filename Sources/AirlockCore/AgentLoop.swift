@@ -170,7 +170,7 @@ public struct AgentLoop: Sendable {
         if !configuration.freshSandboxPerCall {
             do {
                 let sandbox = try await session.acquire()
-                var event: [String: JSONValue] = ["sandbox": .string(sandbox.id), "start_ms": .double(sandbox.startMilliseconds)]
+                var event: [String: JSONValue] = ["sandbox": .string(sandbox.id), "start_ms": .double((sandbox.startMilliseconds * 10).rounded() / 10)]
                 if let image = configuration.sandbox.root.ledgerPayload["digest"] { event["image"] = image }
                 run.emit("sandbox_started", event)
             } catch {
@@ -189,20 +189,18 @@ public struct AgentLoop: Sendable {
             if let stop = try await finishPending(pending, &messages, &context) { return stop }
         }
 
-        var limits = configuration.limits
         if recovery != nil, configuration.policy.onBudgetExhausted == .ask {
-            limits = Self.restoredLimits(limits, entries: try await run.store.ledgerEntries(run: run.id))
+            try await run.ledger.flush()
+            run.apply(Self.restoredLimits(configuration.limits, entries: try await run.store.ledgerEntries(run: run.id)))
         }
         while true {
             // A turn's tool messages first, then the images its calls returned.
             messages += context.images
             context.images = []
             try await run.recordEgress()
-            if let exceeded = BudgetCheck.check(run.usage, against: limits) {
-                switch try await escalate(exceeded, limits: limits, run, context) {
-                case .extended(let extended):
-                    limits = extended
-                    continue
+            if let exceeded = BudgetCheck.check(run.usage, against: run.limits) {
+                switch try await escalate(exceeded, run, askedAt: context.askedAt) {
+                case .extended: continue
                 case .stop(let result): return result
                 }
             }
@@ -218,6 +216,13 @@ public struct AgentLoop: Sendable {
             switch await callModel(messages, run, tools: context.provided.map(\.spec)) {
             case .turn(let value): turn = value
             case .stop(let stop): return stop
+            case .timeRanOut(let exceeded):
+                // The call was cancelled; with an extension it is made again (both recorded).
+                try await run.record(.modelResponse, ["step": .int(step), "error": .string(exceeded.message)])
+                switch try await escalate(exceeded, run, askedAt: context.askedAt) {
+                case .extended: continue
+                case .stop(let result): return result
+                }
             }
             let cost = configuration.prices.cost(for: configuration.model, usage: turn.usage ?? Usage())
             run.charge(turn.usage, cost: cost)
@@ -284,8 +289,19 @@ public struct AgentLoop: Sendable {
         return nil
     }
 
-    enum ToolStep { case `continue`(ToolOutcome), stop(RunResult) }
-    enum ModelStep { case turn(AssistantTurn), stop(RunResult) }
+    enum ToolStep {
+        case `continue`(ToolOutcome)
+        case stop(RunResult)
+        /// The run's deadline ended the call (recorded) under `on_budget_exhausted: ask`:
+        /// the approver decides whether the run goes on, and the model then sees the outcome.
+        case timeRanOut(ToolOutcome, BudgetExceeded)
+    }
+    enum ModelStep {
+        case turn(AssistantTurn)
+        case stop(RunResult)
+        /// The run's deadline cancelled the model call under `on_budget_exhausted: ask`.
+        case timeRanOut(BudgetExceeded)
+    }
 
     /// One tool call in the sandbox, raced against the run's deadline. A dead sandbox is
     /// replaced and the model told; a deadline kills the call and ends the run.
@@ -338,15 +354,22 @@ public struct AgentLoop: Sendable {
             }
             return .continue(ToolOutcome(content: content, isError: true, status: .timedOut, exitCode: nil, record: [:]))
         case .expired:
-            await session.shutdown(reason: "run timeout during a tool call")
-            await run.stage(.update(callID: callID, status: .timedOut, result: "killed: run timeout", exitCode: nil, finished: true))
-            try await run.record(.toolResult, ["call": .string(callID), "status": .string("killed"), "reason": .string("run timeout")])
             // The time budget is what ran out, even when another is used up as well.
-            let exceeded = BudgetCheck.check(run.usage, against: BudgetLimits(timeout: configuration.limits.timeout))
-                ?? BudgetExceeded(budget: .time, limit: Double(configuration.limits.timeout?.milliseconds ?? 0) / 1000,
-                                  used: Double(configuration.limits.timeout?.milliseconds ?? 0) / 1000,
-                                  message: "the run's time budget ran out during a tool call")
-            return .stop(run.result(.budgetExceeded, reason: exceeded.message + " (the call was killed)", budget: exceeded))
+            let exceeded = run.timeRanOut(during: "a tool call")
+            let asking = configuration.policy.onBudgetExhausted == .ask
+            if asking {
+                await session.discard(reason: "run timeout during a tool call")
+            } else {
+                await session.shutdown(reason: "run timeout during a tool call")
+            }
+            await run.stage(.update(callID: callID, status: .timedOut, result: "killed: run timeout", exitCode: nil, finished: true))
+            let content = "error: the run's time budget ran out during this call; it was killed with its sandbox. A fresh sandbox with the same /workspace replaces it; processes and /tmp from before are gone."
+            try await run.record(.toolResult, ["call": .string(callID), "status": .string("killed"), "reason": .string("run timeout"),
+                                               "content": .string(content), "is_error": .bool(true)])
+            guard asking else {
+                return .stop(run.result(.budgetExceeded, reason: exceeded.message + " (the call was killed)", budget: exceeded))
+            }
+            return .timeRanOut(ToolOutcome(content: content, isError: true, status: .timedOut, exitCode: nil, record: [:]), exceeded)
         case .value(.failure(let error)):
             let allowed = try await session.died(reason: error.message)
             await run.stage(.update(callID: callID, status: .failed, result: error.message, exitCode: nil, finished: true))
@@ -405,8 +428,8 @@ public struct AgentLoop: Sendable {
         }
         switch raced {
         case .expired:
-            let exceeded = BudgetCheck.check(run.usage, against: BudgetLimits(timeout: configuration.limits.timeout))
-                ?? BudgetExceeded(budget: .time, limit: 0, used: 0, message: "the run's time budget ran out during a model call")
+            let exceeded = run.timeRanOut(during: "a model call")
+            if configuration.policy.onBudgetExhausted == .ask { return .timeRanOut(exceeded) }
             return .stop(run.result(.budgetExceeded, reason: exceeded.message, budget: exceeded))
         case .value(.failure(let error)):
             _ = try? await run.record(.modelResponse, ["error": .string(error.description), "attempts": .int(error.attempts)])

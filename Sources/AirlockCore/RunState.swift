@@ -13,8 +13,11 @@ final class RunState: Sendable {
     let onEvent: RunEventHandler?
     /// The run's egress proxy, when it has network.
     let egress: EgressGate?
-    /// When the run's time budget ends, if it has one.
-    let deadline: ContinuousClock.Instant?
+    /// The budgets in force (an approver may extend them while the run goes, under
+    /// `on_budget_exhausted: ask`) and the deadline the time budget makes of them.
+    private let live: Mutex<(limits: BudgetLimits, deadline: ContinuousClock.Instant?)>
+    /// Bytes a resumed run had already sent through earlier proxies: its proxy gets the rest.
+    private let egressBaseline: Int
     private let state: Mutex<(usage: BudgetUsage, callIDs: Set<String>)>
     private let interruption = Mutex<RunInterrupt?>(nil)
 
@@ -34,8 +37,31 @@ final class RunState: Sendable {
                                 costUSD: recovery.costUSD, started: .now - .milliseconds(recovery.elapsedMilliseconds))
             usage.egressBytes = recovery.egressBytes
         }
-        deadline = configuration.limits.timeout.map { usage.started + $0 }
+        live = Mutex((configuration.limits, nil))  // `apply` below sets the deadline and the proxy's cap
+        egressBaseline = usage.egressBytes
         state = Mutex((usage, recovery?.callIDs ?? []))
+        apply(configuration.limits)
+    }
+
+    var limits: BudgetLimits { live.withLock { $0.limits } }
+
+    /// When the run's time budget ends, if it has one.
+    var deadline: ContinuousClock.Instant? { live.withLock { $0.deadline } }
+
+    /// Puts `limits` in force at once: the deadline every call is raced against moves, and
+    /// the proxy's byte cap with it, so an extension reaches work already in progress.
+    func apply(_ limits: BudgetLimits) {
+        let started = usage.started
+        live.withLock { $0 = (limits, limits.timeout.map { started + $0 }) }
+        egress?.setByteLimit(limits.maxEgressBytes.map { max(0, $0 - egressBaseline) })
+    }
+
+    /// The time budget, reported as run out during `what` (a model call, a tool call).
+    func timeRanOut(during what: String) -> BudgetExceeded {
+        let timeout = limits.timeout ?? .zero
+        return BudgetCheck.check(usage, against: BudgetLimits(timeout: timeout))
+            ?? BudgetExceeded(budget: .time, limit: BudgetCheck.seconds(timeout), used: BudgetCheck.seconds(timeout),
+                              message: "the run's time budget ran out during \(what)")
     }
 
     var usage: BudgetUsage { state.withLock { $0.usage } }
@@ -120,7 +146,7 @@ final class RunState: Sendable {
     /// What is left of each budget, for progress output.
     var remainingPayload: JSONValue {
         let usage = self.usage
-        let limits = configuration.limits
+        let limits = self.limits
         var left: [String: JSONValue] = [:]
         if let steps = limits.maxSteps { left["steps"] = .int(steps - usage.steps) }
         if let tokens = limits.maxTokens { left["tokens"] = .int(tokens - usage.totalTokens) }

@@ -83,6 +83,15 @@ actor SandboxSession {
         return allowed
     }
 
+    /// Kills the current sandbox without ending the session or counting a replacement (the
+    /// run's own budget ended its call); the next call starts a fresh one.
+    func discard(reason: String) async {
+        guard let sandbox = current else { return }
+        current = nil
+        await sandbox.kill()
+        _ = try? await ledger.append(.sandboxKilled, ["sandbox": .string(sandbox.id), "reason": .string(reason)])
+    }
+
     /// Ends the run's sandbox (the whole process tree goes with it).
     func shutdown(reason: String) async {
         closed = true
