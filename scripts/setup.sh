@@ -3,7 +3,8 @@
 # Always: bubblewrap (the sandbox), libseccomp-dev (the seccomp filter), zlib1g-dev (the image
 # unpacker and OTLP gzip). With AIRLOCK_SETUP_TESTS=1 (scripts/test.sh sets it) also what the
 # tests use: the other isolation tiers' runtimes, PostgreSQL, busybox and a Python test image,
-# the MCP and telemetry test venvs; with AIRLOCK_SETUP_BROWSER=1, chromium for the page test.
+# the MCP and telemetry test venvs; with AIRLOCK_SETUP_BROWSER=1, chromium for the page test;
+# with AIRLOCK_SETUP_NO_BUILD=1, no build at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +12,10 @@ missing=()
 command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
 [ -f /usr/include/seccomp.h ] || missing+=(libseccomp-dev)
 [ -f /usr/include/zlib.h ] || missing+=(zlib1g-dev)
+# The guest is a fully static executable: static glibc and libstdc++ (usually already there
+# with the Swift toolchain's own prerequisites).
+compgen -G "/usr/lib/*-linux-gnu/libc.a" >/dev/null || missing+=(libc6-dev)
+compgen -G "/usr/lib/gcc/*/*/libstdc++.a" >/dev/null || missing+=(libstdc++-12-dev)
 tests="${AIRLOCK_SETUP_TESTS:-0}"
 if [ "$tests" = 1 ]; then
 [ -x /usr/bin/python3 ] || missing+=(python3)
@@ -22,15 +27,16 @@ command -v runsc >/dev/null 2>&1 || missing+=(runsc)
 # import benchmark's baseline.
 dpkg -s busybox-static >/dev/null 2>&1 || missing+=(busybox-static)
 command -v umoci >/dev/null 2>&1 || missing+=(umoci)
-# gcc + static libc: the escape matrix compiles a static probe into the busybox test image.
+# gcc: the escape matrix compiles a static probe into the busybox test image.
 command -v cc >/dev/null 2>&1 || missing+=(gcc)
-[ -f /usr/lib/x86_64-linux-gnu/libc.a ] || [ -f /usr/lib/aarch64-linux-gnu/libc.a ] || missing+=(libc6-dev)
 # python3-pytest in /usr (which the sandbox sees): the declarative `pytest` tool test.
 /usr/bin/python3 -c 'import pytest' >/dev/null 2>&1 || missing+=(python3-pytest)
 # python3-venv: the MCP test servers' virtual environment (below).
 /usr/bin/python3 -c 'import ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
 # postgresql: the store tests start their own server (initdb in a temp dir, loopback only).
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
+# gdb: scripts/test.sh prints the test process's threads if the suite ever hangs.
+command -v gdb >/dev/null 2>&1 || missing+=(gdb)
 fi
 browser=0
 if [ "${AIRLOCK_SETUP_BROWSER:-0}" = 1 ] && ! command -v chromium >/dev/null 2>&1; then browser=1; fi
@@ -101,5 +107,7 @@ command -v openssl >/dev/null 2>&1 || { DEBIAN_FRONTEND=noninteractive "${sudo_c
     || echo "setup: warning: the Kubernetes test cluster could not be built; the Kubernetes tests will be skipped" >&2
 fi
 
+# AIRLOCK_SETUP_NO_BUILD=1: installs only (scripts/install.sh builds a release itself).
+[ "${AIRLOCK_SETUP_NO_BUILD:-0}" = 1 ] && exit 0
 echo "setup: building (the first build fetches and compiles dependencies: a few minutes)" >&2
 swift build "$@"

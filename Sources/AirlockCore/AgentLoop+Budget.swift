@@ -6,14 +6,9 @@ import Foundation
 /// limit are in the ledger before the run goes on; the sandbox has no channel to answer.
 extension AgentLoop {
     enum Escalation {
-        case extended(BudgetLimits)
+        /// The new limits are in force (`RunState.apply`): the deadline and the proxy's cap moved.
+        case extended
         case stop(RunResult)
-    }
-
-    /// Budgets an approver can extend between turns. Time and egress are enforced while a
-    /// call runs (the run's deadline, the proxy's byte cap), so they still end the run.
-    static func extendable(_ budget: BudgetExceeded.Budget) -> Bool {
-        budget == .steps || budget == .tokens || budget == .cost
     }
 
     /// The limits with every extension recorded in the ledger applied (a resumed run keeps them).
@@ -27,27 +22,30 @@ extension AgentLoop {
         return limits
     }
 
-    func escalate(_ exceeded: BudgetExceeded, limits: BudgetLimits, _ run: RunState,
-                  _ context: CallContext) async throws -> Escalation {
+    /// Time and egress run out while a call runs: the deadline ended the call (or the proxy
+    /// cut its connections) first, and the question comes after; the amount then counts from
+    /// the answer, so time spent waiting for it is not taken out of the extension.
+    func escalate(_ exceeded: BudgetExceeded, _ run: RunState, askedAt: [String: Date]) async throws -> Escalation {
         let stop = Escalation.stop(run.result(.budgetExceeded, reason: exceeded.message, budget: exceeded))
-        guard configuration.policy.onBudgetExhausted == .ask, Self.extendable(exceeded.budget) else { return stop }
+        guard configuration.policy.onBudgetExhausted == .ask else { return stop }
         // One question per exhaustion, numbered from the ledger: a harness killed while
         // waiting asks the same question again and finds an answer given meanwhile.
+        try await run.ledger.flush()
         let entries = try await run.store.ledgerEntries(run: run.id)
         let answered = Set(entries.filter { $0.kind == .approvalAnswered }
             .compactMap { $0.payload["call"]?.stringValue }.filter { $0.hasPrefix("budget-") })
         let callID = "budget-\(answered.count + 1)"
+        await run.stageRun { $0.status = .paused }
         try await run.record(.approvalRequested, ["call": .string(callID), "approver": .string(approver.name),
                                                   "rule": "on_budget_exhausted", "reason": .string(exceeded.message),
                                                   "budget": .string(exceeded.budget.rawValue),
                                                   "limit": .double(exceeded.limit), "used": .double(exceeded.used)])
-        _ = try await run.store.updateRun(run.id) { $0.status = .paused }
         run.emit("approval_requested", ["call": .string(callID), "name": "budget", "reason": .string(exceeded.message),
                                         "budget": .string(exceeded.budget.rawValue)])
         var request = ApprovalRequest(run: run.id, call: callID, tool: "budget",
                                       summary: "\(exceeded.budget.rawValue) budget: \(Self.amount(exceeded.used)) used of \(Self.amount(exceeded.limit))",
                                       rule: "on_budget_exhausted", reason: exceeded.message)
-        request.askedAt = context.askedAt[callID] ?? Date()
+        request.askedAt = askedAt[callID] ?? Date()
         request.timeout = configuration.policy.approvalTimeout.map { .seconds($0) }
         request.budget = exceeded
         var answer = await approver.decide(request)
@@ -55,7 +53,7 @@ extension AgentLoop {
         if answer.decision == .extend || answer.decision == .approve, (answer.amount ?? 0) <= 0 {
             answer = ApprovalAnswer(.deny, reason: "no positive amount to extend the budget by", by: answer.by)
         }
-        _ = try await run.store.updateRun(run.id) { $0.status = .running }
+        await run.stageRun { $0.status = .running }
         try await run.record(.approvalAnswered, ["call": .string(callID), "decision": .string(answer.decision.rawValue),
                                                  "by": .string(answer.by), "reason": answer.reason.map { .string($0) } ?? .null,
                                                  "amount": answer.amount.map { .double($0) } ?? .null])
@@ -64,16 +62,27 @@ extension AgentLoop {
         switch answer.decision {
         case .extend, .approve, .approveRule:
             let amount = answer.amount ?? 0
-            let limit = exceeded.limit + amount
+            let limit = Self.base(of: exceeded, usage: run.usage) + amount
             try await run.record(.budgetExtended, ["call": .string(callID), "budget": .string(exceeded.budget.rawValue),
                                                    "previous": .double(exceeded.limit), "amount": .double(amount),
                                                    "limit": .double(limit), "by": .string(answer.by)])
             run.emit("budget_extended", ["budget": .string(exceeded.budget.rawValue), "limit": .double(limit), "by": .string(answer.by)])
-            return .extended(limits.setting(exceeded.budget, to: limit))
+            run.apply(run.limits.setting(exceeded.budget, to: limit))
+            return .extended
         case .terminate:
             return .stop(run.result(.terminated, reason: "\(answer.by) ended the run when its \(exceeded.budget.rawValue) budget ran out\(why)"))
         case .deny:
             return .stop(run.result(.budgetExceeded, reason: "\(exceeded.message); \(answer.by) did not extend it\(why)", budget: exceeded))
+        }
+    }
+
+    /// What an extension adds to: the old limit, or for time and egress what is used by now
+    /// when that is more (the wait for the answer, bytes past the cap before the cut).
+    static func base(of exceeded: BudgetExceeded, usage: BudgetUsage) -> Double {
+        switch exceeded.budget {
+        case .time: max(exceeded.limit, BudgetCheck.seconds(usage.started.duration(to: .now)))
+        case .egress: max(exceeded.limit, Double(usage.egressBytes))
+        case .steps, .tokens, .cost: exceeded.limit
         }
     }
 

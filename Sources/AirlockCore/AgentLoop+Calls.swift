@@ -45,10 +45,11 @@ extension AgentLoop {
         case .failure(let problem):
             context.formatErrors += 1
             let content = "error: \(problem.message)"
-            try await run.record(leading + [(.toolCallRejected, ["call": .string(callID), "kind": .string(problem.kind.rawValue),
-                                                                 "message": .string(problem.message), "content": .string(content)])])
-            try await run.store.recordToolCall(run: run.id, step: step, call: record, status: .rejected)
-            _ = try await run.store.updateToolCall(run: run.id, callID: callID, status: .rejected, result: problem.message, finished: true)
+            // Staged: nothing crosses for a rejected call; the next commit carries it.
+            await run.stage(leading + [(.toolCallRejected, ["call": .string(callID), "kind": .string(problem.kind.rawValue),
+                                                            "message": .string(problem.message), "content": .string(content)])])
+            await run.stage(.record(step: step, call: record, status: .rejected))
+            await run.stage(.update(callID: callID, status: .rejected, result: problem.message, exitCode: nil, finished: true))
             run.emit("tool_rejected", ["call": .string(callID), "name": .string(call.name), "problem": .string(problem.message)])
             if context.formatErrors >= configuration.maxFormatErrors {
                 return .stop(run.result(.formatErrors,
@@ -62,9 +63,10 @@ extension AgentLoop {
                                                  "arguments": valid.arguments]))
         }
         if case .submit(let answer) = valid {
-            try await run.record(leading)
-            try await run.store.recordToolCall(run: run.id, step: step, call: record, status: .completed)
-            _ = try await run.store.updateToolCall(run: run.id, callID: callID, status: .completed, result: answer, finished: true)
+            // Committed with the run's end.
+            await run.stage(leading)
+            await run.stage(.record(step: step, call: record, status: .completed))
+            await run.stage(.update(callID: callID, status: .completed, result: answer, exitCode: nil, finished: true))
             return .stop(run.result(.submitted, reason: "the model submitted its answer", answer: answer))
         }
         // The policy decides before anything crosses; its decision is written with the
@@ -91,11 +93,11 @@ extension AgentLoop {
             } else {
                 // The question is durable before it is asked: a harness killed while waiting
                 // asks again when the run is resumed.
+                await run.stageRun { $0.status = .paused }
                 try await run.record(leading + [(.approvalRequested, ["call": .string(callID), "approver": .string(approver.name),
                                                                       "rule": verdict.rule.map { .string($0) } ?? .null,
                                                                       "reason": .string(verdict.reason)])])
                 leading = []
-                _ = try await run.store.updateRun(run.id) { $0.status = .paused }
                 run.emit("approval_requested", ["call": .string(callID), "name": .string(call.name), "reason": .string(verdict.reason)])
                 var request = ApprovalRequest(run: run.id, call: callID, tool: valid.name,
                                               summary: Transcript.argumentSummary(valid),
@@ -103,7 +105,7 @@ extension AgentLoop {
                 request.askedAt = context.askedAt[callID] ?? Date()
                 request.timeout = configuration.policy.approvalTimeout.map { .seconds($0) }
                 let answer = await approver.decide(request)
-                _ = try await run.store.updateRun(run.id) { $0.status = .running }
+                await run.stageRun { $0.status = .running }
                 try await run.record(.approvalAnswered, ["call": .string(callID), "decision": .string(answer.decision.rawValue),
                                                          "by": .string(answer.by), "reason": answer.reason.map { .string($0) } ?? .null])
                 run.emit("approval_answered", ["call": .string(callID), "decision": .string(answer.decision.rawValue), "by": .string(answer.by)])
@@ -113,7 +115,7 @@ extension AgentLoop {
                 case .deny: denial = "\(verdict.reason); denied by \(answer.by)" + (answer.reason.map { ": \($0)" } ?? "")
                 case .extend: denial = "\(verdict.reason); \(answer.by) answered with a budget extension, which does not approve a call"
                 case .terminate:
-                    try await run.store.recordToolCall(run: run.id, step: step, call: record, status: .denied)
+                    await run.stage(.record(step: step, call: record, status: .denied))
                     return .stop(run.result(.terminated, reason: "\(answer.by) terminated the run at the approval of \(callID)"
                                             + (answer.reason.map { ": \($0)" } ?? "")))
                 }
@@ -121,15 +123,17 @@ extension AgentLoop {
         }
         if let reason = denial {
             let content = "error: denied by policy: \(reason)"
-            try await run.record(leading + [(.toolResult, ["call": .string(callID), "status": .string("denied"),
-                                                           "content": .string(content), "is_error": .bool(true)])])
-            try await run.store.recordToolCall(run: run.id, step: step, call: record, status: .denied)
-            _ = try await run.store.updateToolCall(run: run.id, callID: callID, status: .denied, result: reason, finished: true)
+            // Staged: a denied call crosses nothing.
+            await run.stage(leading + [(.toolResult, ["call": .string(callID), "status": .string("denied"),
+                                                      "content": .string(content), "is_error": .bool(true)])])
+            await run.stage(.record(step: step, call: record, status: .denied))
+            await run.stage(.update(callID: callID, status: .denied, result: reason, exitCode: nil, finished: true))
             run.emit("tool_denied", ["call": .string(callID), "name": .string(call.name), "reason": .string(reason),
                                      "rule": verdict.rule.map { .string($0) } ?? .null])
             return .message(.tool(callID: call.id, name: call.name, content: content, isError: true))
         }
-        try await run.store.recordToolCall(run: run.id, step: step, call: record, status: .running)
+        // Committed with the frame's entry, before the frame.
+        await run.stage(.record(step: step, call: record, status: .running))
         let toolStep: ToolStep
         if case .provided(let provided) = valid, let tool = context.provided.first(where: { $0.spec.name == provided.tool }) {
             toolStep = try await runProvided(provided, tool: tool, callID: callID, step: step, run: run,
@@ -146,6 +150,13 @@ extension AgentLoop {
             return .message(.tool(callID: call.id, name: call.name, content: outcome.content, isError: outcome.isError))
         case .stop(let result):
             return .stop(result)
+        case .timeRanOut(let outcome, let exceeded):
+            switch try await escalate(exceeded, context.run, askedAt: context.askedAt) {
+            case .extended:
+                return .message(.tool(callID: call.id, name: call.name, content: outcome.content, isError: true))
+            case .stop(let result):
+                return .stop(result)
+            }
         }
     }
 }

@@ -61,10 +61,14 @@ extension AgentLoop {
         }
         let elapsed = (ContinuousClock.now - started).milliseconds
         guard case .value(let outcome) = raced else {
-            _ = try await run.store.updateToolCall(run: run.id, callID: callID, status: .timedOut, result: "killed: run timeout", finished: true)
-            try await run.record(.toolResult, ["call": .string(callID), "status": .string("killed"), "reason": .string("run timeout")])
-            let exceeded = BudgetCheck.check(run.usage, against: BudgetLimits(timeout: configuration.limits.timeout))
-                ?? BudgetExceeded(budget: .time, limit: 0, used: 0, message: "the run's time budget ran out during a tool call")
+            await run.stage(.update(callID: callID, status: .timedOut, result: "killed: run timeout", exitCode: nil, finished: true))
+            let content = "error: the run's time budget ran out during this call; it was cancelled."
+            try await run.record(.toolResult, ["call": .string(callID), "status": .string("killed"), "reason": .string("run timeout"),
+                                               "content": .string(content), "is_error": .bool(true)])
+            let exceeded = run.timeRanOut(during: "a tool call")
+            if configuration.policy.onBudgetExhausted == .ask {
+                return .timeRanOut(ToolOutcome(content: content, isError: true, status: .timedOut, exitCode: nil, record: [:]), exceeded)
+            }
             return .stop(run.result(.budgetExceeded, reason: exceeded.message + " (the call was cancelled)", budget: exceeded))
         }
         try await session.release()
@@ -74,9 +78,10 @@ extension AgentLoop {
         record["call"] = .string(callID)
         record["status"] = .string(outcome.status.rawValue)
         record["duration_ms"] = .int(elapsed)
-        try await run.record([(.frameReceived, ["call": .string(callID), "frame": "mcp_result"]), (.toolResult, record)])
-        _ = try await run.store.updateToolCall(run: run.id, callID: callID, status: outcome.status, result: outcome.content,
-                                         exitCode: outcome.exitCode, finished: true)
+        // Staged, as for a built-in tool: committed before the next action.
+        await run.stage([(.frameReceived, ["call": .string(callID), "frame": "mcp_result"]), (.toolResult, record)])
+        await run.stage(.update(callID: callID, status: outcome.status, result: outcome.content,
+                                exitCode: outcome.exitCode, finished: true))
         run.emit("tool_result", ["call": .string(callID), "name": .string(call.tool), "ok": .bool(!outcome.isError),
                                  "duration_ms": .int(elapsed), "budget": run.remainingPayload])
         return .continue(outcome)

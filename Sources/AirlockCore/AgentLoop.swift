@@ -102,7 +102,7 @@ public struct AgentLoop: Sendable {
             Task {
                 while !Task.isCancelled {
                     try? await Task.sleep(for: .milliseconds(100))
-                    try? await run.recordEgress()
+                    try? await run.recordEgress(durable: true)
                 }
             }
         }
@@ -138,7 +138,7 @@ public struct AgentLoop: Sendable {
         await drain?.value
         if let gate {
             await gate.close()
-            do { try await run.recordEgress() } catch {
+            do { try await run.recordEgress(durable: true) } catch {
                 result = run.result(.failed, reason: "the run could not record its egress: \(error)")
             }
         }
@@ -148,7 +148,7 @@ public struct AgentLoop: Sendable {
 
     private func loop(_ run: RunState, _ session: SandboxSession, _ recovery: RunRecovery?) async throws -> RunResult {
         if let recovery {
-            _ = try await run.store.updateRun(run.id) { $0.status = .running }
+            await run.stageRun { $0.status = .running }
             try await run.record(.runResumed, ["steps": .int(recovery.steps), "pending_calls": .int(recovery.pending?.calls.count ?? 0),
                                                "pid": .int(Int(getpid()))])
             run.emit("run_resumed", ["task": .string(configuration.task), "model": .string(configuration.model.description),
@@ -171,7 +171,7 @@ public struct AgentLoop: Sendable {
         if !configuration.freshSandboxPerCall {
             do {
                 let sandbox = try await session.acquire()
-                var event: [String: JSONValue] = ["sandbox": .string(sandbox.id), "start_ms": .double(sandbox.startMilliseconds)]
+                var event: [String: JSONValue] = ["sandbox": .string(sandbox.id), "start_ms": .double((sandbox.startMilliseconds * 10).rounded() / 10)]
                 if let image = configuration.sandbox.root.ledgerPayload["digest"] { event["image"] = image }
                 run.emit("sandbox_started", event)
             } catch {
@@ -190,20 +190,18 @@ public struct AgentLoop: Sendable {
             if let stop = try await finishPending(pending, &messages, &context) { return stop }
         }
 
-        var limits = configuration.limits
         if recovery != nil, configuration.policy.onBudgetExhausted == .ask {
-            limits = Self.restoredLimits(limits, entries: try await run.store.ledgerEntries(run: run.id))
+            try await run.ledger.flush()
+            run.apply(Self.restoredLimits(configuration.limits, entries: try await run.store.ledgerEntries(run: run.id)))
         }
         while true {
             // A turn's tool messages first, then the images its calls returned.
             messages += context.images
             context.images = []
             try await run.recordEgress()
-            if let exceeded = BudgetCheck.check(run.usage, against: limits) {
-                switch try await escalate(exceeded, limits: limits, run, context) {
-                case .extended(let extended):
-                    limits = extended
-                    continue
+            if let exceeded = BudgetCheck.check(run.usage, against: run.limits) {
+                switch try await escalate(exceeded, run, askedAt: context.askedAt) {
+                case .extended: continue
                 case .stop(let result): return result
                 }
             }
@@ -219,12 +217,21 @@ public struct AgentLoop: Sendable {
             switch await callModel(messages, run, tools: context.provided.map(\.spec)) {
             case .turn(let value): turn = value
             case .stop(let stop): return stop
+            case .timeRanOut(let exceeded):
+                // The call was cancelled; with an extension it is made again (both recorded).
+                try await run.record(.modelResponse, ["step": .int(step), "error": .string(exceeded.message)])
+                switch try await escalate(exceeded, run, askedAt: context.askedAt) {
+                case .extended: continue
+                case .stop(let result): return result
+                }
             }
             let cost = configuration.prices.cost(for: configuration.model, usage: turn.usage ?? Usage())
             run.charge(turn.usage, cost: cost)
-            try await run.record([(.modelResponse, Transcript.turn(turn, step: step).objectMembers),
-                                  (.budgetCharged, run.usagePayload.objectMembers)])
-            try await run.saveProgress()
+            // Staged: committed with the entries that allow the turn's first action (a
+            // frame, an approval's question, the run's end), in one transaction.
+            await run.stage([(.modelResponse, Transcript.turn(turn, step: step).objectMembers),
+                             (.budgetCharged, run.usagePayload.objectMembers)])
+            await run.saveProgress()
             run.emit("model_response", Transcript.turn(turn, step: step).objectMembers)
             messages.append(.assistant(turn))
             FaultInjection.point("model_response")
@@ -271,10 +278,9 @@ public struct AgentLoop: Sendable {
                     }
                 } else {
                     let content = "error: the harness stopped while this call was running, so its outcome is unknown: it may or may not have taken effect. Check the state of the workspace before trying it again."
+                    await context.run.stage(.update(callID: callID, status: .failed, result: content, exitCode: nil, finished: true))
                     try await context.run.record(.toolResult, ["call": .string(callID), "status": .string("interrupted"),
                                                                "content": .string(content), "is_error": .bool(true)])
-                    _ = try await context.run.store.updateToolCall(run: context.run.id, callID: callID, status: .failed,
-                                                             result: content, finished: true)
                     context.run.emit("tool_result", ["call": .string(callID), "name": .string(call.name), "ok": .bool(false),
                                                      "interrupted": .bool(true)])
                     messages.append(.tool(callID: call.id, name: call.name, content: content, isError: true))
@@ -284,8 +290,19 @@ public struct AgentLoop: Sendable {
         return nil
     }
 
-    enum ToolStep { case `continue`(ToolOutcome), stop(RunResult) }
-    enum ModelStep { case turn(AssistantTurn), stop(RunResult) }
+    enum ToolStep {
+        case `continue`(ToolOutcome)
+        case stop(RunResult)
+        /// The run's deadline ended the call (recorded) under `on_budget_exhausted: ask`:
+        /// the approver decides whether the run goes on, and the model then sees the outcome.
+        case timeRanOut(ToolOutcome, BudgetExceeded)
+    }
+    enum ModelStep {
+        case turn(AssistantTurn)
+        case stop(RunResult)
+        /// The run's deadline cancelled the model call under `on_budget_exhausted: ask`.
+        case timeRanOut(BudgetExceeded)
+    }
 
     /// One tool call in the sandbox, raced against the run's deadline. A dead sandbox is
     /// replaced and the model told; a deadline kills the call and ends the run.
@@ -328,7 +345,7 @@ public struct AgentLoop: Sendable {
         case .expired where !runDeadlineFirst:
             let message = "the sandbox did not answer within \(answerLimit.milliseconds) ms (the call's timeout plus \(ToolExecutor.answerSlack.milliseconds) ms); the call timed out and the sandbox was killed"
             let allowed = try await session.died(reason: message)
-            _ = try await run.store.updateToolCall(run: run.id, callID: callID, status: .timedOut, result: message, finished: true)
+            await run.stage(.update(callID: callID, status: .timedOut, result: message, exitCode: nil, finished: true))
             let content = "error: \(message). A fresh sandbox with the same /workspace replaces it. Processes and /tmp from before are gone."
             try await run.record(.toolResult, ["call": .string(callID), "status": .string("timed_out"), "error": .string(message),
                                                "content": .string(content), "is_error": .bool(true)])
@@ -338,18 +355,25 @@ public struct AgentLoop: Sendable {
             }
             return .continue(ToolOutcome(content: content, isError: true, status: .timedOut, exitCode: nil, record: [:]))
         case .expired:
-            await session.shutdown(reason: "run timeout during a tool call")
-            _ = try await run.store.updateToolCall(run: run.id, callID: callID, status: .timedOut, result: "killed: run timeout", finished: true)
-            try await run.record(.toolResult, ["call": .string(callID), "status": .string("killed"), "reason": .string("run timeout")])
             // The time budget is what ran out, even when another is used up as well.
-            let exceeded = BudgetCheck.check(run.usage, against: BudgetLimits(timeout: configuration.limits.timeout))
-                ?? BudgetExceeded(budget: .time, limit: Double(configuration.limits.timeout?.milliseconds ?? 0) / 1000,
-                                  used: Double(configuration.limits.timeout?.milliseconds ?? 0) / 1000,
-                                  message: "the run's time budget ran out during a tool call")
-            return .stop(run.result(.budgetExceeded, reason: exceeded.message + " (the call was killed)", budget: exceeded))
+            let exceeded = run.timeRanOut(during: "a tool call")
+            let asking = configuration.policy.onBudgetExhausted == .ask
+            if asking {
+                await session.discard(reason: "run timeout during a tool call")
+            } else {
+                await session.shutdown(reason: "run timeout during a tool call")
+            }
+            await run.stage(.update(callID: callID, status: .timedOut, result: "killed: run timeout", exitCode: nil, finished: true))
+            let content = "error: the run's time budget ran out during this call; it was killed with its sandbox. A fresh sandbox with the same /workspace replaces it; processes and /tmp from before are gone."
+            try await run.record(.toolResult, ["call": .string(callID), "status": .string("killed"), "reason": .string("run timeout"),
+                                               "content": .string(content), "is_error": .bool(true)])
+            guard asking else {
+                return .stop(run.result(.budgetExceeded, reason: exceeded.message + " (the call was killed)", budget: exceeded))
+            }
+            return .timeRanOut(ToolOutcome(content: content, isError: true, status: .timedOut, exitCode: nil, record: [:]), exceeded)
         case .value(.failure(let error)):
             let allowed = try await session.died(reason: error.message)
-            _ = try await run.store.updateToolCall(run: run.id, callID: callID, status: .failed, result: error.message, finished: true)
+            await run.stage(.update(callID: callID, status: .failed, result: error.message, exitCode: nil, finished: true))
             let content = "error: the sandbox died during this call (\(error.message)); a fresh sandbox with the same /workspace replaces it. Processes and /tmp from before are gone."
             try await run.record(.toolResult, ["call": .string(callID), "status": .string("sandbox_died"), "error": .string(error.message),
                                                "content": .string(content), "is_error": .bool(true)])
@@ -367,10 +391,12 @@ public struct AgentLoop: Sendable {
             record["call"] = JSONValue.string(callID)
             record["status"] = JSONValue.string(outcome.status.rawValue)
             record["duration_ms"] = JSONValue.int(elapsed)
-            try await run.record([(.frameReceived, ["call": .string(callID), "frame": .string(outcome.exitCode == nil ? "result" : "exit")]),
-                                  (.toolResult, record)])
-            _ = try await run.store.updateToolCall(run: run.id, callID: callID, status: outcome.status,
-                                             result: outcome.content, exitCode: outcome.exitCode, finished: true)
+            // Staged: the result allows nothing by itself; it is committed with the next
+            // model request (or the run's end), before that action.
+            await run.stage([(.frameReceived, ["call": .string(callID), "frame": .string(outcome.exitCode == nil ? "result" : "exit")]),
+                             (.toolResult, record)])
+            await run.stage(.update(callID: callID, status: outcome.status, result: outcome.content,
+                                    exitCode: outcome.exitCode, finished: true))
             var event: [String: JSONValue] = ["call": .string(callID), "name": .string(call.name), "ok": .bool(!outcome.isError),
                                               "duration_ms": .int(elapsed), "budget": run.remainingPayload]
             if let code = outcome.exitCode { event["exit_code"] = .int(code) }
@@ -403,8 +429,8 @@ public struct AgentLoop: Sendable {
         }
         switch raced {
         case .expired:
-            let exceeded = BudgetCheck.check(run.usage, against: BudgetLimits(timeout: configuration.limits.timeout))
-                ?? BudgetExceeded(budget: .time, limit: 0, used: 0, message: "the run's time budget ran out during a model call")
+            let exceeded = run.timeRanOut(during: "a model call")
+            if configuration.policy.onBudgetExhausted == .ask { return .timeRanOut(exceeded) }
             return .stop(run.result(.budgetExceeded, reason: exceeded.message, budget: exceeded))
         case .value(.failure(let error)):
             _ = try? await run.record(.modelResponse, ["error": .string(error.description), "attempts": .int(error.attempts)])

@@ -5,7 +5,7 @@ import Synchronization
 /// run survives its harness dying anywhere: `AIRLOCK_FAULT_KILL_AT=point` (or `point:N` for
 /// the N-th time it is reached). Points: `model_request` (before a model call),
 /// `model_stream` (during a streamed response), `model_response` (after the response is
-/// recorded, before its tool calls), `tool_dispatch` (before a call's frame is sent),
+/// staged, before its tool calls: not yet on disk, so a resume makes the model call again), `tool_dispatch` (before a call's frame is sent),
 /// `tool_output` (while a command runs, at its first output), `tool_result` (after a call
 /// returned, before its result is recorded). Unset, every point is a no-op.
 enum FaultInjection {

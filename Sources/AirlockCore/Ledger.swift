@@ -3,14 +3,24 @@ import Foundation
 import Metrics
 
 /// The append-only, hash-chained record of one run. Every payload is redacted, then written
-/// in its own durable transaction: when `append` returns, the entry is on disk, so the loop
-/// can log a decision and only then act on it.
+/// durably: when `append` returns, the entry is on disk, so the loop can log a decision and
+/// only then act on it.
+///
+/// Writes that allow no action by themselves (a model's response, a tool's result, the
+/// run's counters, tool call rows) are `stage`d instead: kept in order and committed with
+/// the next `append` (or `flush`) in the same transaction, so the entries leading up to one
+/// action cost one fsync. A harness killed before that commit loses only staged writes,
+/// which is what it would lose had it died a moment earlier: nothing was acted on yet.
 public actor Ledger {
     public nonisolated let run: String
     private let store: any RunStore
     private let redactor: Redactor
     private let clock: @Sendable () -> Date
     private var last: LedgerEntry?
+    /// Staged writes, committed with the next append.
+    private var pending = RunWrites()
+    /// The commit under way, which the next one waits for.
+    private var inFlight: Task<[LedgerEntry], any Error>?
 
     /// `redactor` defaults to the store's. `clock` is for tests.
     public init(store: any RunStore, run: String, redactor: Redactor? = nil,
@@ -21,27 +31,73 @@ public actor Ledger {
         self.clock = clock
     }
 
-    /// Appends an entry and returns it as stored. Continues an existing chain (a resumed run).
+    /// Appends an entry (with everything staged before it) and returns it as stored.
+    /// Continues an existing chain (a resumed run).
     @discardableResult
     public func append(_ kind: LedgerKind, _ payload: JSONValue = .object([:])) async throws -> LedgerEntry {
-        let began = DispatchTime.now()
-        let entry = try await store.appendLedgerEntry(run: run, kind: kind, payload: redactor.redact(payload),
-                                                now: clock)
-        Metrics.Timer(label: "airlock_ledger_append_seconds").recordInterval(since: began)
-        last = entry
+        let entries = try await append(batch: [(kind, payload)])
+        guard let entry = entries.last else { throw StoreError.internalError("no entry appended") }
         return entry
     }
 
-    /// Appends several entries in one durable transaction (one fsync): the entries that
-    /// lead up to one action are written together, before it.
+    /// Appends several entries, after everything staged, in one durable transaction (one
+    /// fsync): the entries that lead up to one action are written together, before it.
     @discardableResult
     public func append(batch: [(LedgerKind, JSONValue)]) async throws -> [LedgerEntry] {
+        try await commit(adding: batch.map { ($0.0, redactor.redact($0.1)) })
+    }
+
+    /// Keeps entries to be committed with the next append.
+    public func stage(_ batch: [(LedgerKind, JSONValue)]) {
+        pending.ledger += batch.map { ($0.0, redactor.redact($0.1)) }
+    }
+
+    /// Keeps store writes (tool call rows, the run's row) to be committed with the next append.
+    public func stage(_ writes: RunWrites) {
+        var writes = writes
+        writes.ledger = writes.ledger.map { ($0.0, redactor.redact($0.1)) }
+        pending.append(writes)
+    }
+
+    /// Forgets what is staged: for a run whose end could not be written, which must not
+    /// have its row marked finished by a later commit.
+    public func discardStaged() {
+        pending = RunWrites()
+    }
+
+    /// Commits what is staged, if anything.
+    public func flush() async throws {
+        guard !pending.isEmpty else { return }
+        _ = try await commit(adding: [])
+    }
+
+    /// Commits the staged writes followed by `items`, and returns the entries of `items` as
+    /// stored. One commit at a time: a caller arriving while another's is in flight (the
+    /// actor is re-entered across the await) waits, so staged writes are taken exactly once
+    /// and the chain's order is the order of the calls. A failed commit's staged writes are
+    /// put back in front, for the next one.
+    private func commit(adding items: [(LedgerKind, JSONValue)]) async throws -> [LedgerEntry] {
+        while let current = inFlight { _ = await current.result }
+        let staged = pending
+        var writes = staged
+        writes.ledger += items
+        pending = RunWrites()
         let began = DispatchTime.now()
-        let entries = try await store.appendLedgerEntries(run: run, items: batch.map { ($0.0, redactor.redact($0.1)) },
-                                                    now: clock)
+        let work = Task { [store, run, clock] in try await store.commit(run: run, writes, now: clock) }
+        inFlight = work
+        defer { inFlight = nil }
+        let entries: [LedgerEntry]
+        do {
+            entries = try await work.value
+        } catch {
+            var restored = staged
+            restored.append(pending)
+            pending = restored
+            throw error
+        }
         Metrics.Timer(label: "airlock_ledger_append_seconds").recordInterval(since: began)
         if let entry = entries.last { last = entry }
-        return entries
+        return Array(entries.dropFirst(staged.ledger.count))
     }
 
     @discardableResult

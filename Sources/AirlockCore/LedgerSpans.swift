@@ -55,7 +55,7 @@ public enum LedgerSpans {
     }
 
     /// Nanoseconds since the epoch of a ledger time (`2026-11-29T13:45:01.123Z`).
-    static func nanos(_ time: String) -> UInt64 {
+    public static func nanos(_ time: String) -> UInt64 {
         let parts = time.split(whereSeparator: { "-T:.Z".contains($0) }).compactMap { Int($0) }
         guard parts.count >= 7 else { return 0 }
         var value = tm()

@@ -13,8 +13,11 @@ final class RunState: Sendable {
     let onEvent: RunEventHandler?
     /// The run's egress proxy, when it has network.
     let egress: EgressGate?
-    /// When the run's time budget ends, if it has one.
-    let deadline: ContinuousClock.Instant?
+    /// The budgets in force (an approver may extend them while the run goes, under
+    /// `on_budget_exhausted: ask`) and the deadline the time budget makes of them.
+    private let live: Mutex<(limits: BudgetLimits, deadline: ContinuousClock.Instant?)>
+    /// Bytes a resumed run had already sent through earlier proxies: its proxy gets the rest.
+    private let egressBaseline: Int
     private let state: Mutex<(usage: BudgetUsage, callIDs: Set<String>)>
     private let interruption = Mutex<RunInterrupt?>(nil)
 
@@ -34,8 +37,31 @@ final class RunState: Sendable {
                                 costUSD: recovery.costUSD, started: .now - .milliseconds(recovery.elapsedMilliseconds))
             usage.egressBytes = recovery.egressBytes
         }
-        deadline = configuration.limits.timeout.map { usage.started + $0 }
+        live = Mutex((configuration.limits, nil))  // `apply` below sets the deadline and the proxy's cap
+        egressBaseline = usage.egressBytes
         state = Mutex((usage, recovery?.callIDs ?? []))
+        apply(configuration.limits)
+    }
+
+    var limits: BudgetLimits { live.withLock { $0.limits } }
+
+    /// When the run's time budget ends, if it has one.
+    var deadline: ContinuousClock.Instant? { live.withLock { $0.deadline } }
+
+    /// Puts `limits` in force at once: the deadline every call is raced against moves, and
+    /// the proxy's byte cap with it, so an extension reaches work already in progress.
+    func apply(_ limits: BudgetLimits) {
+        let started = usage.started
+        live.withLock { $0 = (limits, limits.timeout.map { started + $0 }) }
+        egress?.setByteLimit(limits.maxEgressBytes.map { max(0, $0 - egressBaseline) })
+    }
+
+    /// The time budget, reported as run out during `what` (a model call, a tool call).
+    func timeRanOut(during what: String) -> BudgetExceeded {
+        let timeout = limits.timeout ?? .zero
+        return BudgetCheck.check(usage, against: BudgetLimits(timeout: timeout))
+            ?? BudgetExceeded(budget: .time, limit: BudgetCheck.seconds(timeout), used: BudgetCheck.seconds(timeout),
+                              message: "the run's time budget ran out during \(what)")
     }
 
     var usage: BudgetUsage { state.withLock { $0.usage } }
@@ -81,9 +107,25 @@ final class RunState: Sendable {
         try await ledger.append(kind, .object(payload))
     }
 
-    /// Several entries in one durable transaction.
+    /// Several entries in one durable transaction (with everything staged before them).
     func record(_ batch: [(LedgerKind, [String: JSONValue])]) async throws {
         try await ledger.append(batch: batch.map { ($0.0, JSONValue.object($0.1)) })
+    }
+
+    /// Entries that allow no action by themselves: committed with the next `record`, before
+    /// the next action.
+    func stage(_ batch: [(LedgerKind, [String: JSONValue])]) async {
+        await ledger.stage(batch.map { ($0.0, JSONValue.object($0.1)) })
+    }
+
+    /// A tool call row's write, committed with the next `record`.
+    func stage(_ write: RunWrites.ToolCallWrite) async {
+        await ledger.stage(RunWrites(toolCalls: [write]))
+    }
+
+    /// A change of the run's row, committed with the next `record`.
+    func stageRun(_ change: @escaping @Sendable (inout RunRecord) -> Void) async {
+        await ledger.stage(RunWrites(runChanges: [change]))
     }
 
     func emit(_ type: String, _ fields: [String: JSONValue] = [:]) {
@@ -104,7 +146,7 @@ final class RunState: Sendable {
     /// What is left of each budget, for progress output.
     var remainingPayload: JSONValue {
         let usage = self.usage
-        let limits = configuration.limits
+        let limits = self.limits
         var left: [String: JSONValue] = [:]
         if let steps = limits.maxSteps { left["steps"] = .int(steps - usage.steps) }
         if let tokens = limits.maxTokens { left["tokens"] = .int(tokens - usage.totalTokens) }
@@ -115,11 +157,12 @@ final class RunState: Sendable {
     }
 
     /// Writes what went through the egress proxy since the last time (one entry a request)
-    /// and charges its bytes to the budget.
-    func recordEgress() async throws {
+    /// and charges its bytes to the budget. `durable: false` stages them for the next commit.
+    func recordEgress(durable: Bool = false) async throws {
         guard let records = egress?.takeRecords(), !records.isEmpty else { return }
         chargeEgress(bytes: records.reduce(0) { Usage.sum([$0, $1.bytesUp, $1.bytesDown]) })
-        try await record(records.map { (LedgerKind.egressRequest, $0.ledgerPayload) })
+        let entries = records.map { (LedgerKind.egressRequest, $0.ledgerPayload) }
+        if durable { try await record(entries) } else { await stage(entries) }
         for record in records {
             var event = record.ledgerPayload
             event.removeValue(forKey: "started")
@@ -127,10 +170,11 @@ final class RunState: Sendable {
         }
     }
 
-    /// Keeps the runs table's counters current, so `airlock runs` shows a live run's progress.
-    func saveProgress() async throws {
+    /// Keeps the runs table's counters current, so `airlock runs` shows a live run's progress
+    /// (staged: written with the step's next commit).
+    func saveProgress() async {
         let usage = self.usage
-        _ = try await store.updateRun(id) { record in
+        await stageRun { record in
             record.steps = usage.steps
             record.inputTokens = usage.inputTokens
             record.outputTokens = usage.outputTokens
@@ -146,22 +190,32 @@ final class RunState: Sendable {
         ]
         if let answer = result.answer { payload["answer"] = .string(answer) }
         if let budget = result.budget { payload["budget"] = budget.payload }
-        let head = try? await record(.runFinished, .object(payload))
-        if let key = configuration.signingKey, let head, let signature = try? ChainSignature.payload(signing: head, withRawKey: key) {
-            _ = try? await record(ChainSignature.kind, signature)
-        }
         let usage = result.usage
-        // A run is finished only once its ledger says so. If the end could not be written
-        // (a full disk), the run stays resumable instead of claiming an end it lacks.
-        let ended = head != nil
-        _ = try? await store.updateRun(id) { record in
-            record.status = ended ? .finished : .interrupted
-            record.outcome = ended ? result.outcome.rawValue : nil
-            record.exitCode = ended ? Int(result.exitCode) : nil
+        // A run is finished only once its ledger says so: the row and the last entry are
+        // written in one transaction. If it fails (a full disk), the run stays resumable
+        // instead of claiming an end it lacks.
+        await stageRun { record in
+            record.status = .finished
+            record.outcome = result.outcome.rawValue
+            record.exitCode = Int(result.exitCode)
             record.steps = usage.steps
             record.inputTokens = usage.inputTokens
             record.outputTokens = usage.outputTokens
             record.costUSD = usage.costUSD
+        }
+        let head = try? await record(.runFinished, .object(payload))
+        if head == nil {
+            await ledger.discardStaged()
+            _ = try? await store.updateRun(id) { record in
+                record.status = .interrupted
+                record.steps = usage.steps
+                record.inputTokens = usage.inputTokens
+                record.outputTokens = usage.outputTokens
+                record.costUSD = usage.costUSD
+            }
+        }
+        if let key = configuration.signingKey, let head, let signature = try? ChainSignature.payload(signing: head, withRawKey: key) {
+            _ = try? await record(ChainSignature.kind, signature)
         }
         emit("run_finished", payload)
         return result

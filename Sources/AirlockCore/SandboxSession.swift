@@ -52,6 +52,12 @@ actor SandboxSession {
         ]
         if let image = configuration.root.ledgerPayload["digest"] { payload["image"] = image }
         for (key, value) in sandbox.ledgerDetails where payload[key] == nil { payload[key] = .string(value) }
+        if let pooled = sandbox as? PooledSandbox {
+            // Started ahead by the warm pool: how long it waited there, and the take itself.
+            payload["pooled"] = .bool(true)
+            payload["pool_wait_ms"] = .double((pooled.waitedMilliseconds * 10).rounded() / 10)
+            payload["take_us"] = .double((pooled.takeMicroseconds * 10).rounded() / 10)
+        }
         try await ledger.append(.sandboxStarted, .object(payload))
         return sandbox
     }
@@ -61,7 +67,7 @@ actor SandboxSession {
         guard freshPerCall, let sandbox = current else { return }
         current = nil
         await sandbox.kill()
-        try await ledger.append(.sandboxKilled, ["sandbox": .string(sandbox.id), "reason": .string("fresh sandbox per call")])
+        try await ledger.append(.sandboxKilled, Self.killed(sandbox, reason: "fresh sandbox per call"))
     }
 
     /// The sandbox died under a call: record it, and say whether another may replace it.
@@ -78,12 +84,28 @@ actor SandboxSession {
         return allowed
     }
 
+    /// Kills the current sandbox without ending the session or counting a replacement (the
+    /// run's own budget ended its call); the next call starts a fresh one.
+    func discard(reason: String) async {
+        guard let sandbox = current else { return }
+        current = nil
+        await sandbox.kill()
+        _ = try? await ledger.append(.sandboxKilled, Self.killed(sandbox, reason: reason))
+    }
+
     /// Ends the run's sandbox (the whole process tree goes with it).
     func shutdown(reason: String) async {
         closed = true
         guard let sandbox = current else { return }
         current = nil
         await sandbox.kill()
-        _ = try? await ledger.append(.sandboxKilled, ["sandbox": .string(sandbox.id), "reason": .string(reason)])
+        _ = try? await ledger.append(.sandboxKilled, Self.killed(sandbox, reason: reason))
+    }
+
+    /// `sandbox_killed`'s payload: the id, why, and what the sandbox reports of its end.
+    private static func killed(_ sandbox: any Sandbox, reason: String) -> JSONValue {
+        var payload: [String: JSONValue] = ["sandbox": .string(sandbox.id), "reason": .string(reason)]
+        for (key, value) in sandbox.endDetails where payload[key] == nil { payload[key] = .string(value) }
+        return .object(payload)
     }
 }

@@ -2,10 +2,19 @@ import Synchronization
 
 /// Counts every byte to and from the sandbox across all connections against `maxBytes`.
 final class EgressMeter: Sendable {
-    let limit: Int?
-    private let state = Mutex<(used: Int, exhausted: Bool)>((0, false))
+    private let state: Mutex<(used: Int, exhausted: Bool, limit: Int?)>
 
-    init(limit: Int?) { self.limit = limit }
+    init(limit: Int?) { state = Mutex((0, false, limit)) }
+
+    var limit: Int? { state.withLock { $0.limit } }
+
+    /// A new limit (an approver extended the budget): under it, new connections pass again.
+    func setLimit(_ limit: Int?) {
+        state.withLock { state in
+            state.limit = limit
+            state.exhausted = limit.map { state.used >= $0 } ?? false
+        }
+    }
 
     var used: Int { state.withLock { $0.used } }
     var exhausted: Bool { state.withLock { $0.exhausted } }
@@ -17,7 +26,7 @@ final class EgressMeter: Sendable {
     func charge(_ bytes: Int) -> Charge {
         state.withLock { state in
             state.used += bytes
-            guard let limit, state.used >= limit else { return .within }
+            guard let limit = state.limit, state.used >= limit else { return .within }
             if state.exhausted { return .exhausted }
             state.exhausted = true
             return .crossedNow

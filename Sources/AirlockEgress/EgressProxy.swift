@@ -45,6 +45,10 @@ public final class EgressProxy: Sendable {
     public var bytesUsed: Int { state.meter.used }
     public var budgetExhausted: Bool { state.meter.exhausted }
 
+    /// Changes the byte cap while the proxy runs (nil: none). Connections the old cap cut
+    /// stay cut; new ones are admitted while under the new cap.
+    public func setByteLimit(_ limit: Int?) { state.meter.setLimit(limit) }
+
     /// Stops listening and closes open connections; their records are finished on return.
     public func shutdown() async {
         let closing = listeners.withLock { channels in

@@ -4,10 +4,10 @@ import AirlockSandboxHost
 import Crypto
 import Foundation
 
-/// The small image an init container copies the guest from: `/airlock/airlock-guest`, and
-/// when the guest is dynamically linked, its loader and libraries in `/airlock/lib` (the
-/// sandbox's own image may have neither a shell nor glibc). Written as an OCI archive
-/// (`airlock image guest -o FILE`) for `docker load`/`ctr images import`/`skopeo copy`.
+/// The small image an init container copies the guest from: `/airlock/airlock-guest`, a
+/// fully static executable, so the sandbox's own image needs neither a shell nor a libc.
+/// Written as an OCI archive (`airlock image guest -o FILE`) for `docker load`/`ctr images
+/// import`/`skopeo copy`.
 public enum GuestImage {
     /// The reference the backend runs by default; the tag follows the guest protocol.
     public static let defaultReference = "ghcr.io/airlock-sandbox/airlock-guest:protocol-\(ProtocolVersion.current)"
@@ -15,53 +15,40 @@ public enum GuestImage {
     static let sourceDirectory = "/airlock"
     static let installDirectory = "/opt/airlock"
 
-    /// The command that runs the guest binary at `directory` (through the bundled loader when
-    /// the guest is dynamic).
-    static func launch(directory: String, dynamic: Bool, arguments: [String]) -> [String] {
-        dynamic ? [directory + "/lib/ld.so", "--library-path", directory + "/lib", directory + "/airlock-guest"] + arguments
-            : [directory + "/airlock-guest"] + arguments
+    /// The command that runs the guest binary at `directory`.
+    static func launch(directory: String, arguments: [String]) -> [String] {
+        [directory + "/airlock-guest"] + arguments
     }
 
-    /// Whether the local guest (the one the image is written from) is dynamically linked.
-    static func isDynamic(_ guest: String) throws(SandboxError) -> Bool {
-        do { return try GuestLibraries.resolve(guest) != nil } catch {
+    /// Refuses a dynamically linked guest: a pod's image has no loader or libraries for it.
+    static func requireStatic(_ guest: String) throws(SandboxError) {
+        let libraries: GuestLibraries?
+        do { libraries = try GuestLibraries.resolve(guest) } catch {
             throw SandboxError(.unavailable, error.message, fix: "install libc-bin (ldd)")
+        }
+        guard libraries == nil else {
+            throw SandboxError(.configuration, "the guest \(guest) is dynamically linked; a pod's image cannot run it",
+                               fix: "build the guest static (swift build: Package.swift links airlock-guest with -static-executable)")
         }
     }
 
     /// Writes the OCI archive for `reference` from the guest at `guestPath`.
     public static func write(to path: String, reference: String = defaultReference, guestPath: String? = nil) throws(SandboxError) {
         let guest = try GuestBinary.locate(guestPath)
-        var files: [(String, Data)] = []
+        try requireStatic(guest)
         guard let binary = FileManager.default.contents(atPath: guest) else {
             throw SandboxError(.unavailable, "cannot read the guest \(guest)")
         }
-        files.append(("airlock/airlock-guest", binary))
-        let libraries: GuestLibraries?
-        do { libraries = try GuestLibraries.resolve(guest) } catch {
-            throw SandboxError(.unavailable, error.message, fix: "install libc-bin (ldd)")
-        }
-        if let libraries {
-            for library in [libraries.loader] + libraries.libraries {
-                guard let data = FileManager.default.contents(atPath: library) else {
-                    throw SandboxError(.unavailable, "cannot read the guest's library \(library)")
-                }
-                let name = library == libraries.loader ? "ld.so" : (library as NSString).lastPathComponent
-                files.append(("airlock/lib/" + name, data))
-            }
-        }
         var layer = TarWriter()
         layer.directory("airlock/")
-        if libraries != nil { layer.directory("airlock/lib/") }
-        for (name, data) in files { layer.file(name, data, mode: 0o555) }
-        let archive = OCIArchive.make(reference: reference, layer: layer.finish(), command: launch(
-            directory: sourceDirectory, dynamic: libraries != nil, arguments: ["--help"]))
+        layer.file("airlock/airlock-guest", binary, mode: 0o555)
+        let archive = OCIArchive.make(reference: reference, layer: layer.finish(),
+                                      command: launch(directory: sourceDirectory, arguments: ["--help"]))
         guard FileManager.default.createFile(atPath: path, contents: archive) else {
             throw SandboxError(.configuration, "cannot write \(path)")
         }
     }
 }
-
 
 /// An OCI image layout as one tar: oci-layout, index.json and the blobs.
 enum OCIArchive {

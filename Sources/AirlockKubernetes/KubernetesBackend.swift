@@ -49,7 +49,6 @@ public struct KubernetesBackend: SandboxBackend {
         }
         var options = self.options
         if let run = configuration.runID { options.runID = run }
-        options.guestIsDynamic = try GuestImage.isDynamic(try GuestBinary.locate(configuration.guestPath))
         let client = try self.client()
         let namespace = namespace(for: client)
         let id = SandboxStart.newID()
@@ -61,6 +60,12 @@ public struct KubernetesBackend: SandboxBackend {
             throw Self.explain(error, doing: "create the sandbox network policy in namespace \(namespace)", client: client)
         }
         phaseObserver?("policy")
+        let workspace = configuration.workspace.isEmpty || !FileManager.default.fileExists(atPath: configuration.workspace) ? nil
+            : WorkspaceSync(root: configuration.workspace, limit: options.workspaceLimitBytes)
+        var recovered = Recovered()
+        if let run = options.runID {
+            recovered = await recoverStalePods(run: run, workspace: workspace, namespace: namespace, client: client)
+        }
         let created: PodStatus
         do {
             created = PodStatus(object: try await client.createPod(
@@ -81,7 +86,24 @@ public struct KubernetesBackend: SandboxBackend {
         }
         phaseObserver?("running")
         _ = created
-        return try await attach(pod: running, id: id, namespace: namespace, client: client, began: began)
+        if let workspace {
+            do {
+                _ = try await client.copyWorkspaceIn(workspace, pod: podName, namespace: namespace, timeout: options.syncTimeout)
+            } catch {
+                await client.deletePodAndWait(podName, namespace: namespace)
+                await client.shutdown()
+                throw error
+            }
+            phaseObserver?("workspace")
+        }
+        let sandbox = try await attach(pod: running, id: id, namespace: namespace, client: client, began: began)
+        sandbox.workspace = workspace
+        if !recovered.pods.isEmpty {
+            sandbox.recovered = ["stale_pods": recovered.pods.joined(separator: ","), "recovered_entries": "\(recovered.entries)"]
+            if !recovered.failures.isEmpty { sandbox.recovered["recover_error"] = recovered.failures.joined(separator: "; ") }
+        }
+        sandbox.syncTimeout = options.syncTimeout
+        return sandbox
     }
 
     /// Starts a fresh guest in a running pod (a new sandbox or a resumed run's pod).
@@ -89,7 +111,7 @@ public struct KubernetesBackend: SandboxBackend {
                 began: ContinuousClock.Instant) async throws(SandboxError) -> KubernetesSandbox {
         let bridge = try ExecBridge()
         let sandbox = KubernetesSandbox(id: id, pod: pod, namespace: namespace, client: client, bridge: bridge, keepPod: keepPod)
-        let command = GuestImage.launch(directory: GuestImage.installDirectory, dynamic: options.guestIsDynamic, arguments: [])
+        let command = GuestImage.launch(directory: GuestImage.installDirectory, arguments: [])
         sandbox.attach(KubeExec(pod: pod.name, namespace: namespace, command: command), timeout: streamTimeout)
         guard let hello = await bridge.guest.waitForHello(timeout: greetTimeout) else {
             let detail = sandbox.diagnostics.trimmingCharacters(in: .whitespacesAndNewlines)

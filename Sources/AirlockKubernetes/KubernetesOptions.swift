@@ -11,8 +11,6 @@ public struct KubernetesOptions: Sendable, Hashable {
     public var image: String
     /// The image the init container copies the guest from (`airlock image guest`).
     public var guestImage: String = GuestImage.defaultReference
-    /// Whether the guest runs through its bundled loader (set from the local guest at start).
-    public var guestIsDynamic = true
     /// The run the pod belongs to (a label; `resume` and `gc` find pods by it).
     public var runID: String?
     /// The uid (and gid) the pod runs as: unprivileged, never 0.
@@ -25,6 +23,10 @@ public struct KubernetesOptions: Sendable, Hashable {
     public var ephemeralStorageBytes: Int = 2 * 1024 * 1024 * 1024
     public var workspaceBytes: Int = 1024 * 1024 * 1024
     public var homeBytes: Int = 64 * 1024 * 1024
+    /// The workspace's archive, each way (`--kube-workspace-limit`, MiB on the command line).
+    public var workspaceLimitBytes: Int = 256 * 1024 * 1024
+    /// One copy of the workspace into the pod or back.
+    public var syncTimeout: Duration = .seconds(120)
     /// Defaults for `requests` = `limits` when the run sets none.
     public var defaultMemoryBytes: Int = 512 * 1024 * 1024
     public var defaultCPUs: Double = 1

@@ -10,10 +10,16 @@ public final class KubernetesSandbox: Sandbox, @unchecked Sendable {
     public let namespace: String
     let client: KubeClient
     let bridge: ExecBridge
-    private let state = Mutex<(alive: Bool, startMilliseconds: Double, exit: ExecExit?)>((true, 0, nil))
+    private let state = Mutex<(alive: Bool, startMilliseconds: Double, exit: ExecExit?, ended: Bool, end: [String: String])>(
+        (true, 0, nil, false, [:]))
     private var streamTask: Task<Void, Never>?
     /// Leave the pod in place on kill (resume reattaches to it); tests and `gc` delete.
     public let keepPod: Bool
+    /// The host workspace this pod's `/workspace` goes back to when the sandbox ends.
+    var workspace: WorkspaceSync?
+    var syncTimeout: Duration = .seconds(120)
+    /// A dead harness's pods of the same run this start deleted (and what came back from them).
+    var recovered: [String: String] = [:]
 
     init(id: String, pod: PodStatus, namespace: String, client: KubeClient, bridge: ExecBridge, keepPod: Bool) {
         self.id = id
@@ -37,6 +43,7 @@ public final class KubernetesSandbox: Sandbox, @unchecked Sendable {
     public var ledgerDetails: [String: String] {
         var details = ["pod": pod.name, "pod_uid": pod.uid, "node": pod.node, "namespace": namespace]
         if let runtimeClass = pod.runtimeClass { details["runtime_class"] = runtimeClass }
+        details.merge(recovered) { old, _ in old }
         return details
     }
     public var podName: String { pod.name }
@@ -49,10 +56,29 @@ public final class KubernetesSandbox: Sandbox, @unchecked Sendable {
     public var guestExit: ExecExit? { state.withLock { $0.exit } }
     var diagnostics: String { bridge.diagnostics }
 
+    public var endDetails: [String: String] { state.withLock { $0.end } }
+
     public func kill() async {
+        let first = state.withLock { state in
+            defer { state.ended = true }
+            return !state.ended
+        }
+        var keep = keepPod
+        if first, let workspace {
+            // Back to the host before the pod goes. When that fails the pod is kept, so the
+            // agent's work is still there (`kubectl cp`; `airlock gc` deletes it later).
+            do {
+                let summary = try await client.copyWorkspaceOut(workspace, pod: pod.name, namespace: namespace, timeout: syncTimeout)
+                state.withLock { $0.end = ["workspace_entries": "\(summary.entries)", "workspace_bytes": "\(summary.bytes)"] }
+            } catch {
+                keep = true
+                state.withLock { $0.end = ["workspace_error": error.message, "pod_kept": pod.name] }
+                FileHandle.standardError.write(Data("airlock: \(error.message); pod \(pod.name) is kept in namespace \(namespace)\n".utf8))
+            }
+        }
         bridge.finish()
         state.withLock { $0.alive = false }
-        if !keepPod {
+        if !keep {
             await client.deletePodAndWait(pod.name, namespace: namespace)
         }
         streamTask?.cancel()

@@ -45,8 +45,7 @@ public enum PodSpec {
             ] as [String: Any],
             "initContainers": [[
                 "name": "airlock-guest", "image": options.guestImage, "imagePullPolicy": "IfNotPresent",
-                "command": GuestImage.launch(directory: GuestImage.sourceDirectory, dynamic: options.guestIsDynamic,
-                                             arguments: ["--install", GuestImage.sourceDirectory, GuestImage.installDirectory]),
+                "command": GuestImage.launch(directory: GuestImage.sourceDirectory, arguments: ["--install", GuestImage.sourceDirectory, GuestImage.installDirectory]),
                 "securityContext": securityContext, "volumeMounts": [guestMount],
                 "resources": ["limits": ["cpu": "200m", "memory": "64Mi", "ephemeral-storage": "256Mi"],
                               "requests": ["cpu": "200m", "memory": "64Mi", "ephemeral-storage": "256Mi"]],
@@ -54,8 +53,7 @@ public enum PodSpec {
             "containers": [[
                 "name": "main", "image": options.image, "imagePullPolicy": "IfNotPresent",
                 // The container only waits; the guest is started with exec, and ends with its stream.
-                "command": GuestImage.launch(directory: GuestImage.installDirectory, dynamic: options.guestIsDynamic,
-                                             arguments: ["--idle"]),
+                "command": GuestImage.launch(directory: GuestImage.installDirectory, arguments: ["--idle"]),
                 "workingDir": "/workspace", "env": environment,
                 "securityContext": securityContext,
                 "resources": ["limits": resources, "requests": resources],

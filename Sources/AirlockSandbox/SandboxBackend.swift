@@ -27,8 +27,12 @@ public protocol Sandbox: Sendable {
     var isAlive: Bool { get }
     /// What the ledger records about where it runs (a pod's name, UID, node), beyond its id.
     var ledgerDetails: [String: String] { get }
+    /// What the ledger records about its end, read after `kill` (a remote sandbox's
+    /// workspace copied back, or why it could not be).
+    var endDetails: [String: String] { get }
 }
 
 extension Sandbox {
     public var ledgerDetails: [String: String] { [:] }
+    public var endDetails: [String: String] { [:] }
 }

@@ -35,8 +35,10 @@ package enum GuestBinary {
             // Unique per call: sandboxes started concurrently in one process must not
             // share (and delete, or rename half-copied) one temporary file.
             let temporary = target + ".tmp-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
-            try FileManager.default.copyItem(atPath: path, toPath: temporary)
-            chmod(temporary, 0o755)
+            do { try ExecutableCopy.copy(path, to: temporary) } catch {
+                unlink(temporary)
+                throw SandboxError(.unavailable, "cannot stage the guest under \(directory): \(error.message)")
+            }
             guard rename(temporary, target) == 0 else {
                 unlink(temporary)
                 throw SandboxError(.unavailable, "cannot install the guest at \(target)")

@@ -39,8 +39,8 @@ package struct GuestBundle: Sendable, Hashable {
                                         attributes: [.posixPermissions: 0o755])
             chmod(base, 0o755)
             if geteuid() == 0 { chmod("/run/airlock", 0o755) }
-            try manager.copyItem(atPath: guest, toPath: temporary + "/airlock-guest")
-            chmod(temporary + "/airlock-guest", 0o755)
+            // The guest and the loader are executed: copied out of process (see ExecutableCopy).
+            try ExecutableCopy.copy(guest, to: temporary + "/airlock-guest")
             for library in libraries.all {
                 let target = temporary + "/lib/" + (library as NSString).lastPathComponent
                 // The real file, not the symlink chain the host keeps (libstdc++.so.6 → …6.0.30).
@@ -49,8 +49,7 @@ package struct GuestBundle: Sendable, Hashable {
                 }
                 let real = String(cString: resolved)
                 free(resolved)
-                try manager.copyItem(atPath: real, toPath: target)
-                chmod(target, 0o755)
+                try ExecutableCopy.copy(real, to: target)
             }
             chmod(temporary + "/lib", 0o755)
             chmod(temporary, 0o755)
@@ -62,7 +61,7 @@ package struct GuestBundle: Sendable, Hashable {
             removeStale(in: base, keeping: directory)
         } catch {
             try? FileManager.default.removeItem(atPath: temporary)
-            throw SandboxError(.unavailable, "cannot stage the guest for image sandboxes under \(base): \(error)")
+            throw SandboxError(.unavailable, "cannot stage the guest for image sandboxes under \(base): \((error as? SandboxErrorProxy)?.message ?? "\(error)")")
         }
         return GuestBundle(directory: directory, command: command)
     }

@@ -11,7 +11,8 @@ public struct GuestLibraries: Sendable, Hashable {
     /// Host paths of the libraries, loader excluded.
     package var libraries: [String]
 
-    private static let cache = Mutex<[String: GuestLibraries]>([:])
+    /// nil values are static guests: asked once too (ldd is a process start).
+    private static let cache = Mutex<[String: GuestLibraries?]>([:])
 
     /// Read from `ldd` once per guest binary; nil for a fully static guest.
     package static func resolve(_ guest: String) throws(SandboxErrorProxy) -> GuestLibraries? {
@@ -19,7 +20,10 @@ public struct GuestLibraries: Sendable, Hashable {
         guard let ldd = ExecutableLookup.find("ldd"), let output = ExecutableLookup.output(ldd, [guest]) else {
             throw SandboxErrorProxy("cannot list the guest's libraries (ldd \(guest))")
         }
-        if output.contains("not a dynamic executable") || output.contains("statically linked") { return nil }
+        if output.contains("not a dynamic executable") || output.contains("statically linked") {
+            cache.withLock { $0[guest] = .some(nil) }
+            return nil
+        }
         var loader: String?
         var libraries: [String] = []
         for line in output.split(separator: "\n") {
@@ -32,7 +36,7 @@ public struct GuestLibraries: Sendable, Hashable {
         }
         guard let loader else { throw SandboxErrorProxy("ldd named no loader for \(guest)") }
         let found = GuestLibraries(loader: loader, libraries: libraries)
-        cache.withLock { $0[guest] = found }
+        cache.withLock { $0[guest] = .some(found) }
         return found
     }
 }

@@ -81,7 +81,9 @@ package final class SandboxProcess: Sendable {
         if let ruleset = confinement?.landlockRuleset { map += [ruleset, Confinement.rulesetFD] }
         let argv = plan.argv
         // A v2 group is entered at clone time; v1 groups are joined by the child.
-        let cloneFD: Int32 = cgroup?.cloneDirectory.map { open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) } ?? -1
+        // Never fd 0 (a harness started with stdin closed gets it from open): the spawner
+        // reads 0 as "no group", and the sandbox would run outside its limits.
+        let cloneFD: Int32 = cgroup?.cloneDirectory.map { aboveStdio(open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) } ?? -1
         defer { if cloneFD >= 0 { close(cloneFD) } }
         let procs = cloneFD >= 0 ? [] : (cgroup?.procsFiles ?? [])
         let mapping = map
@@ -161,6 +163,14 @@ private func forkExec(argv: [String], cgroupProcs: [String], cgroupFD: Int32, fd
         }
     }
     return SpawnOutcome(errorNumber: result, pid: pid)
+}
+
+/// `fd` moved above 0, 1 and 2 when it landed there (those were closed in this process).
+package func aboveStdio(_ fd: Int32) -> Int32 {
+    guard fd >= 0, fd <= 2 else { return fd }
+    let moved = fcntl(fd, F_DUPFD_CLOEXEC, 3)
+    close(fd)
+    return moved
 }
 
 /// Calls `body` with a NULL-terminated C array of the strings.

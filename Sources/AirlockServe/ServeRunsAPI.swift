@@ -61,19 +61,29 @@ struct ServeRunsAPI: Sendable {
         }
     }
 
-    /// One SSE event per ledger entry, `id` its seq: the entry's payload with `type` (its
-    /// kind), `run`, `seq` and `time`. Ends after `run_finished`.
+    /// The run's `--json` events (`LedgerEvents`) as SSE, each with the `id` of the ledger
+    /// entry it comes from, so `Last-Event-ID` resumes exactly after it. Ends after
+    /// `run_finished`.
     private func events(_ run: String, after: Int) -> Response {
         let store = data.store
         let poll = self.poll
         let body = ResponseBody { writer in
+            var translator = LedgerEvents()
+            // What came before a resume point still names calls and steps for what follows.
+            if after > 0 {
+                for entry in try await store.ledgerEntries(run: run, after: 0) where entry.seq <= after {
+                    _ = translator.events(for: entry)
+                }
+            }
             var last = after
             let end = ContinuousClock.now + .seconds(3600)
             var finished = false
             while !finished, ContinuousClock.now < end {
                 let entries = try await store.ledgerEntries(run: run, after: last)
                 for entry in entries {
-                    try await writer.write(ByteBuffer(string: Self.frame(entry)))
+                    for event in translator.events(for: entry) {
+                        try await writer.write(ByteBuffer(string: Self.frame(event, seq: entry.seq)))
+                    }
                     last = entry.seq
                     if entry.kind == .runFinished { finished = true }
                 }
@@ -87,13 +97,7 @@ struct ServeRunsAPI: Sendable {
         return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-store"], body: body)
     }
 
-    static func frame(_ entry: LedgerEntry) -> String {
-        var object: [String: JSONValue] = [:]
-        if case .object(let payload) = entry.payload { object = payload }
-        object["type"] = .string(entry.kind.rawValue)
-        object["run"] = .string(entry.run)
-        object["seq"] = .int(entry.seq)
-        object["time"] = .string(entry.time)
-        return "id: \(entry.seq)\nevent: \(entry.kind.rawValue)\ndata: \(JSONValue.object(object).canonicalJSON)\n\n"
+    static func frame(_ event: RunEvent, seq: Int) -> String {
+        "id: \(seq)\nevent: \(event.type)\ndata: \(event.json.canonicalJSON)\n\n"
     }
 }

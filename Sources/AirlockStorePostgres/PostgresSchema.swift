@@ -68,6 +68,15 @@ enum PostgresSchema {
         ],
         // 3: the amount an approver extends a budget by (`on_budget_exhausted: ask`).
         ["ALTER TABLE approvals ADD COLUMN amount DOUBLE PRECISION"],
+        // 4: batches (`airlock batch`): their runs are queued runs tagged with the batch.
+        [
+            """
+            CREATE TABLE batches (id TEXT PRIMARY KEY, source TEXT NOT NULL, created_at TEXT NOT NULL,
+                options TEXT NOT NULL DEFAULT '{}', size INTEGER NOT NULL)
+            """,
+            "ALTER TABLE runs ADD COLUMN batch_id TEXT, ADD COLUMN batch_index INTEGER",
+            "CREATE INDEX runs_by_batch ON runs(batch_id, batch_index)",
+        ],
     ]
 
     /// Brings the schema to `target` (default: the latest). Refuses a database whose tables

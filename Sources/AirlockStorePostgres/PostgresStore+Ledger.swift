@@ -10,19 +10,27 @@ extension PostgresStore {
         return try await transaction { connection in
             // The run's row lock serialises appenders, so two can never fork the chain.
             try await lockRun(run, connection)
-            let last = try await connection.rows("""
-                SELECT seq, hash FROM ledger WHERE run_id = \(run) ORDER BY seq DESC LIMIT 1
-                """, logger).first.map { (seq: try $0["seq"].decode(Int.self), hash: try $0["hash"].decode(String.self)) }
-            let entries = try Self.chain(run: run, after: last, items: items.map { ($0.kind, $0.payload) }, now: now)
-            for entry in entries {
-                try await connection.query("""
-                    INSERT INTO ledger (run_id, seq, time, kind, payload, prev_hash, hash)
-                    VALUES (\(run), \(entry.seq), \(entry.time), \(entry.kind.rawValue), \(entry.payloadJSON),
-                            \(entry.prevHash), \(entry.hash))
-                    """, logger: logger)
-            }
-            return entries
+            return try await appendLedger(run: run, items: items, now: now, connection)
         }
+    }
+
+    /// Inside a transaction holding the run's row lock: chains `items` to the run's last
+    /// entry and inserts them.
+    func appendLedger(run: String, items: [LedgerItem], now: () -> Date,
+                      _ connection: PostgresConnection) async throws -> [LedgerEntry] {
+        guard !items.isEmpty else { return [] }
+        let last = try await connection.rows("""
+            SELECT seq, hash FROM ledger WHERE run_id = \(run) ORDER BY seq DESC LIMIT 1
+            """, logger).first.map { (seq: try $0["seq"].decode(Int.self), hash: try $0["hash"].decode(String.self)) }
+        let entries = try Self.chain(run: run, after: last, items: items.map { ($0.kind, $0.payload) }, now: now)
+        for entry in entries {
+            try await connection.query("""
+                INSERT INTO ledger (run_id, seq, time, kind, payload, prev_hash, hash)
+                VALUES (\(run), \(entry.seq), \(entry.time), \(entry.kind.rawValue), \(entry.payloadJSON),
+                        \(entry.prevHash), \(entry.hash))
+                """, logger: logger)
+        }
+        return entries
     }
 
     public func ledgerEntries(run: String, after: Int) async throws -> [LedgerEntry] {

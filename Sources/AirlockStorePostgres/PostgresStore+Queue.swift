@@ -24,7 +24,7 @@ extension PostgresStore {
                 FROM (SELECT id, status AS before FROM runs
                       WHERE (status = 'queued'
                              OR (status IN ('running', 'paused', 'interrupted') AND worker IS NOT NULL AND lease_until < now()))
-                        AND needs <@ \(names)::text[]
+                        AND batch_id IS NULL AND needs <@ \(names)::text[]
                       ORDER BY created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED) AS picked
                 WHERE runs.id = picked.id
                 RETURNING runs.id, runs.epoch, picked.before

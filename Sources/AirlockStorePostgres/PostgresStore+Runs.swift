@@ -37,21 +37,26 @@ extension PostgresStore {
     }
 
     public func updateRun(_ id: String, now: Date, _ change: @Sendable (inout RunRecord) -> Void) async throws -> RunRecord {
-        let redactor = self.redactor
-        return try await transaction { connection in
+        try await transaction { connection in
             try await lockRun(id, connection)
-            guard let stored = try await fetchRun(id, connection) else { throw StoreError.runNotFound(id) }
-            let record = stored.updated(by: change, now: now, redactor: redactor)
-            try await connection.query("""
-                UPDATE runs SET task = \(record.task), model = \(record.model), workspace = \(record.workspace),
-                    status = \(record.status.rawValue), outcome = \(record.outcome), exit_code = \(record.exitCode),
-                    config = \(record.config.canonicalJSON), updated_at = \(record.updatedAt),
-                    finished_at = \(record.finishedAt), steps = \(record.steps), input_tokens = \(record.inputTokens),
-                    output_tokens = \(record.outputTokens), cost_usd = \(record.costUSD)
-                WHERE id = \(id)
-                """, logger: logger)
-            return record
+            return try await changeRun(id, now: now, change, connection)
         }
+    }
+
+    /// Inside a transaction holding the run's row lock: applies `change` to its row.
+    func changeRun(_ id: String, now: Date, _ change: (inout RunRecord) -> Void,
+                   _ connection: PostgresConnection) async throws -> RunRecord {
+        guard let stored = try await fetchRun(id, connection) else { throw StoreError.runNotFound(id) }
+        let record = stored.updated(by: change, now: now, redactor: redactor)
+        try await connection.query("""
+            UPDATE runs SET task = \(record.task), model = \(record.model), workspace = \(record.workspace),
+                status = \(record.status.rawValue), outcome = \(record.outcome), exit_code = \(record.exitCode),
+                config = \(record.config.canonicalJSON), updated_at = \(record.updatedAt),
+                finished_at = \(record.finishedAt), steps = \(record.steps), input_tokens = \(record.inputTokens),
+                output_tokens = \(record.outputTokens), cost_usd = \(record.costUSD)
+            WHERE id = \(id)
+            """, logger: logger)
+        return record
     }
 
     public func run(id: String) async throws -> RunRecord? {

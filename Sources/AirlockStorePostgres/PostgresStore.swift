@@ -19,6 +19,7 @@ public struct PostgresStore: RunStore {
     let runner: ClientRunner
     let fence: RunFence?
     let logger: Logger
+    public let commits: CommitCounter
     /// How long a write keeps retrying a lost connection.
     public var retryWindow: Duration = .seconds(30)
 
@@ -51,21 +52,21 @@ public struct PostgresStore: RunStore {
         }
         let client = PostgresClient(configuration: try url.clientConfiguration(), backgroundLogger: logger)
         return PostgresStore(url: url, redactor: redactor, stateDirectory: stateDirectory, client: client,
-                             runner: ClientRunner(client), fence: nil, logger: logger)
+                             runner: ClientRunner(client), fence: nil, logger: logger, commits: CommitCounter())
     }
 
     public func fenced(_ fence: RunFence) -> any RunStore {
         PostgresStore(url: url, redactor: redactor, stateDirectory: stateDirectory, client: client,
-                      runner: runner, fence: fence, logger: logger, retryWindow: retryWindow)
+                      runner: runner, fence: fence, logger: logger, commits: commits, retryWindow: retryWindow)
     }
 
     public func withRedactor(_ redactor: Redactor) -> any RunStore {
         PostgresStore(url: url, redactor: redactor, stateDirectory: stateDirectory, client: client,
-                      runner: runner, fence: fence, logger: logger, retryWindow: retryWindow)
+                      runner: runner, fence: fence, logger: logger, commits: commits, retryWindow: retryWindow)
     }
 
     init(url: PostgresURL, redactor: Redactor, stateDirectory: URL, client: PostgresClient, runner: ClientRunner,
-         fence: RunFence?, logger: Logger, retryWindow: Duration = .seconds(30)) {
+         fence: RunFence?, logger: Logger, commits: CommitCounter, retryWindow: Duration = .seconds(30)) {
         self.url = url
         self.redactor = redactor
         self.stateDirectory = stateDirectory
@@ -73,6 +74,7 @@ public struct PostgresStore: RunStore {
         self.runner = runner
         self.fence = fence
         self.logger = logger
+        self.commits = commits
         self.retryWindow = retryWindow
     }
 
@@ -107,7 +109,9 @@ public struct PostgresStore: RunStore {
                     case .read: return try await body(connection)
                     case .statement:
                         committing.set()
-                        return try await body(connection)
+                        let value = try await body(connection)
+                        commits.committed()
+                        return value
                     case .transaction: break
                     }
                     try await connection.query("BEGIN", logger: logger)
@@ -115,6 +119,7 @@ public struct PostgresStore: RunStore {
                         let value = try await body(connection)
                         committing.set()
                         try await connection.query("COMMIT", logger: logger)
+                        commits.committed()
                         return value
                     } catch {
                         if !committing.isSet { _ = try? await connection.query("ROLLBACK", logger: logger) }

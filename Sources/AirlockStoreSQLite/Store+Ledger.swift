@@ -8,19 +8,26 @@ extension Store {
                                     now: @Sendable () -> Date) throws -> [LedgerEntry] {
         try write { db in
             try checkFence(run: run, db)
-            let last = try Row.fetchOne(db, sql: """
-                SELECT seq, hash FROM ledger WHERE run_id = ? ORDER BY seq DESC LIMIT 1
-                """, arguments: [run]).map { (seq: $0["seq"] as Int? ?? 0, hash: $0["hash"] as String? ?? "") }
-            let entries = try Self.chain(run: run, after: last, items: items, now: now)
-            for entry in entries {
-                try db.execute(sql: """
-                    INSERT INTO ledger (run_id, seq, time, kind, payload, prev_hash, hash)
-                    VALUES (?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: [run, entry.seq, entry.time, entry.kind.rawValue, entry.payloadJSON,
-                                     entry.prevHash, entry.hash])
-            }
-            return entries
+            return try appendLedger(run: run, items: items, now: now, db)
         }
+    }
+
+    /// Inside a write: chains `items` to the run's last stored entry and inserts them.
+    func appendLedger(run: String, items: [(LedgerKind, JSONValue)], now: () -> Date,
+                      _ db: Database) throws -> [LedgerEntry] {
+        guard !items.isEmpty else { return [] }
+        let last = try Row.fetchOne(db, sql: """
+            SELECT seq, hash FROM ledger WHERE run_id = ? ORDER BY seq DESC LIMIT 1
+            """, arguments: [run]).map { (seq: $0["seq"] as Int? ?? 0, hash: $0["hash"] as String? ?? "") }
+        let entries = try Self.chain(run: run, after: last, items: items, now: now)
+        for entry in entries {
+            try db.execute(sql: """
+                INSERT INTO ledger (run_id, seq, time, kind, payload, prev_hash, hash)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [run, entry.seq, entry.time, entry.kind.rawValue, entry.payloadJSON,
+                                 entry.prevHash, entry.hash])
+        }
+        return entries
     }
 
     public func ledgerEntries(run: String, after: Int) throws -> [LedgerEntry] {

@@ -18,8 +18,8 @@ extension Store {
         try write { db in
             let rows = try Row.fetchAll(db, sql: """
                 SELECT id, status, needs FROM runs
-                WHERE status = 'queued'
-                   OR (status IN ('running', 'paused', 'interrupted') AND worker IS NOT NULL AND lease_until < \(Self.nowSQL))
+                WHERE batch_id IS NULL AND (status = 'queued'
+                   OR (status IN ('running', 'paused', 'interrupted') AND worker IS NOT NULL AND lease_until < \(Self.nowSQL)))
                 ORDER BY created_at, id LIMIT 200
                 """)
             for row in rows {

@@ -40,20 +40,26 @@ extension Store {
                           _ change: @Sendable (inout RunRecord) -> Void) throws -> RunRecord {
         try write { db in
             try checkFence(run: id, db)
-            guard let stored = try fetchRun(id, db) else { throw StoreError.runNotFound(id) }
-            let record = stored.updated(by: change, now: now, redactor: redactor)
-            try db.execute(sql: """
-                UPDATE runs SET task = ?, model = ?, workspace = ?, status = ?, outcome = ?,
-                    exit_code = ?, config = ?, updated_at = ?, finished_at = ?, steps = ?,
-                    input_tokens = ?, output_tokens = ?, cost_usd = ?
-                WHERE id = ?
-                """, arguments: [record.task, record.model, record.workspace,
-                                 record.status.rawValue, record.outcome, record.exitCode,
-                                 record.config.canonicalJSON, record.updatedAt, record.finishedAt,
-                                 record.steps, record.inputTokens, record.outputTokens,
-                                 record.costUSD, id])
-            return record
+            return try changeRun(id, now: now, change, db)
         }
+    }
+
+    /// Inside a write: applies `change` to the run's row.
+    func changeRun(_ id: String, now: Date, _ change: (inout RunRecord) -> Void,
+                   _ db: Database) throws -> RunRecord {
+        guard let stored = try fetchRun(id, db) else { throw StoreError.runNotFound(id) }
+        let record = stored.updated(by: change, now: now, redactor: redactor)
+        try db.execute(sql: """
+            UPDATE runs SET task = ?, model = ?, workspace = ?, status = ?, outcome = ?,
+                exit_code = ?, config = ?, updated_at = ?, finished_at = ?, steps = ?,
+                input_tokens = ?, output_tokens = ?, cost_usd = ?
+            WHERE id = ?
+            """, arguments: [record.task, record.model, record.workspace,
+                             record.status.rawValue, record.outcome, record.exitCode,
+                             record.config.canonicalJSON, record.updatedAt, record.finishedAt,
+                             record.steps, record.inputTokens, record.outputTokens,
+                             record.costUSD, id])
+        return record
     }
 
     public func run(id: String) throws -> RunRecord? {
@@ -83,7 +89,7 @@ extension Store {
         }
     }
 
-    private func insert(_ record: RunRecord, _ db: Database) throws {
+    func insert(_ record: RunRecord, _ db: Database) throws {
         try db.execute(sql: """
             INSERT INTO runs (id, task, model, workspace, status, outcome, exit_code, config,
                 created_at, updated_at, finished_at, steps, input_tokens, output_tokens, cost_usd)

@@ -121,6 +121,21 @@ extension Store {
         migrator.registerMigration("v4-approval-amount") { db in
             try db.execute(sql: "ALTER TABLE approvals ADD COLUMN amount REAL")
         }
+        // Batches (`airlock batch`): their runs are queued runs tagged with the batch.
+        migrator.registerMigration("v5-batches") { db in
+            try db.execute(sql: """
+                CREATE TABLE batches (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    source TEXT NOT NULL,
+                    created_at TEXT NOT NULL,
+                    options TEXT NOT NULL DEFAULT '{}',
+                    size INTEGER NOT NULL
+                );
+                ALTER TABLE runs ADD COLUMN batch_id TEXT;
+                ALTER TABLE runs ADD COLUMN batch_index INTEGER;
+                CREATE INDEX runs_by_batch ON runs(batch_id, batch_index);
+                """)
+        }
         return migrator
     }
 }

@@ -6,18 +6,10 @@ import GRDB
 extension Store {
     public func recordToolCall(run: String, step: Int, call: ToolCall,
                                status: ToolCallStatus, now: Date) throws -> ToolCallRecord {
-        let record = ToolCallRecord(run: run, callID: call.id, step: step, name: call.name,
-                                    arguments: redactor.redact(call.arguments), status: status,
-                                    startedAt: Timestamp.rfc3339(now))
         try write { db in
             try checkFence(run: run, db)
-            try db.execute(sql: """
-                INSERT OR REPLACE INTO tool_calls (run_id, call_id, step, name, arguments, status, started_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [record.run, record.callID, record.step, record.name,
-                                 record.arguments, record.status.rawValue, record.startedAt])
+            return try insertToolCall(run: run, step: step, call: call, status: status, now: now, db)
         }
-        return record
     }
 
     /// Moves a tool call to `status`. A given `result` or `exitCode` replaces the stored one;
@@ -26,20 +18,41 @@ extension Store {
                                exitCode: Int?, finished: Bool, now: Date) throws -> ToolCallRecord {
         try write { db in
             try checkFence(run: run, db)
-            guard var record = try fetchToolCall(run: run, callID: callID, db) else {
-                throw StoreError.toolCallNotFound(run: run, callID: callID)
-            }
-            record.status = status
-            if let result { record.result = redactor.redact(result) }
-            if let exitCode { record.exitCode = exitCode }
-            if finished { record.finishedAt = Timestamp.rfc3339(now) }
-            try db.execute(sql: """
-                UPDATE tool_calls SET status = ?, result = ?, exit_code = ?, finished_at = ?
-                WHERE run_id = ? AND call_id = ?
-                """, arguments: [record.status.rawValue, record.result, record.exitCode,
-                                 record.finishedAt, run, callID])
-            return record
+            return try changeToolCall(run: run, callID: callID, status: status, result: result, exitCode: exitCode,
+                                      finished: finished, now: now, db)
         }
+    }
+
+    /// Inside a write: records a call afresh.
+    func insertToolCall(run: String, step: Int, call: ToolCall, status: ToolCallStatus, now: Date,
+                        _ db: Database) throws -> ToolCallRecord {
+        let record = ToolCallRecord(run: run, callID: call.id, step: step, name: call.name,
+                                    arguments: redactor.redact(call.arguments), status: status,
+                                    startedAt: Timestamp.rfc3339(now))
+        try db.execute(sql: """
+            INSERT OR REPLACE INTO tool_calls (run_id, call_id, step, name, arguments, status, started_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [record.run, record.callID, record.step, record.name,
+                             record.arguments, record.status.rawValue, record.startedAt])
+        return record
+    }
+
+    /// Inside a write: `updateToolCall`'s change.
+    func changeToolCall(run: String, callID: String, status: ToolCallStatus, result: String?, exitCode: Int?,
+                        finished: Bool, now: Date, _ db: Database) throws -> ToolCallRecord {
+        guard var record = try fetchToolCall(run: run, callID: callID, db) else {
+            throw StoreError.toolCallNotFound(run: run, callID: callID)
+        }
+        record.status = status
+        if let result { record.result = redactor.redact(result) }
+        if let exitCode { record.exitCode = exitCode }
+        if finished { record.finishedAt = Timestamp.rfc3339(now) }
+        try db.execute(sql: """
+            UPDATE tool_calls SET status = ?, result = ?, exit_code = ?, finished_at = ?
+            WHERE run_id = ? AND call_id = ?
+            """, arguments: [record.status.rawValue, record.result, record.exitCode,
+                             record.finishedAt, run, callID])
+        return record
     }
 
     public func toolCall(run: String, callID: String) throws -> ToolCallRecord? {

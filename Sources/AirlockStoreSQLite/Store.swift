@@ -9,7 +9,8 @@ import GRDB
 /// Durability: the ledger is an audit record, and an entry that allows an action (a policy
 /// decision, an approval) must be on disk before the action happens, even across a power
 /// loss. WAL with `synchronous = FULL` fsyncs the WAL on every commit (NORMAL, GRDB's default
-/// for WAL, may lose the last commits on power loss), and every write is its own transaction.
+/// for WAL, may lose the last commits on power loss), and every write call is its own transaction
+/// (`commit` groups the writes that lead up to one action).
 public final class Store: RunStore {
     public static let fileName = "airlock.sqlite"
 
@@ -21,12 +22,14 @@ public final class Store: RunStore {
     let database: DatabaseQueue
     /// Set on a copy made by `fenced(_:)`.
     let fence: RunFence?
+    public let commits: CommitCounter
 
     public var location: String { databaseURL.path }
 
     /// Opens (creating if needed, mode 0700) the state directory and its database.
     public init(stateDirectory: URL, redactor: Redactor = Redactor()) throws {
         self.fence = nil
+        self.commits = CommitCounter()
         self.stateDirectory = stateDirectory
         self.databaseURL = stateDirectory.appendingPathComponent(Self.fileName)
         self.redactor = redactor
@@ -52,6 +55,7 @@ public final class Store: RunStore {
         databaseURL = store.databaseURL
         self.redactor = redactor
         database = store.database
+        commits = store.commits
         self.fence = fence
     }
 
@@ -108,6 +112,7 @@ public final class Store: RunStore {
                 return .commit
             }
             guard let result else { throw StoreError.internalError("transaction produced no result") }
+            commits.committed()
             return result
         }
     }

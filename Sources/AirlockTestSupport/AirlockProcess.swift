@@ -19,16 +19,20 @@ public final class AirlockProcess: @unchecked Sendable {
     public let process = Process()
     public let directory: String
 
-    public init(_ arguments: [String], environment: [String: String] = [:]) throws {
-        guard let path = Self.binaryPath else { throw POSIXError(.ENOENT) }
+    /// `executable` runs another `airlock` (an installed one); `cleanEnvironment` starts it
+    /// with `environment` alone, as from a login shell without the toolchain's variables.
+    public init(_ arguments: [String], environment: [String: String] = [:], executable: String? = nil,
+                cleanEnvironment: Bool = false, workingDirectory: String? = nil) throws {
+        guard let path = executable ?? Self.binaryPath else { throw POSIXError(.ENOENT) }
         directory = NSTemporaryDirectory() + "airlock-proc-" + UUID().uuidString.prefix(8)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         _ = FileManager.default.createFile(atPath: directory + "/out", contents: nil)
         _ = FileManager.default.createFile(atPath: directory + "/err", contents: nil)
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
-        var env = ProcessInfo.processInfo.environment
+        var env = cleanEnvironment ? [:] : ProcessInfo.processInfo.environment
         for name in Self.clearedVariables { env[name] = nil }
+        if let workingDirectory { process.currentDirectoryURL = URL(fileURLWithPath: workingDirectory) }
         process.environment = env.merging(environment) { $1 }
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: directory + "/out"))

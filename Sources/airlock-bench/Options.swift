@@ -16,6 +16,10 @@ struct Options: Sendable {
                airlock-bench tiers [ROUNDS] [TIER…]  every isolation tier (or those named: bwrap, oci/crun,
                                                  oci/runc, gvisor, landlock) vs raw crun/runc/runsc and the bare guest
                airlock-bench otlp [STEPS]        a step's cost with live OTLP export on vs off; exporter memory, collector down
+               airlock-bench batch [RUNS]        warm pool take vs cold start; RUNS (100) runs in flight in one process:
+                                                 memory, fds, threads; runs/min through `airlock batch` vs `airlock run`
+               airlock-bench exec-process [RUNS] [AIRLOCK…]  whole `airlock exec -- /bin/true` processes (the
+                                                 installed one on PATH, the built one) vs raw bwrap
                airlock-bench queue [RUNS]        PostgreSQL vs SQLite appends, claim and stop latency, runs/min
                                                  with 1, 2, 4 workers ($AIRLOCK_BENCH_DATABASE_URL or its own server)
 

@@ -19,6 +19,23 @@ if CommandLine.arguments.dropFirst().first == "tiers" {
     }
 }
 
+// `airlock-bench exec-process [RUNS] [AIRLOCK…]`: whole `airlock exec` processes vs raw bwrap.
+if CommandLine.arguments.dropFirst().first == "exec-process" {
+    let runs = CommandLine.arguments.dropFirst(2).first.flatMap { Int($0) } ?? 30
+    let named = Array(CommandLine.arguments.dropFirst(3))
+    let binaries = named.isEmpty ? ProcessBench.defaultBinaries() : named
+    do {
+        guard !binaries.isEmpty else { throw BenchError("no airlock binary: name one, or install it (scripts/install.sh)") }
+        let host = try BenchHost.make()
+        defer { host.remove() }
+        print(try ProcessBench.run(runs: max(runs, 1), binaries: binaries, host: host))
+        Glibc.exit(0)
+    } catch {
+        Progress.say("airlock-bench: \(error)")
+        Glibc.exit(1)
+    }
+}
+
 // `airlock-bench image [RUNS]`: image import vs umoci, and sandbox start on an image.
 if CommandLine.arguments.dropFirst().first == "image" {
     let runs = CommandLine.arguments.dropFirst(2).first.flatMap { Int($0) } ?? 3
@@ -34,10 +51,15 @@ if CommandLine.arguments.dropFirst().first == "image" {
 }
 
 // `airlock-bench ledger`, `loop`, `egress`, `mcp`, `otlp` and `queue`: the harness's own costs.
-if let mode = CommandLine.arguments.dropFirst().first, ["ledger", "loop", "egress", "mcp", "otlp", "queue"].contains(mode) {
+if let mode = CommandLine.arguments.dropFirst().first, ["ledger", "loop", "egress", "mcp", "otlp", "queue", "batch"].contains(mode) {
     let count = CommandLine.arguments.dropFirst(2).first.flatMap { Int($0) } ?? (mode == "ledger" ? 1000 : mode == "egress" ? 300 : mode == "queue" ? 20 : 100)
     do {
-        if mode == "queue" {
+        if mode == "batch" {
+            let host = try BenchHost.make()
+            defer { host.remove() }
+            print(try await DensityBench.run(runs: CommandLine.arguments.dropFirst(2).first.flatMap { Int($0) } ?? 100,
+                                             workspace: host.workspace))
+        } else if mode == "queue" {
             print(try await QueueBench.run(runs: count))
         } else if mode == "otlp" {
             let host = try BenchHost.make()

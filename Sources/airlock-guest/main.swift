@@ -28,6 +28,18 @@ if arguments.contains("--help") {
         complain("airlock-guest: --install: \(failure)")
         exit(73)
     }
+} else if let index = arguments.firstIndex(of: "--pack"), index + 1 < arguments.count {
+    // A remote sandbox's workspace going back to the harness: a tar on stdout.
+    if let failure = WorkspaceTar.pack(arguments[index + 1]) {
+        complain("airlock-guest: --pack: \(failure)")
+        exit(74)
+    }
+} else if let index = arguments.firstIndex(of: "--unpack"), index + 1 < arguments.count {
+    // The harness's workspace coming into a remote sandbox: a tar on stdin.
+    if let failure = WorkspaceTar.unpack(arguments[index + 1]) {
+        complain("airlock-guest: --unpack: \(failure)")
+        exit(74)
+    }
 } else {
     // `--egress-relay PORT=SOCKET`: the sandbox's HTTP proxy, relayed to the harness.
     if let index = arguments.firstIndex(of: "--egress-relay"), index + 1 < arguments.count {

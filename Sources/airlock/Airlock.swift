@@ -1,3 +1,4 @@
+import AirlockProtocol
 import ArgumentParser
 import Foundation
 
@@ -12,15 +13,17 @@ struct Airlock: AsyncParsableCommand {
         with its own namespaces, seccomp filter and cgroup limits, reached only through a \
         narrow JSON protocol. See README.md and DESIGN.md.
         """,
+        version: ProductVersion.description,
         subcommands: [RunCommand.self, ResumeCommand.self, ReplayCommand.self, ExecCommand.self, RunsCommand.self, ShowCommand.self,
                       VerifyCommand.self, ExportCommand.self, KeygenCommand.self, PolicyCommand.self, ApproveCommand.self, DenyCommand.self,
                       DoctorCommand.self, ServeCommand.self, ImageCommand.self,
                       SchemaCommand.self, ConfigCommand.self, ToolsCommand.self,
-                      SubmitCommand.self, WorkerCommand.self, StopCommand.self]
+                      SubmitCommand.self, WorkerCommand.self, StopCommand.self, BatchCommand.self]
     )
 
     /// Usage errors exit 2 (DESIGN.md §3), not ArgumentParser's 64.
     static func main() async {
+        StandardStreams.openClosed()
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? AsyncParsableCommand {

@@ -13,7 +13,7 @@ struct ApproveCommand: AsyncParsableCommand {
         the run is resumed after its harness died.
 
         A budget that ran out under `on_budget_exhausted: ask` waits as call budget-N: answer \
-        it with --extend AMOUNT (in the budget's unit: steps, tokens or USD), or end it with \
+        it with --extend AMOUNT (in the budget's unit: steps, tokens, USD, seconds or bytes), or end it with \
         `airlock deny RUN budget-N` (exit 3) or `--terminate` (exit 4).
         """)
 

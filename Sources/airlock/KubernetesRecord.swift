@@ -10,6 +10,7 @@ enum KubernetesRecord {
         if let value = options.context { object["context"] = .string(value) }
         if let value = options.namespace { object["namespace"] = .string(value) }
         if let value = options.runtimeClass { object["runtime_class"] = .string(value) }
+        object["workspace_limit_bytes"] = .int(options.workspaceLimitBytes)
         return .object(["kubernetes": .object(object)])
     }
 
@@ -21,6 +22,7 @@ enum KubernetesRecord {
         options.context = record?["context"]?.stringValue
         options.namespace = record?["namespace"]?.stringValue
         options.runtimeClass = record?["runtime_class"]?.stringValue
+        if let value = record?["workspace_limit_bytes"]?.intValue { options.workspaceLimitBytes = value }
         return options
     }
 }

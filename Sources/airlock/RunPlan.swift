@@ -16,7 +16,7 @@ struct RunPlan {
     let json: Bool
     let otelContent: Bool
     let approver: any Approver
-    let backend: any SandboxBackend
+    var backend: any SandboxBackend
     let mcpServers: [MCPServerSettings]
     let remoteMCPServers: [RemoteMCPServerSettings]
     let trace: OTLPConfiguration?
@@ -125,7 +125,7 @@ struct RunPlan {
     /// else continued from its ledger under the resume rules. Throws `RunDetached` when
     /// the run was taken over or handed back.
     func execute(claimed runID: String, resuming entries: [LedgerEntry], holding: RunHolding,
-                 printer: ProgressPrinter) async throws -> RunResult {
+                 onEvent: @escaping @Sendable (RunEvent) -> Void) async throws -> RunResult {
         let started = entries.contains { $0.kind == .runStarted }
         // A script replays from the start; the turns already answered are in the ledger.
         if started, let script = model as? ScriptedModel {
@@ -144,7 +144,7 @@ struct RunPlan {
         var loop = AgentLoop(configuration: configuration, model: model, backend: backend,
                              store: store, approver: approver, holding: holding, onEvent: { event in
                                  diagnostics.record(event)
-                                 printer.show(event)
+                                 onEvent(event)
                              })
         if !mcpServers.isEmpty || !remoteMCPServers.isEmpty {
             loop.toolProvider = MCPToolProvider(servers: mcpServers, remotes: remoteMCPServers,

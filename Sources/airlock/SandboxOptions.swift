@@ -29,13 +29,20 @@ struct SandboxOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("--sandbox kubernetes: the image the init container copies the guest from (default: \(GuestImage.defaultReference); write it with `airlock image guest -o FILE`).", valueName: "ref"))
     var guestImage: String?
 
+    @Option(name: .long, help: ArgumentHelp("--sandbox kubernetes: the most the workspace may weigh (MiB, default 256) when it is copied into the pod and back.", valueName: "MiB"))
+    var kubeWorkspaceLimit: Int?
+
     func validate() throws {
         guard let sandbox else { return }
         guard SandboxTier(rawValue: sandbox) != nil else {
             throw ValidationError("--sandbox \(sandbox) is not a tier; use one of: \(SandboxTier.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        if tier != .kubernetes, kubeContext != nil || namespace != nil || runtimeClass != nil || guestImage != nil || kubeconfig != nil {
-            throw ValidationError("--kubeconfig, --kube-context, --namespace, --runtime-class and --guest-image need --sandbox kubernetes")
+        if tier != .kubernetes, kubeContext != nil || namespace != nil || runtimeClass != nil || guestImage != nil || kubeconfig != nil
+            || kubeWorkspaceLimit != nil {
+            throw ValidationError("--kubeconfig, --kube-context, --namespace, --runtime-class, --guest-image and --kube-workspace-limit need --sandbox kubernetes")
+        }
+        if let limit = kubeWorkspaceLimit, !(1...65536).contains(limit) {
+            throw ValidationError("--kube-workspace-limit takes 1 to 65536 (MiB), not \(limit)")
         }
     }
 
@@ -50,6 +57,7 @@ struct SandboxOptions: ParsableArguments {
         options.namespace = namespace
         options.runtimeClass = runtimeClass
         if let guestImage { options.guestImage = guestImage }
+        if let kubeWorkspaceLimit { options.workspaceLimitBytes = kubeWorkspaceLimit * 1024 * 1024 }
         return options
     }
 

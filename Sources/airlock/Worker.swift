@@ -16,6 +16,8 @@ struct Worker: Sendable {
     let grace: Duration
     let poll: Duration
     let json: Bool
+    /// Sandboxes started ahead for the next runs (`--warm N`), if any.
+    var pool: WarmPool? = nil
 
     /// The names (never the values) of the variables this worker can give a run.
     var available: Set<String> {
@@ -88,21 +90,22 @@ struct Worker: Sendable {
         if claim.takeover { FleetMetrics.leaseTakenOver() }
         log("run_claimed", ["run": .string(claim.run), "epoch": .int(claim.epoch), "takeover": .bool(claim.takeover)],
             "worker \(name): \(claim.takeover ? "took over" : "claimed") \(claim.run) (epoch \(claim.epoch))")
-        let fenced = store.fenced(claim.fence)
         do {
-            let request = try await store.queuedRequest(run: claim.run)
-            guard case .array(let items)? = request?.request["argv"] else {
-                throw CLIError("run \(claim.run) has no queued request (it was started with `airlock run`)", code: 2)
+            var plan = try await Self.plan(queued: claim.run, store: store)
+            if let pool, plan.configuration.egress == nil, !plan.configuration.freshSandboxPerCall {
+                // This run takes a ready sandbox of its configuration, if there is one; the
+                // next runs are expected to look like it (another configuration drains the pool).
+                let pooled = await pool.take(plan.configuration.sandbox, backend: plan.backend.name)
+                // Its own workspace is in use until it ends: the pool serves runs with
+                // other workspaces, or the next run here once this one's sandbox ended.
+                await pool.expect(Array(repeating: (backend: plan.backend, configuration: plan.configuration.sandbox), count: pool.size),
+                                  inUse: pooled == nil ? [plan.configuration.sandbox.workspace] : [])
+                plan.backend = HandOverBackend(base: plan.backend, pooled: pooled)
             }
-            let command: RunCommand
-            do { command = try RunCommand.parse(items.compactMap(\.stringValue)) } catch {
-                throw CLIError(RunCommand.message(for: error), code: 2)
-            }
-            let plan = try await RunPlan(command: command, store: store)
             let entries = try await store.ledgerEntries(run: claim.run)
             let printer = ProgressPrinter(json: json, interactive: false)
             let holding = RunHolding(claim: claim, lease: lease, handBack: handBack)
-            let result = try await plan.execute(claimed: claim.run, resuming: entries, holding: holding, printer: printer)
+            let result = try await plan.execute(claimed: claim.run, resuming: entries, holding: holding, onEvent: printer.show)
             log("run_done", ["run": .string(claim.run), "exit_code": .int(Int(result.exitCode))],
                 "worker \(name): \(claim.run) ended \(result.outcome.rawValue) (exit \(result.exitCode))")
         } catch let detached as RunDetached {
@@ -113,17 +116,49 @@ struct Worker: Sendable {
             // The run cannot even start here (a bad request, a file this machine lacks): it
             // ends failed, with the reason in its ledger, rather than bouncing between workers.
             let message = "\(error)"
-            let code = (error as? CLIError)?.code ?? 1
-            _ = try? await fenced.appendLedgerEntries(run: claim.run, items: [
-                (.note, ["worker": .string(name), "error": .string(message)]),
-                (.runFinished, ["outcome": "failed", "exit_code": .int(Int(code)), "reason": .string(message)]),
-            ], now: { Date() })
-            _ = try? await fenced.updateRun(claim.run) {
-                $0.status = .finished
-                $0.outcome = "failed"
-                $0.exitCode = Int(code)
-            }
+            await Self.fail(claim, store: store, by: name, error: error)
             log("run_failed", ["run": .string(claim.run), "error": .string(message)], "worker \(name): \(claim.run) failed: \(message)")
+        }
+    }
+
+    /// The plan of a queued run, from the `airlock run` arguments it was queued with.
+    /// `localState`: the state dir for this machine's files (images), when not the default.
+    static func plan(queued run: String, store: any RunStore, localState: URL? = nil) async throws -> RunPlan {
+        let request = try await store.queuedRequest(run: run)
+        guard case .array(let items)? = request?.request["argv"] else {
+            throw CLIError("run \(run) has no queued request (it was started with `airlock run`)", code: 2)
+        }
+        var argv = items.compactMap(\.stringValue)
+        if let localState { argv += ["--state-dir", localState.path] }
+        let command: RunCommand
+        do { command = try RunCommand.parse(argv) } catch {
+            throw CLIError(RunCommand.message(for: error), code: 2)
+        }
+        return try await RunPlan(command: command, store: store)
+    }
+
+    /// Where a queued run's sandbox would run, for the warm pool (nil when it has egress:
+    /// its sandbox is configured with a proxy socket made at the run's start).
+    static func sandboxTarget(queued run: String, store: any RunStore, localState: URL? = nil) async throws -> SandboxTarget? {
+        let plan = try await plan(queued: run, store: store, localState: localState)
+        guard plan.configuration.egress == nil, !plan.configuration.freshSandboxPerCall else { return nil }
+        return SandboxTarget(backend: plan.backend, configuration: plan.configuration.sandbox)
+    }
+
+    /// Ends a claimed run that cannot even start here (a bad request, a file this machine
+    /// lacks) as failed, with the reason in its ledger.
+    static func fail(_ claim: RunClaim, store: any RunStore, by name: String, error: any Error) async {
+        let message = "\(error)"
+        let code = (error as? CLIError)?.code ?? 1
+        let fenced = store.fenced(claim.fence)
+        _ = try? await fenced.appendLedgerEntries(run: claim.run, items: [
+            (.note, ["worker": .string(name), "error": .string(message)]),
+            (.runFinished, ["outcome": "failed", "exit_code": .int(Int(code)), "reason": .string(message)]),
+        ], now: { Date() })
+        _ = try? await fenced.updateRun(claim.run) {
+            $0.status = .finished
+            $0.outcome = "failed"
+            $0.exitCode = Int(code)
         }
     }
 
@@ -156,6 +191,12 @@ struct Worker: Sendable {
             return source
         }
     }
+}
+
+/// A run's sandbox backend and configuration.
+struct SandboxTarget: Sendable {
+    var backend: any SandboxBackend
+    var configuration: SandboxConfiguration
 }
 
 /// The worker's shared counters: draining, and how many runs are in progress.

@@ -52,6 +52,9 @@ struct WorkerCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "One JSON event per line on stdout: every run's events, plus worker_* events.")
     var json = false
 
+    @Option(name: .long, help: ArgumentHelp("Keep this many sandboxes of the last claimed run's configuration started ahead for the next runs (a warm pool; a run of another configuration drains it).", valueName: "n"))
+    var warm: Int = 0
+
     @Option(name: .long, help: ArgumentHelp("Serve /metrics on this port (0 picks a free one).", valueName: "port"))
     var metricsPort: Int?
 
@@ -77,8 +80,10 @@ struct WorkerCommand: AsyncParsableCommand {
             let host = ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "host"
             let worker = Worker(store: store, name: name ?? "\(host)-\(getpid())", concurrency: concurrency,
                                 lease: lease?.duration ?? .seconds(15), grace: grace?.duration ?? .seconds(30),
-                                poll: poll?.duration ?? .milliseconds(20), json: json)
+                                poll: poll?.duration ?? .milliseconds(20), json: json,
+                                pool: warm > 0 ? WarmPool(size: warm) : nil)
             await worker.run()
+            await worker.pool?.shutdown()
         }
     }
 

@@ -144,22 +144,39 @@ struct APICLITests {
         #expect(FileManager.default.fileExists(atPath: scene.workspace + "/approved.txt"))
         #expect(try await scene.run(id)?["exit_code"] as? Int == 0)
 
-        // The stream from the start, then resumed after entry 3: only what followed.
+        // The stream from the start, then resumed after the id of its third event: only what followed.
         let stream = try Self.python("""
             import urllib.request
             def events(headers):
                 r = urllib.request.Request(sys.argv[1] + "/api/runs/" + sys.argv[2] + "/events", headers=headers)
-                return [json.loads(l[6:]) for l in urllib.request.urlopen(r, timeout=60) if l.startswith(b"data: ")]
+                out, ident = [], None
+                for line in urllib.request.urlopen(r, timeout=60):
+                    if line.startswith(b"id: "): ident = int(line[4:])
+                    if line.startswith(b"data: "): out.append((ident, json.loads(line[6:])))
+                return out
             everything = events({})
-            resumed = events({"Last-Event-ID": "3"})
-            print(json.dumps({"all": [e["seq"] for e in everything], "resumed": [e["seq"] for e in resumed],
-                              "types": [e["type"] for e in everything], "runs": list({e["run"] for e in everything})}))
+            third = everything[2][0]
+            resumed = events({"Last-Event-ID": str(third)})
+            print(json.dumps({"ids": [i for i, _ in everything], "third": third,
+                              "resumed": [[i, e] for i, e in resumed], "all": [[i, e] for i, e in everything],
+                              "types": [e["type"] for _, e in everything], "runs": list({e["run"] for _, e in everything})}))
             """, [base, id])
         let object = (try? JSONSerialization.jsonObject(with: Data((stream.output.split(separator: "\n").last ?? "").utf8))) as? [String: Any]
-        let all = object?["all"] as? [Int] ?? []
-        #expect(!all.isEmpty && all == Array(1...all.count), "\(stream.output)")
-        #expect(object?["resumed"] as? [Int] == Array(all.dropFirst(3)), "\(stream.output)")
-        #expect((object?["types"] as? [String])?.last == "run_finished")
+        let ids = object?["ids"] as? [Int] ?? []
+        #expect(ids.count > 5 && ids == ids.sorted(), "ids follow the ledger: \(stream.output)")
+        let third = object?["third"] as? Int ?? 0
+        let all = object?["all"] as? [[Any]] ?? []
+        let resumed = object?["resumed"] as? [[Any]] ?? []
+        let after = all.filter { ($0.first as? Int ?? 0) > third }
+        #expect(!resumed.isEmpty && resumed.count == after.count, "\(stream.output)")
+        #expect(zip(resumed, after).allSatisfy { ($0.last as? [String: Any] ?? [:]) as NSDictionary == ($1.last as? [String: Any] ?? [:]) as NSDictionary },
+                "the resumed stream is the tail of the whole one")
+        // The objects of `--json`: its types, not the ledger's kinds.
+        let types = object?["types"] as? [String] ?? []
+        #expect(types.first == "run_started" && types.last == "run_finished", "\(types)")
+        #expect(Set(types).isSuperset(of: ["model_request", "model_response", "tool_call", "tool_result", "approval_requested", "approval_answered"]),
+                "\(types)")
+        #expect(!types.contains("frame_sent") && !types.contains("budget_charged") && !types.contains("policy_decision"), "\(types)")
         #expect(object?["runs"] as? [String] == [id])
         let answered = try await scene.ledger(id).first { $0["kind"] as? String == "approval_answered" }
         #expect(((answered?["payload"] as? [String: Any])?["by"] as? String)?.hasPrefix("web:") == true)

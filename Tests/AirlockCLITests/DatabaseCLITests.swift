@@ -69,7 +69,7 @@ struct DatabaseCLITests {
             #expect(server.status == 0 || server.reason == .uncaughtSignal, "\(server.stderr)")
             server.cleanUp()
         }
-        #expect(try scene.server.psql("airlock", "SELECT count(*) FROM airlock_schema").trimmingCharacters(in: .whitespacesAndNewlines) == "3", "each of the three migrations applied once")
+        #expect(try scene.server.psql("airlock", "SELECT count(*) FROM airlock_schema").trimmingCharacters(in: .whitespacesAndNewlines) == "4", "each of the four migrations applied once")
     }
 
     @Test("bad databases: each a clear error naming the fix, exit 2, nothing written")

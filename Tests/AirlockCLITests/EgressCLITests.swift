@@ -148,6 +148,44 @@ struct EgressCLITests {
         }
     }
 
+    @Test("on_budget_exhausted: ask with --max-egress: the cut download asks, `approve --extend BYTES` raises the proxy's cap, the next download passes")
+    func egressExtendedWhileRunning() async throws {
+        let scene = try RunScene()
+        defer { scene.remove() }
+        try EgressClient.script.write(toFile: scene.workspace + "/client.py", atomically: true, encoding: .utf8)
+        let policy = scene.root + "/policy.yaml"
+        try "on_budget_exhausted: ask\n".write(toFile: policy, atomically: true, encoding: .utf8)
+        let big = [UInt8](repeating: 0x61, count: 600 * 1024)
+        let responses = (0..<3).map { _ in CannedResponse(headers: [("content-length", String(big.count))], chunks: [big], pause: .zero) }
+        try await TestHTTPServer.with(responses) { server in
+            let get = { (name: String) in "python3 client.py get http://allowed.test:\(server.port)/big > \(name).json" }
+            let model = try scene.script([RunScene.shell(get("first")), RunScene.shell(get("second")),
+                                          RunScene.shell(get("third")), RunScene.submit("downloaded")])
+            let run = try DurabilityHarness(["run", "download", "--model", model, "--workspace", scene.workspace,
+                                             "--state-dir", scene.stateDir, "--policy", policy, "--approver", "web",
+                                             "--max-egress", "1M", "--json"] + Self.proxyOptions(server.port))
+            defer { run.cleanUp() }
+            #expect(await run.waitForOutput { $0.contains("approval_requested") }, "no budget question: \(run.stderr)")
+            #expect(try await scene.command(["approve", "latest"]).stdout.hasPrefix("budget-1\t"))
+            let extended = try await scene.command(["approve", "latest", "budget-1", "--extend", "2000000"])
+            #expect(extended.status == 0, "\(extended.stderr)")
+            let end = await run.wait(limit: .seconds(60))
+            #expect(end.status == 0, "\(run.stderr)")
+            let read = { (name: String) in
+                (try? JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: scene.workspace + "/\(name).json")))) as? [String: Any]
+            }
+            #expect(read("first")?["bytes"] as? Int == big.count)
+            #expect(read("second")?["bytes"] as? Int != big.count, "the cap cut the second download: \(String(describing: read("second")))")
+            #expect(read("third")?["bytes"] as? Int == big.count, "after the extension: \(String(describing: read("third")))")
+            let show = try await scene.command(["show", "latest", "--json"])
+            let ledger = (show.objects.first??["ledger"] as? [[String: Any]]) ?? []
+            let grant = try #require(ledger.first { $0["kind"] as? String == "budget_extended" }?["payload"] as? [String: Any])
+            #expect(grant["budget"] as? String == "egress")
+            #expect((grant["limit"] as? Double ?? 0) >= 1024 * 1024 + 2_000_000)
+            #expect(try await scene.command(["verify", "latest"]).status == 0)
+        }
+    }
+
     @Test("a secret reaches its host in a header over intercepted HTTPS, is a placeholder inside, and is nowhere in the state dir")
     func secretNeverEnters() async throws {
         let scene = try RunScene()

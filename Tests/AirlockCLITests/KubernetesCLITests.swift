@@ -112,4 +112,39 @@ struct KubernetesCLITests {
                 "\(outcome.stdout) \(outcome.stderr)")
         #expect(Self.pods(kubeconfig).isEmpty, "no pod left behind")
     }
+
+    @Test("the workspace goes into the pod and back: the agent reads a host file, writes, edits, deletes; the host has exactly its result")
+    func workspaceRoundTrip() async throws {
+        guard let kubeconfig = Self.kubeconfig else { return }
+        let scene = try RunScene.make()
+        defer { scene.remove() }
+        let fm = FileManager.default
+        try "from the host\n".write(toFile: scene.workspace + "/input.txt", atomically: true, encoding: .utf8)
+        try "delete me\n".write(toFile: scene.workspace + "/gone.txt", atomically: true, encoding: .utf8)
+        try fm.createDirectory(atPath: scene.workspace + "/src/deep", withIntermediateDirectories: true)
+        try "#!/bin/sh\necho tool\n".write(toFile: scene.workspace + "/src/deep/tool.sh", atomically: true, encoding: .utf8)
+        chmod(scene.workspace + "/src/deep/tool.sh", 0o755)
+        let model = try scene.script([
+            ["tool_calls": [["name": "read_file", "arguments": ["path": "input.txt"]]]],
+            RunScene.shell("cat input.txt > copy.txt && ./src/deep/tool.sh >> copy.txt && rm gone.txt && mkdir -p out && ln -s ../copy.txt out/link"),
+            ["tool_calls": [["name": "write_file", "arguments": ["path": "out/result.txt", "content": "written in the pod\n"]]]],
+            RunScene.submit("done"),
+        ])
+        let outcome = try await RunBinary.run(["run", "copy it", "--workspace", scene.workspace, "--state-dir", scene.stateDir,
+                                               "--model", model, "--json"] + Self.kubeArguments(kubeconfig),
+                                              limit: .seconds(120))
+        #expect(outcome.status == 0, "stdout: \(outcome.stdout) stderr: \(outcome.stderr)")
+        #expect(try String(contentsOfFile: scene.workspace + "/copy.txt", encoding: .utf8) == "from the host\ntool\n")
+        #expect(try String(contentsOfFile: scene.workspace + "/out/result.txt", encoding: .utf8) == "written in the pod\n")
+        #expect(try fm.destinationOfSymbolicLink(atPath: scene.workspace + "/out/link") == "../copy.txt")
+        #expect(!fm.fileExists(atPath: scene.workspace + "/gone.txt"), "a file the agent deleted is gone on the host")
+        #expect(try String(contentsOfFile: scene.workspace + "/input.txt", encoding: .utf8) == "from the host\n")
+        var info = stat()
+        #expect(stat(scene.workspace + "/src/deep/tool.sh", &info) == 0 && info.st_mode & 0o111 != 0, "the mode survived both trips")
+        let run = try #require(outcome.objects.compactMap { $0 }.first { $0["type"] as? String == "run_started" }?["run"] as? String)
+        let ledger = try await scene.ledger(run)
+        let killed = try #require(ledger.first { $0.kind == "sandbox_killed" })
+        #expect(killed.payload["workspace_entries"] as? String != nil, "\(killed.payload)")
+        #expect(Self.pods(kubeconfig).isEmpty, "the run's pod was deleted")
+    }
 }

@@ -98,6 +98,67 @@ struct BudgetEscalationTests {
         #expect(answer.decision == .extend && answer.amount == 3)
     }
 
+    /// A run with `turns`, asking `approver` when `limits` run out.
+    func run(_ turns: [[String: Any]], _ approver: any Approver, limits: BudgetLimits) async throws -> (LoopFixture, LoopRun) {
+        let fixture = try LoopFixture()
+        let store = try fixture.store()
+        var configuration = fixture.configuration(ModelSpec(provider: .script, name: "inline.json"), limits: limits)
+        configuration.policy.onBudgetExhausted = .ask
+        let events = EventRecorder()
+        let loop = AgentLoop(configuration: configuration, model: try Script.model(turns), backend: BubblewrapBackend(),
+                             store: store, approver: approver, onEvent: events.handler)
+        let result = try await withLimit(.seconds(40)) { try await loop.run() }
+        return (fixture, LoopRun(result: result, events: events, store: store))
+    }
+
+    @Test("time runs out under a tool call: the call is killed, the approver extends the time, the run goes on and finishes")
+    func timeExtendedAfterKilledCall() async throws {
+        let approver = ScriptedApprover([ApprovalAnswer(.extend, by: "alice", amount: 20)])
+        let started = ContinuousClock.now
+        let (fixture, run) = try await run([Script.shell("sleep 60; echo late > late.txt"),
+                                            Script.shell("echo after > after.txt"), Script.submit()],
+                                           approver, limits: BudgetLimits(timeout: .seconds(3)))
+        defer { fixture.remove() }
+        #expect(run.result.exitCode == 0, "\(run.result.reason)")
+        #expect(ContinuousClock.now - started < .seconds(30), "the sleeping call was not killed at the deadline")
+        #expect(fixture.file("late.txt") == nil)
+        #expect(fixture.file("after.txt") == "after\n")
+        #expect(approver.requests.map { $0.budget?.budget } == [.time])
+        let entries = try await run.store.ledgerEntries(run: run.result.runID)
+        let killed = entries.first { $0.kind == .toolResult && $0.payload["status"]?.stringValue == "killed" }
+        #expect(killed?.payload["reason"]?.stringValue == "run timeout")
+        let extended = try #require(entries.first { $0.kind == .budgetExtended })
+        #expect(extended.payload["budget"]?.stringValue == "time")
+        // The amount counts from the answer: at least the 3 s used plus the 20 granted.
+        #expect((AgentLoop.number(extended.payload["limit"]) ?? 0) >= 23)
+        #expect(entries.contains { $0.kind == .sandboxKilled && $0.payload["reason"]?.stringValue == "run timeout during a tool call" })
+        #expect(try await run.store.verifyLedger(run: run.result.runID).ok)
+    }
+
+    @Test("time runs out under a model call: the call is cancelled and made again after the extension; a refusal ends the run")
+    func timeExtendedAfterCancelledModelCall() async throws {
+        let slow = { (turn: [String: Any]) -> [String: Any] in turn.merging(["delay_ms": 60_000]) { $1 } }
+        let turns = [slow(Script.shell("echo never > never.txt")), Script.shell("echo redone > redone.txt"), Script.submit()]
+        let approver = ScriptedApprover([ApprovalAnswer(.extend, by: "alice", amount: 20)])
+        let (fixture, run) = try await run(turns, approver, limits: BudgetLimits(timeout: .seconds(2)))
+        defer { fixture.remove() }
+        #expect(run.result.exitCode == 0, "\(run.result.reason)")
+        #expect(fixture.file("never.txt") == nil)
+        #expect(fixture.file("redone.txt") == "redone\n")
+        let entries = try await run.store.ledgerEntries(run: run.result.runID)
+        let failed = entries.filter { $0.kind == .modelResponse && $0.payload["error"] != nil }
+        #expect(failed.count == 1 && failed.first?.payload["step"] == .int(1), "\(failed.map(\.payload))")
+        #expect(entries.filter { $0.kind == .modelRequest }.compactMap { $0.payload["step"]?.intValue }.prefix(2) == [1, 1])
+        #expect(try await run.store.verifyLedger(run: run.result.runID).ok)
+
+        let (other, refused) = try await self.run(turns, ScriptedApprover([ApprovalAnswer(.deny, by: "bob")]),
+                                                  limits: BudgetLimits(timeout: .seconds(2)))
+        defer { other.remove() }
+        #expect(refused.result.exitCode == 3)
+        #expect(refused.finishedBudget == "time")
+        #expect(other.file("redone.txt") == nil)
+    }
+
     @Test("on_budget_exhausted parses; a typo is an error")
     func parses() throws {
         #expect(try PolicyFile.parse("on_budget_exhausted: ask\n").onBudgetExhausted == .ask)

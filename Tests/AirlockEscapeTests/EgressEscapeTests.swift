@@ -106,11 +106,12 @@ struct EgressEscapeTests {
                 $0.network = .proxy
                 $0.egress = gate.attachment
             }
-            let before = Self.openDescriptors()
+            // Only sockets from sandboxes count: other tests run in this process at the same time.
+            let before = Self.foreignSockets()
             let peak = Mutex(before)
             let watcher = Task {
                 while !Task.isCancelled {
-                    let now = Self.openDescriptors()
+                    let now = Self.foreignSockets()
                     peak.withLock { $0 = max($0, now) }
                     try? await Task.sleep(for: .milliseconds(20))
                 }
@@ -137,13 +138,32 @@ struct EgressEscapeTests {
             #expect(out.hasSuffix(" 200\n"), "an honest request after the flood: \(out)")
             let grown = peak.withLock { $0 } - before
             #expect(grown < 300, "the harness opened \(grown) descriptors for the sandbox's connections")
+            #expect(grown > 100, "the count sees the held connections (else the bound above proves nothing): \(grown)")
             #expect(gate.takeRecords().contains { $0.reason?.contains("too many open connections") == true })
         }
     }
 
-    /// Open file descriptors of this (the harness's) process.
-    static func openDescriptors() -> Int {
-        (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? 0
+    /// Open sockets of this (the harness's) process that live in another network namespace:
+    /// the connections the proxy accepted from sandboxes (an accepted Unix socket belongs to
+    /// the connecting side's namespace, so it is in none of this namespace's tables).
+    static func foreignSockets() -> Int {
+        var local = Set<String>()
+        for table in ["unix", "tcp", "tcp6", "udp", "udp6", "raw", "raw6", "netlink", "packet"] {
+            // Read to the end: String(contentsOfFile:) stops at the first page of a /proc file.
+            guard let data = try? FileHandle(forReadingAtPath: "/proc/net/" + table)?.readToEnd() else { continue }
+            for line in String(decoding: data, as: UTF8.self).split(separator: "\n").dropFirst() {
+                let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+                // The inode column: 7th in unix, 9th in packet, 10th in the others.
+                let column = table == "unix" ? 6 : table == "packet" ? 8 : 9
+                if fields.count > column { local.insert(String(fields[column])) }
+            }
+        }
+        let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+        return fds.count { fd in
+            guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(fd)"),
+                  target.hasPrefix("socket:[") else { return false }
+            return !local.contains(String(target.dropFirst(8).dropLast()))
+        }
     }
 
     @Test("attack: use the proxy without being allowed anything: the sandbox of a run without --allow-host has no proxy at all")

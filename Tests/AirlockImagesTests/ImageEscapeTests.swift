@@ -80,14 +80,16 @@ import Testing
         let sandbox = try await Self.start(prepared, .copy)
         let (_, output) = try await Self.sh(sandbox, """
             for f in /.airlock/airlock-guest /.airlock/lib/*; do
+              [ -e "$f" ] || continue  # a static guest brings no libraries (rm -f of nothing succeeds)
+              echo "TRIED $f"
               (echo pwned > "$f") 2>/dev/null && echo "WROTE $f"
               rm -f "$f" 2>/dev/null && echo "REMOVED $f"
             done
             mount -o remount,rw /.airlock 2>/dev/null && echo REMOUNTED
-            ls /.airlock/lib | wc -l
             """)
         #expect(sandbox.isAlive)
         await sandbox.kill()
+        #expect(output.contains("TRIED /.airlock/airlock-guest"), "\(output)")
         #expect(!output.contains("WROTE") && !output.contains("REMOVED") && !output.contains("REMOUNTED"), "\(output)")
     }
 

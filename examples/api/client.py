@@ -14,6 +14,6 @@ run = json.load(call("POST", "/api/runs", {"task": sys.argv[1], "model": sys.arg
 for line in call("GET", f"/api/runs/{run}/events"):
     if line.startswith(b"data: "):
         event = json.loads(line[6:])
-        print(event["seq"], event["type"], event.get("exit_code", ""))
+        print(event["type"], event.get("name", ""), event.get("exit_code", ""))
         if event["type"] == "run_finished":
             sys.exit(event["exit_code"])

@@ -49,7 +49,7 @@ public indirect enum ConfigNode: Sendable, Hashable {
     public func hash(into hasher: inout Hasher) { hasher.combine(json) }
 
     /// Converts Yams' tree; duplicate keys are refused (YAML allows them, silently).
-    static func from(_ node: Node, file: String) throws(ConfigError) -> ConfigNode {
+    public static func from(_ node: Node, file: String) throws(ConfigError) -> ConfigNode {
         let line = node.mark?.line ?? 0
         switch node {
         case .scalar(let scalar):

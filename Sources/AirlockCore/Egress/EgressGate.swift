@@ -63,6 +63,9 @@ public final class EgressGate: Sendable {
 
     public var budgetExhausted: Bool { proxy.budgetExhausted }
 
+    /// The proxy's byte cap, changed while it runs (an approver extended the budget).
+    public func setByteLimit(_ limit: Int?) { proxy.setByteLimit(limit) }
+
     /// Stops the proxy (records for connections still open are produced) and removes the
     /// socket's directory.
     public func close() async {

@@ -6,8 +6,9 @@ import Foundation
 /// `AirlockStorePostgres` (shared by harness replicas) implement it, and only the `airlock`
 /// executable picks one.
 ///
-/// Every write is its own durable transaction: when a call returns, what it wrote survives
-/// a crash of the harness. A store made with `fenced(_:)` refuses every write to the fenced
+/// Every write call is one durable transaction: when it returns, what it wrote survives a
+/// crash of the harness. `commit` groups what the loop writes between two actions (ledger
+/// entries, tool call rows, the run's counters) into one. A store made with `fenced(_:)` refuses every write to the fenced
 /// run once another harness has claimed it since (`StoreError.fenced`), checked inside the
 /// write's own transaction.
 public protocol RunStore: Sendable {
@@ -35,6 +36,11 @@ public protocol RunStore: Sendable {
     /// be redacted; `Ledger` does that.
     func appendLedgerEntries(run: String, items: [(LedgerKind, JSONValue)],
                              now: @Sendable () -> Date) async throws -> [LedgerEntry]
+    /// Applies `writes` to `run` in one durable transaction (fenced like every write) and
+    /// returns the ledger entries as stored: what the loop writes between two actions.
+    func commit(run: String, _ writes: RunWrites, now: @Sendable () -> Date) async throws -> [LedgerEntry]
+    /// Write transactions this store (and its fenced and redacting copies) committed.
+    var commits: CommitCounter { get }
     /// A run's entries with `seq > after`, in seq order, as stored.
     func ledgerEntries(run: String, after: Int) async throws -> [LedgerEntry]
 
@@ -74,6 +80,21 @@ public protocol RunStore: Sendable {
     func registerWorker(name: String, available: Set<String>) async throws
     /// Workers seen within `within`.
     func liveWorkers(within: Duration) async throws -> [WorkerInfo]
+
+    /// Stores a batch and queues all its runs in one transaction (tagged with the batch and
+    /// their index), so a batch exists whole or not at all. Queued batch runs are claimed
+    /// only through `claimBatchRun`, never by `claimRun` (a worker).
+    func createBatch(source: String, options: JSONValue, runs: [BatchRunRequest], now: Date) async throws -> BatchRecord
+    /// The batch whose id is `reference`, else the only one whose id starts with it.
+    func resolveBatch(_ reference: String) async throws -> BatchRecord
+    /// Batches, newest first.
+    func batches(limit: Int?) async throws -> [BatchRecord]
+    /// A batch's runs in the order of its file.
+    func batchRuns(batch: String) async throws -> [RunRecord]
+    /// Claims one run of the batch, as `claimRun` does: the first queued one, or a held one
+    /// whose lease expired — or, with `reclaim`, held by any other holder (the caller knows
+    /// the batch's previous process is dead).
+    func claimBatchRun(batch: String, worker: String, lease: Duration, reclaim: Bool) async throws -> RunClaim?
 
     /// This store (the same database and connections) redacting with `redactor` instead.
     func withRedactor(_ redactor: Redactor) -> any RunStore

@@ -1,6 +1,8 @@
 /// Faults of the store. A missing or ambiguous run is the user's to fix, so the message says how.
 public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     case runNotFound(String)
+    case batchNotFound(String)
+    case ambiguousBatch(String, candidates: [String])
     case ambiguousRun(String, candidates: [String])
     case toolCallNotFound(run: String, callID: String)
     case walUnavailable(String)
@@ -20,6 +22,11 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         switch self {
         case .runNotFound(let ref):
             return "no run matches \"\(ref)\" (see `airlock runs`)"
+        case .batchNotFound(let ref):
+            return "no batch matches \"\(ref)\" (see `airlock batch list`)"
+        case .ambiguousBatch(let ref, let candidates):
+            return "\"\(ref)\" matches \(candidates.count) batches: "
+                + candidates.prefix(5).joined(separator: ", ") + "; give more of the id"
         case .ambiguousRun(let ref, let candidates):
             return "\"\(ref)\" matches \(candidates.count) runs: "
                 + candidates.prefix(5).joined(separator: ", ") + "; give more of the id"

@@ -1,0 +1,40 @@
+import AirlockModels
+import Foundation
+
+/// Everything one run writes between two actions, committed by `RunStore.commit` in one
+/// durable transaction (one fsync): the ledger entries, the tool call rows and the run's
+/// counters that lead up to an action are on disk together, before it, and a step with one
+/// tool call costs two commits instead of seven.
+public struct RunWrites: Sendable {
+    /// A change to a row of `tool_calls`, as `recordToolCall` / `updateToolCall` make it.
+    public enum ToolCallWrite: Sendable {
+        /// Records the call afresh (arguments redacted by the store).
+        case record(step: Int, call: ToolCall, status: ToolCallStatus)
+        /// Moves it to `status`; a given result or exit code replaces the stored one.
+        case update(callID: String, status: ToolCallStatus, result: String?, exitCode: Int?, finished: Bool)
+    }
+
+    /// Applied in order, before the ledger entries (another table: the order only matters
+    /// among writes to one call).
+    public var toolCalls: [ToolCallWrite] = []
+    /// Applied in order to the run's row; `updated_at` (and `finished_at`) as in `updateRun`.
+    public var runChanges: [@Sendable (inout RunRecord) -> Void] = []
+    /// Appended in order, chained to the run's last entry. Payloads already redacted.
+    public var ledger: [(LedgerKind, JSONValue)] = []
+
+    public init(toolCalls: [ToolCallWrite] = [], runChanges: [@Sendable (inout RunRecord) -> Void] = [],
+                ledger: [(LedgerKind, JSONValue)] = []) {
+        self.toolCalls = toolCalls
+        self.runChanges = runChanges
+        self.ledger = ledger
+    }
+
+    public var isEmpty: Bool { toolCalls.isEmpty && runChanges.isEmpty && ledger.isEmpty }
+
+    /// `other` after these.
+    public mutating func append(_ other: RunWrites) {
+        toolCalls += other.toolCalls
+        runChanges += other.runChanges
+        ledger += other.ledger
+    }
+}

@@ -1,0 +1,25 @@
+import AirlockCore
+import AirlockModels
+import Foundation
+import GRDB
+
+extension Store {
+    public func commit(run: String, _ writes: RunWrites, now: @Sendable () -> Date) throws -> [LedgerEntry] {
+        guard !writes.isEmpty else { return [] }
+        return try write { db in
+            try checkFence(run: run, db)
+            let time = now()
+            for change in writes.toolCalls {
+                switch change {
+                case .record(let step, let call, let status):
+                    _ = try insertToolCall(run: run, step: step, call: call, status: status, now: time, db)
+                case .update(let callID, let status, let result, let exitCode, let finished):
+                    _ = try changeToolCall(run: run, callID: callID, status: status, result: result, exitCode: exitCode,
+                                           finished: finished, now: time, db)
+                }
+            }
+            if !writes.runChanges.isEmpty { _ = try changeRun(run, now: time, { record in for change in writes.runChanges { change(&record) } }, db) }
+            return try appendLedger(run: run, items: writes.ledger, now: now, db)
+        }
+    }
+}

@@ -1,0 +1,69 @@
+import AirlockTestSupport
+import Foundation
+import Testing
+
+/// The binary `scripts/install.sh` installs: scripts/test.sh installs one into a temporary
+/// prefix and names it in AIRLOCK_INSTALLED_PREFIX (AIRLOCK_TEST_INSTALL=0 skips that).
+/// Where scripts/test.sh installed `airlock`, if it did.
+enum InstalledAirlock {
+    static let prefix = ProcessInfo.processInfo.environment["AIRLOCK_INSTALLED_PREFIX"]
+}
+
+@Suite("installed airlock", .enabled(if: InstalledAirlock.prefix != nil,
+                                     "AIRLOCK_INSTALLED_PREFIX is not set (scripts/test.sh sets it after scripts/install.sh)"))
+struct InstalledBinaryTests {
+    static var prefix: String? { InstalledAirlock.prefix }
+    static var command: String { (prefix ?? "/nonexistent") + "/bin/airlock" }
+
+    /// Runs the installed command with nothing but a plain PATH in its environment, from `directory`.
+    func airlock(_ arguments: [String], in directory: String, limit: Duration = .seconds(60)) async throws -> RunBinary.Outcome {
+        let process = try AirlockProcess(arguments, environment: ["PATH": "/usr/bin:/bin", "HOME": directory],
+                                         executable: Self.command, cleanEnvironment: true, workingDirectory: directory)
+        defer { process.cleanUp() }
+        if !(await process.waitForExit(limit: limit)) { Issue.record("airlock \(arguments) did not finish within \(limit)") }
+        return RunBinary.Outcome(status: process.status, stdout: process.stdout, stderr: process.stderr)
+    }
+
+    @Test("the installed command needs no Swift library at run time and prints its version and the protocol's")
+    func standsAlone() async throws {
+        let ldd = Process()
+        ldd.executableURL = URL(fileURLWithPath: "/usr/bin/ldd")
+        ldd.arguments = [(Self.prefix ?? "") + "/lib/airlock/airlock"]
+        let pipe = Pipe()
+        ldd.standardOutput = pipe
+        try ldd.run()
+        let libraries = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        ldd.waitUntilExit()
+        #expect(libraries.contains("libc.so"), "ldd printed: \(libraries)")
+        #expect(!libraries.contains("swift") && !libraries.contains("Foundation") && !libraries.contains("not found"), "\(libraries)")
+        let directory = NSTemporaryDirectory() + "airlock-installed-" + UUID().uuidString.prefix(8)
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let version = try await airlock(["--version"], in: directory)
+        #expect(version.status == 0)
+        #expect(version.stdout.hasPrefix("airlock ") && version.stdout.contains("(guest protocol "), "\(version.stdout)")
+    }
+
+    @Test("the demo from another directory: the scripted agent fixes the failing test in a bwrap sandbox, the ledger verifies")
+    func runsTheDemo() async throws {
+        let root = NSTemporaryDirectory() + "airlock-installed-" + UUID().uuidString.prefix(8)
+        let workspace = root + "/ws"
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let checkout = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let example = checkout.appendingPathComponent("examples/fix-test")
+        try FileManager.default.copyItem(atPath: example.appendingPathComponent("workspace").path, toPath: workspace)
+        try FileManager.default.copyItem(atPath: example.appendingPathComponent("script.json").path, toPath: root + "/script.json")
+        chmod(root, 0o755)
+        chmod(workspace, 0o755)
+        let run = try await airlock(["run", "Fix the failing test in this project", "--model", "script:script.json",
+                                     "--workspace", "ws", "--state-dir", "state", "--sandbox", "bwrap",
+                                     "--max-steps", "10", "--json"], in: root, limit: .seconds(120))
+        #expect(run.status == 0, "stdout: \(run.stdout)\nstderr: \(run.stderr)")
+        let finished = run.objects.compactMap { $0 }.last
+        #expect(finished?["type"] as? String == "run_finished" && finished?["exit_code"] as? Int == 0, "\(String(describing: finished))")
+        #expect(run.stdout.contains("\"type\":\"sandbox_started\""), "the run used a real sandbox")
+        let verify = try await airlock(["verify", "latest", "--state-dir", "state"], in: root)
+        #expect(verify.status == 0, "\(verify.stdout) \(verify.stderr)")
+    }
+}

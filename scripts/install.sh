@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Builds a release `airlock` with the Swift runtime linked statically and installs it with its
+# guest: PREFIX/lib/airlock/{airlock,airlock-guest} and the command PREFIX/bin/airlock.
+# Nothing else is needed at run time but bubblewrap (and libseccomp, SQLite and zlib, which
+# every Debian has). Usage: scripts/install.sh [PREFIX]   (default /usr/local)
+#   DESTDIR          stage the files under this directory (for packaging)
+#   AIRLOCK_BUILD_DIR the build directory (default .build); a cache outside the checkout
+#                    makes a second install incremental
+set -euo pipefail
+cd "$(dirname "$0")/.."
+prefix=${1:-/usr/local}
+case "$prefix" in /*) ;; *) echo "install.sh: PREFIX must be an absolute path, not '$prefix'" >&2; exit 2 ;; esac
+scratch=${AIRLOCK_BUILD_DIR:-.build}
+AIRLOCK_SETUP_NO_BUILD=1 scripts/setup.sh
+
+echo "install.sh: building release airlock and airlock-guest (static Swift runtime) in $scratch" >&2
+for product in airlock airlock-guest; do
+    swift build -c release --static-swift-stdlib --scratch-path "$scratch" --product "$product"
+done
+bin=$(swift build -c release --static-swift-stdlib --scratch-path "$scratch" --show-bin-path)
+
+# The binary must not need the toolchain: no Swift library may be resolved at run time.
+if ldd "$bin/airlock" | grep -E 'libswift|libFoundation|libdispatch|not found'; then
+    echo "install.sh: $bin/airlock still needs the libraries above at run time" >&2
+    exit 1
+fi
+
+lib="$DESTDIR$prefix/lib/airlock"
+install -d "$lib" "$DESTDIR$prefix/bin"
+install -m 0755 "$bin/airlock" "$bin/airlock-guest" "$lib/"
+strip --strip-unneeded "$lib/airlock" "$lib/airlock-guest" 2>/dev/null || true
+# The command finds its guest beside its real path (/proc/self/exe), so a symlink works.
+ln -sfn ../lib/airlock/airlock "$DESTDIR$prefix/bin/airlock"
+echo "install.sh: installed $("$lib/airlock" --version) in $prefix (bin/airlock, lib/airlock/)" >&2
