@@ -147,4 +147,47 @@ struct KubernetesCLITests {
         #expect(killed.payload["workspace_entries"] as? String != nil, "\(killed.payload)")
         #expect(Self.pods(kubeconfig).isEmpty, "the run's pod was deleted")
     }
+
+    @Test("resume after a real SIGKILL of the harness: the run's old pod is found by its label, its work copied back, deleted; a fresh pod finishes the run")
+    func resumeAfterSIGKILL() async throws {
+        guard let kubeconfig = Self.kubeconfig else { return }
+        let scene = try RunScene.make()
+        defer { scene.remove() }
+        try "before\n".write(toFile: scene.workspace + "/input.txt", atomically: true, encoding: .utf8)
+        let model = try scene.script([
+            RunScene.shell("cat input.txt > begun.txt && echo begun >> begun.txt && sleep 40"),
+            RunScene.shell("cat begun.txt > after.txt && echo after >> after.txt"),
+            RunScene.submit("resumed in a fresh pod"),
+        ])
+        let harness = try scene.harness(["run", "survive a kill", "--model", model, "--workspace", scene.workspace, "--json"]
+                                        + Self.kubeArguments(kubeconfig))
+        defer { harness.cleanUp() }
+        let inCall = await harness.waitForOutput(limit: .seconds(60)) { $0.contains("\"type\":\"tool_call\"") }
+        try #require(inCall, "the run never reached its tool call; stdout: \(harness.stdout) stderr: \(harness.stderr)")
+        let started = harness.stdout.split(separator: "\n").lazy
+            .compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any] }
+            .first { $0["type"] as? String == "run_started" }
+        let runID = try #require(started?["run"] as? String)
+        // The shell call is in the pod (its frame went out at once); let it write begun.txt.
+        try await Task.sleep(for: .seconds(3))
+        kill(harness.pid, SIGKILL)
+        let end = await harness.wait(limit: .seconds(10))
+        #expect(end.reason == .uncaughtSignal && end.status == SIGKILL)
+        let orphans = Self.pods(kubeconfig)
+        #expect(orphans.count == 1, "the dead harness's pod is still there: \(orphans)")
+        #expect(!FileManager.default.fileExists(atPath: scene.workspace + "/begun.txt"), "nothing came back before the resume")
+
+        let resumed = try await scene.command(["resume", runID, "--json"])
+        #expect(resumed.status == 0, "resume: \(resumed.stdout) \(resumed.stderr)")
+        #expect(scene.file("begun.txt") == "before\nbegun\n", "the old pod's work came back")
+        #expect(scene.file("after.txt") == "before\nbegun\nafter\n", "the fresh pod saw it and its own work came back")
+        let ledger = try await scene.ledger(runID)
+        let starts = ledger.filter { $0.kind == "sandbox_started" }.map(\.payload)
+        #expect(starts.count == 2, "\(starts)")
+        let stale = starts.last?["stale_pods"] as? String ?? ""
+        #expect(!stale.isEmpty && orphans.first?.hasSuffix(stale) == true, "the resumed start deleted the old pod: \(starts)")
+        #expect(starts.first?["pod"] as? String != starts.last?["pod"] as? String)
+        #expect(try await scene.status(of: runID) == "finished")
+        #expect(Self.pods(kubeconfig).isEmpty, "no pod left: \(Self.pods(kubeconfig))")
+    }
 }

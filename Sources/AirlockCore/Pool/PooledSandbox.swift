@@ -17,6 +17,8 @@ public struct PooledSandbox: Sandbox {
     public var guest: GuestConnection { base.guest }
     public var startMilliseconds: Double { base.startMilliseconds }
     public var isAlive: Bool { base.isAlive }
+    public var ledgerDetails: [String: String] { base.ledgerDetails }
+    public var endDetails: [String: String] { base.endDetails }
     public func kill() async {
         await base.kill()
         await released()
