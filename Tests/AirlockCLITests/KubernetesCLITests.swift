@@ -190,4 +190,39 @@ struct KubernetesCLITests {
         #expect(try await scene.status(of: runID) == "finished")
         #expect(Self.pods(kubeconfig).isEmpty, "no pod left: \(Self.pods(kubeconfig))")
     }
+
+    @Test("submit --sandbox kubernetes; a worker SIGKILLed mid-call; another takes the run over from the stored options: old pod's work back, old pod deleted, run finished")
+    func workerTakeover() async throws {
+        guard let kubeconfig = Self.kubeconfig else { return }
+        guard let scene = try WorkerScene.make() else { return }
+        defer { scene.remove() }
+        try "queued\n".write(toFile: scene.workspace + "/input.txt", atomically: true, encoding: .utf8)
+        let model = try scene.script("k", [
+            WorkerScene.shell("cat input.txt > begun.txt && sleep 40"),
+            WorkerScene.shell("echo second >> begun.txt"),
+            WorkerScene.submit("taken over"),
+        ])
+        let id = try await scene.submit("in a pod", model: model, Self.kubeArguments(kubeconfig))
+        let first = try scene.worker("a", lease: "2s")
+        let inCall = await first.waitForOutput(limit: .seconds(60)) { $0.contains("\"type\":\"tool_call\"") }
+        try #require(inCall, "worker a never reached the call: \(first.stdout) \(first.stderr)")
+        try await Task.sleep(for: .seconds(3))
+        kill(first.pid, SIGKILL)
+        _ = await first.waitForExit(limit: .seconds(5))
+        #expect(Self.pods(kubeconfig).count == 1, "worker a's pod outlived it")
+        // A longer lease for b: on a loaded host a 1 s lease can lapse under b too, and b then
+        // takes its own run over (which works, through the same stale-pod path, but adds a pod).
+        let second = try scene.worker("b", lease: "5s")
+        let finished = try await scene.waitFinished([id], limit: .seconds(90))
+        await scene.stopAll()
+        #expect(finished, "b: \(second.stdout) \(second.stderr)")
+        #expect(scene.file("begun.txt") == "queued\nsecond\n", "the old pod's work and the new call's: \(scene.file("begun.txt"))")
+        let ledger = try await scene.ledger(id)
+        let starts = ledger.filter { $0["kind"] as? String == "sandbox_started" }.compactMap { $0["payload"] as? [String: Any] }
+        let story = ledger.compactMap { entry in (entry["kind"] as? String).map { "\($0) \(entry["payload"] ?? "")" } }.joined(separator: "\n")
+        #expect(starts.count >= 2 && starts.allSatisfy { $0["backend"] as? String == "kubernetes" }, "\(story)")
+        let stale = starts.count >= 2 ? starts[1]["stale_pods"] as? String : nil
+        #expect(stale != nil && stale == starts.first?["pod"] as? String, "b's start deleted a's pod: \(story)")
+        #expect(Self.pods(kubeconfig).isEmpty, "no pod left: \(Self.pods(kubeconfig))")
+    }
 }
