@@ -18,7 +18,7 @@ struct Airlock: AsyncParsableCommand {
                       VerifyCommand.self, ExportCommand.self, KeygenCommand.self, PolicyCommand.self, ApproveCommand.self, DenyCommand.self,
                       DoctorCommand.self, ServeCommand.self, ImageCommand.self,
                       SchemaCommand.self, ConfigCommand.self, ToolsCommand.self,
-                      SubmitCommand.self, WorkerCommand.self, StopCommand.self, BatchCommand.self]
+                      SubmitCommand.self, WorkerCommand.self, StopCommand.self, BatchCommand.self, GcCommand.self]
     )
 
     /// Usage errors exit 2 (DESIGN.md §3), not ArgumentParser's 64.

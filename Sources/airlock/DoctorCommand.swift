@@ -1,3 +1,4 @@
+import AirlockKubernetes
 import AirlockModels
 import AirlockProtocol
 import AirlockSandbox
@@ -27,6 +28,15 @@ struct DoctorCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Check this PostgreSQL database instead of the host: connectivity, server version (13 or newer), schema, clock skew.", valueName: "url"))
     var database: String?
 
+    @Option(name: .long, help: ArgumentHelp("Check the kubernetes tier with this kubeconfig (default: $KUBECONFIG, else ~/.kube/config, else in-cluster; the tier is checked when one is there).", valueName: "file"))
+    var kubeconfig: String?
+
+    @Option(name: .long, help: ArgumentHelp("The kubeconfig context to check (default: its current context).", valueName: "name"))
+    var kubeContext: String?
+
+    @Option(name: .long, help: ArgumentHelp("The namespace to check the harness's rights in (default: the context's, else default).", valueName: "name"))
+    var namespace: String?
+
     func run() async throws {
         if let database {
             let report = await PostgresDiagnosis.run(url: database)
@@ -47,10 +57,15 @@ struct DoctorCommand: AsyncParsableCommand {
             return
         }
         let report = await HostReport.gather(runsc: runsc)
+        // The kubernetes tier is never in auto's ladder: its checks are reported, not counted.
+        let kubernetes = KubernetesDiagnosis.configured(path: kubeconfig)
+            ? await KubernetesDiagnosis.run(kubeconfig: kubeconfig, context: kubeContext, namespace: namespace) : nil
         if json {
             let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            encoder.outputFormatting = [.sortedKeys]
+            var object = (try JSONSerialization.jsonObject(with: try encoder.encode(report))) as? [String: Any] ?? [:]
+            object["kubernetes"] = try kubernetes.map { try JSONSerialization.jsonObject(with: try encoder.encode($0)) } ?? NSNull()
+            print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys]), as: UTF8.self))
         } else {
             for check in report.checks {
                 print("\(check.ok ? "ok  " : "FAIL") \(check.name): \(check.detail)")
@@ -65,6 +80,15 @@ struct DoctorCommand: AsyncParsableCommand {
                 if !tier.works, let fix = tier.fix { print("       fix: \(fix)") }
             }
             print("backend: \(report.backend ?? "none usable") (what --sandbox auto uses)")
+            if let kubernetes {
+                print("kubernetes tier (--sandbox kubernetes):")
+                for check in kubernetes {
+                    print("  \(check.ok ? "ok  " : "FAIL") \(check.name): \(check.detail)")
+                    if let fix = check.fix, !check.ok { print("       fix: \(fix)") }
+                }
+            } else {
+                print("kubernetes tier: not configured (no --kubeconfig, $KUBECONFIG, ~/.kube/config or in-cluster account)")
+            }
         }
         if report.backend == nil { throw ExitCode(1) }
     }

@@ -225,4 +225,117 @@ struct KubernetesCLITests {
         #expect(stale != nil && stale == starts.first?["pod"] as? String, "b's start deleted a's pod: \(story)")
         #expect(Self.pods(kubeconfig).isEmpty, "no pod left: \(Self.pods(kubeconfig))")
     }
+
+    /// kubectl as the harness's account, bounded; its status and stdout.
+    @discardableResult
+    static func kubectl(_ kubeconfig: String, _ arguments: [String]) -> (Int32, String) {
+        guard let path = ["/var/cache/airlock-test/k8s/root/usr/bin/kubectl", "/usr/bin/kubectl"].first(where: {
+            FileManager.default.isExecutableFile(atPath: $0) }) else { return (-1, "no kubectl") }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = ["--kubeconfig", kubeconfig, "--request-timeout=20s"] + arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        guard (try? process.run()) != nil else { return (-1, "cannot run kubectl") }
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    @Test("doctor reports the kubernetes tier: ok on the test namespace; the missing rights, an unreachable apiserver and a missing kubeconfig each with the fix")
+    func doctor() async throws {
+        guard let kubeconfig = Self.kubeconfig else { return }
+        let scene = try RunScene.make()
+        defer { scene.remove() }
+        let good = try await RunBinary.run(["doctor", "--kubeconfig", kubeconfig, "--json"], limit: .seconds(120))
+        let report = try #require((try? JSONSerialization.jsonObject(with: Data(good.stdout.utf8))) as? [String: Any], "\(good.stdout) \(good.stderr)")
+        let checks = try #require(report["kubernetes"] as? [[String: Any]], "\(report)")
+        #expect(checks.map { $0["name"] as? String ?? "" } == ["kubeconfig", "apiserver", "namespace airlock-test"])
+        #expect(checks.allSatisfy { $0["ok"] as? Bool == true }, "\(checks)")
+
+        let denied = try await RunBinary.run(["doctor", "--kubeconfig", kubeconfig, "--namespace", "default"], limit: .seconds(120))
+        #expect(denied.stdout.contains("FAIL namespace default: not allowed: pods create"), "\(denied.stdout)")
+        #expect(denied.stdout.contains("fix: grant the context's user a Role in default"), "\(denied.stdout)")
+
+        // The same account, aimed at a loopback port nothing listens on.
+        let text = try String(contentsOfFile: kubeconfig, encoding: .utf8)
+        let closed = scene.root + "/closed.kubeconfig"
+        let port = try #require(Self.closedPort())
+        try text.replacingOccurrences(of: "https://127.0.0.1:6443", with: "https://127.0.0.1:\(port)")
+            .write(toFile: closed, atomically: true, encoding: .utf8)
+        let unreachable = try await RunBinary.run(["doctor", "--kubeconfig", closed], limit: .seconds(120))
+        #expect(unreachable.stdout.contains("FAIL apiserver"), "\(unreachable.stdout)")
+        #expect(unreachable.stdout.contains("fix: check the cluster is reachable"), "\(unreachable.stdout)")
+
+        let missing = try await RunBinary.run(["doctor", "--kubeconfig", scene.root + "/none"], limit: .seconds(120))
+        #expect(missing.stdout.contains("FAIL kubeconfig: cannot read the kubeconfig"), "\(missing.stdout)")
+        #expect(missing.stdout.contains("fix: point --kubeconfig"), "\(missing.stdout)")
+    }
+
+    /// A loopback port that was free a moment ago (bound, then closed).
+    static func closedPort() -> Int? {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0 else { return nil }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let named = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        return named == 0 ? Int(UInt16(bigEndian: address.sin_port)) : nil
+    }
+
+    @Test("gc: a finished run's pod is deleted, an interrupted run's pod kept (resume recovers it) until --include-interrupted; --dry-run deletes nothing")
+    func gc() async throws {
+        guard let kubeconfig = Self.kubeconfig else { return }
+        let scene = try RunScene.make()
+        defer { scene.remove() }
+        // An interrupted run: its harness SIGKILLed mid-call leaves its pod.
+        let model = try scene.script([RunScene.shell("sleep 40"), RunScene.submit()])
+        let harness = try scene.harness(["run", "to be killed", "--model", model, "--workspace", scene.workspace, "--json"]
+                                        + Self.kubeArguments(kubeconfig))
+        defer { harness.cleanUp() }
+        let inCall = await harness.waitForOutput(limit: .seconds(60)) { $0.contains("\"type\":\"tool_call\"") }
+        try #require(inCall, "\(harness.stdout) \(harness.stderr)")
+        kill(harness.pid, SIGKILL)
+        _ = await harness.wait(limit: .seconds(10))
+        let interruptedPod = try #require(Self.pods(kubeconfig).first)
+        // A finished run, and a pod labelled as one of its sandboxes that outlived it.
+        let finished = try await scene.command(["run", "done at once", "--model", try scene.script([RunScene.submit()]),
+                                                "--workspace", scene.workspace, "--json"])
+        #expect(finished.status == 0, "\(finished.stderr)")
+        let finishedRun = try #require(finished.objects.compactMap { $0 }.first { $0["type"] as? String == "run_started" }?["run"] as? String)
+        let leftover = "airlock-gc-test-\(getpid())"
+        defer { Self.kubectl(kubeconfig, ["delete", "pod", leftover, "--grace-period=0", "--ignore-not-found", "--wait=false"]) }
+        let created = Self.kubectl(kubeconfig, ["run", leftover, "--image", Self.image, "--restart=Never", "--image-pull-policy=IfNotPresent",
+                                                "--labels=app.kubernetes.io/managed-by=airlock,airlock.dev/run=\(finishedRun)",
+                                                "--command", "--", "sleep", "300"])
+        try #require(created.0 == 0, "\(created.1)")
+        let gcArguments = ["gc", "--kubeconfig", kubeconfig, "--state-dir", scene.stateDir]
+
+        let dry = try await RunBinary.run(gcArguments + ["--dry-run", "--json"], limit: .seconds(60))
+        #expect(dry.status == 0, "\(dry.stderr)")
+        let plan = dry.objects.compactMap { $0 }
+        #expect(plan.first { $0["pod"] as? String == leftover }?["delete"] as? Bool == true, "\(plan)")
+        #expect(plan.first { "pod/" + ($0["pod"] as? String ?? "") == interruptedPod }?["delete"] as? Bool == false, "\(plan)")
+        #expect(plan.allSatisfy { $0["deleted"] as? Bool == false })
+        #expect(Self.pods(kubeconfig).count == 2, "--dry-run deleted nothing")
+
+        let swept = try await RunBinary.run(gcArguments, limit: .seconds(60))
+        #expect(swept.status == 0, "\(swept.stderr)")
+        #expect(swept.stdout.contains("deleted \(leftover)"), "\(swept.stdout)")
+        #expect(swept.stdout.contains("airlock resume"), "the interrupted run's pod is kept with the reason: \(swept.stdout)")
+        #expect(Self.pods(kubeconfig) == [interruptedPod])
+
+        let all = try await RunBinary.run(gcArguments + ["--include-interrupted"], limit: .seconds(60))
+        #expect(all.status == 0, "\(all.stderr)")
+        #expect(Self.pods(kubeconfig).isEmpty, "\(all.stdout)")
+    }
 }
