@@ -71,9 +71,14 @@ public final class KubernetesSandbox: Sandbox, @unchecked Sendable {
                 let summary = try await client.copyWorkspaceOut(workspace, pod: pod.name, namespace: namespace, timeout: syncTimeout)
                 state.withLock { $0.end = ["workspace_entries": "\(summary.entries)", "workspace_bytes": "\(summary.bytes)"] }
             } catch {
-                keep = true
-                state.withLock { $0.end = ["workspace_error": error.message, "pod_kept": pod.name] }
-                FileHandle.standardError.write(Data("airlock: \(error.message); pod \(pod.name) is kept in namespace \(namespace)\n".utf8))
+                // Kept only when there is still something in it to get back.
+                keep = (try? await client.pod(pod.name, namespace: namespace)) != nil
+                let kept = keep ? "; pod \(pod.name) is kept in namespace \(namespace): copy its /workspace with kubectl cp before `airlock gc` deletes it" : ""
+                state.withLock { state in
+                    state.end = ["workspace_error": error.message]
+                    if keep { state.end["pod_kept"] = pod.name }
+                }
+                FileHandle.standardError.write(Data("airlock: \(error.message)\(kept)\n".utf8))
             }
         }
         bridge.finish()

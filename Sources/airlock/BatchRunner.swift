@@ -106,7 +106,8 @@ struct BatchRunner: Sendable {
         var pooled: PooledSandbox?
         if let claimed {
             if targets[claimed] == nil { targets[claimed] = try? await Worker.sandboxTarget(queued: claimed, store: store, localState: store.stateDirectory) }
-            if let target = targets[claimed] {
+            // Not for pods: a pod gets its run's label and a copy of the workspace when it starts.
+            if let target = targets[claimed], target.backend.name != "kubernetes" {
                 pooled = await pool.take(target.configuration, backend: target.backend.name)
             }
         }
@@ -115,7 +116,7 @@ struct BatchRunner: Sendable {
         for run in runs where run.status == .queued && run.id != claimed {
             guard upcoming.count < pool.size else { break }
             if targets[run.id] == nil { targets[run.id] = try? await Worker.sandboxTarget(queued: run.id, store: store, localState: store.stateDirectory) }
-            if let target = targets[run.id] { upcoming.append((backend: target.backend, configuration: target.configuration)) }
+            if let target = targets[run.id], target.backend.name != "kubernetes" { upcoming.append((backend: target.backend, configuration: target.configuration)) }
         }
         // Workspaces of runs going now (pooled or not): nothing is started beside them.
         let inUse = Set(running.compactMap { targets[$0]?.configuration.workspace })

@@ -92,7 +92,8 @@ struct Worker: Sendable {
             "worker \(name): \(claim.takeover ? "took over" : "claimed") \(claim.run) (epoch \(claim.epoch))")
         do {
             var plan = try await Self.plan(queued: claim.run, store: store)
-            if let pool, plan.configuration.egress == nil, !plan.configuration.freshSandboxPerCall {
+            // Not for pods: a pod gets its run's label and a copy of the workspace when it starts.
+            if let pool, plan.configuration.egress == nil, !plan.configuration.freshSandboxPerCall, plan.backend.name != "kubernetes" {
                 // This run takes a ready sandbox of its configuration, if there is one; the
                 // next runs are expected to look like it (another configuration drains the pool).
                 let pooled = await pool.take(plan.configuration.sandbox, backend: plan.backend.name)
