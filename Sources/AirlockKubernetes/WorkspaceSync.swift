@@ -50,6 +50,8 @@ struct WorkspaceSync {
                 guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: path) else { continue }
                 archive.append(contentsOf: TarCodec.header(.init(name: child, kind: .symlink, mode: 0o777, linkTarget: target)))
             case S_IFREG:
+                // Sized before it is read: one huge file must not be loaded to learn it is too big.
+                guard archive.count + Int(info.st_size) + 1024 <= limit else { throw tooLarge("the workspace \(root)") }
                 guard let data = FileManager.default.contents(atPath: path) else {
                     throw SandboxError(.configuration, "cannot read \(path) from the workspace")
                 }
@@ -170,7 +172,8 @@ struct WorkspaceSync {
             case S_IFREG: .file
             default: nil
             }
-            if let kind, byName[child] == kind {
+            guard let kind else { continue } // sockets, fifos: never sent, so never removed
+            if byName[child] == kind {
                 if kind == .directory { prune(child, keeping: byName) }
             } else {
                 try? FileManager.default.removeItem(atPath: path)

@@ -37,6 +37,7 @@ struct WorkspaceSyncTests {
         chmod(source + "/x.sh", 0o751)
         try FileManager.default.createSymbolicLink(atPath: source + "/link", withDestinationPath: "x.sh")
         try "stale\n".write(toFile: target + "/stale.txt", atomically: true, encoding: .utf8)
+        #expect(mkfifo(target + "/fifo", 0o600) == 0)
         let (archive, packed) = try WorkspaceSync(root: source, limit: 1 << 20).pack()
         let applied = try WorkspaceSync(root: target, limit: 1 << 20).apply(archive)
         #expect(packed.entries == 4 && applied.entries == 4, "\(packed) \(applied)")
@@ -45,6 +46,8 @@ struct WorkspaceSyncTests {
         #expect(stat(target + "/x.sh", &info) == 0 && info.st_mode & 0o777 == 0o751)
         #expect(try FileManager.default.destinationOfSymbolicLink(atPath: target + "/link") == "x.sh")
         #expect(!FileManager.default.fileExists(atPath: target + "/stale.txt"))
+        var fifo = stat()
+        #expect(lstat(target + "/fifo", &fifo) == 0, "a fifo is never sent, so never removed")
     }
 
     @Test("a workspace over the limit is refused with the limit and the flag that raises it")

@@ -46,7 +46,10 @@ public final class HandOverBackend: SandboxBackend {
             return value
         }
         if let pooled {
-            if pooled.isAlive, pooled.configuration == configuration, await Self.answers(pooled) { return pooled }
+            // The run's id is set by the loop after the take; it is a label, not a difference.
+            var wanted = configuration
+            wanted.runID = pooled.configuration.runID
+            if pooled.isAlive, pooled.configuration == wanted, await Self.answers(pooled) { return pooled }
             // Died between the take and the run's start, or the run needs another
             // configuration after all (an egress proxy's socket): this run starts its own.
             await pooled.kill()
