@@ -45,6 +45,7 @@ struct PodSandboxTests {
             throw error
         }
         await sandbox.kill()
+        #expect(FileManager.default.contents(atPath: workspace + "/a") == Data("hi\n".utf8), "the pod's /workspace came back to the host")
         let left = try await TestCluster.airlockPods(client)
         #expect(!left.contains(pod.podName), "the pod is gone after kill: \(left)")
     }
@@ -99,8 +100,20 @@ struct PodSandboxTests {
         let sandbox = try await withLimit(.seconds(90)) {
             try await TestCluster.backend().start(SandboxConfiguration(workspace: workspace))
         }
-        let kube = try #require(sandbox as? KubernetesSandbox)
-        defer { Task { await sandbox.kill() } }
+        guard let kube = sandbox as? KubernetesSandbox else {
+            await sandbox.kill()
+            Issue.record("not a pod sandbox")
+            return
+        }
+        // Killed before the workspace goes (the defers run after): its copy back needs it.
+        do { try await checkStatuses(client, kube) } catch {
+            await sandbox.kill()
+            throw error
+        }
+        await sandbox.kill()
+    }
+
+    func checkStatuses(_ client: KubeClient, _ kube: KubernetesSandbox) async throws {
         func run(_ command: [String]) async throws -> (ExecExit, String, String) {
             let out = Collected()
             let exit = try await client.run(KubeExec(pod: kube.podName, namespace: kube.namespace, command: command),
@@ -117,7 +130,6 @@ struct PodSandboxTests {
         #expect(big.1.count == 300_000, "large output arrives whole across messages")
         let missing = try await run(["/no/such/command"])
         #expect(missing.0 != .code(0), "a command that never ran is not success: \(missing.0)")
-        await sandbox.kill()
     }
 }
 
