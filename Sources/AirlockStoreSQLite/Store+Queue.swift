@@ -51,6 +51,17 @@ extension Store {
         }
     }
 
+    public func holdRun(_ run: String, lease: Duration) throws {
+        try write { db in
+            try db.execute(sql: """
+                UPDATE runs SET lease_until = \(Self.nowSQL) + ? WHERE id = ? AND worker IS NULL AND status != 'finished'
+                """, arguments: [lease.seconds, run])
+        }
+    }
+
+    /// One machine's file: its lock files say whether a local run's harness lives.
+    public var sharedAcrossMachines: Bool { false }
+
     public func releaseRun(_ claim: RunClaim) throws {
         try write { db in
             try db.execute(sql: """
