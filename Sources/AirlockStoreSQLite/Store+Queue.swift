@@ -25,17 +25,21 @@ extension Store {
             for row in rows {
                 let needs = Self.names(row["needs"])
                 guard Set(needs).isSubset(of: available), let id: String = row["id"] else { continue }
-                let status: String = row["status"] ?? ""
-                try db.execute(sql: """
-                    UPDATE runs SET worker = ?, epoch = epoch + 1, lease_until = \(Self.nowSQL) + ?,
-                        status = CASE status WHEN 'queued' THEN 'running' ELSE status END
-                    WHERE id = ?
-                    """, arguments: [worker, lease.seconds, id])
-                let epoch = try Int.fetchOne(db, sql: "SELECT epoch FROM runs WHERE id = ?", arguments: [id]) ?? 0
-                return RunClaim(run: id, epoch: epoch, worker: worker, takeover: status != "queued")
+                return try Self.claim(id, status: row["status"] ?? "", worker: worker, lease: lease, db)
             }
             return nil
         }
+    }
+
+    /// Inside a write: `worker` takes run `id` (found in `status`), bumping its epoch.
+    static func claim(_ id: String, status: String, worker: String, lease: Duration, _ db: Database) throws -> RunClaim {
+        try db.execute(sql: """
+            UPDATE runs SET worker = ?, epoch = epoch + 1, lease_until = \(nowSQL) + ?,
+                status = CASE status WHEN 'queued' THEN 'running' ELSE status END
+            WHERE id = ?
+            """, arguments: [worker, lease.seconds, id])
+        let epoch = try Int.fetchOne(db, sql: "SELECT epoch FROM runs WHERE id = ?", arguments: [id]) ?? 0
+        return RunClaim(run: id, epoch: epoch, worker: worker, takeover: status != "queued")
     }
 
     public func renewLease(_ claim: RunClaim, lease: Duration) throws -> LeaseRenewal {
