@@ -25,10 +25,11 @@ if ldd "$bin/airlock" | grep -E 'libswift|libFoundation|libdispatch|not found'; 
     exit 1
 fi
 
-lib="$DESTDIR$prefix/lib/airlock"
-install -d "$lib" "$DESTDIR$prefix/bin"
+destdir=${DESTDIR:-}
+lib="$destdir$prefix/lib/airlock"
+install -d "$lib" "$destdir$prefix/bin"
 install -m 0755 "$bin/airlock" "$bin/airlock-guest" "$lib/"
 strip --strip-unneeded "$lib/airlock" "$lib/airlock-guest" 2>/dev/null || true
 # The command finds its guest beside its real path (/proc/self/exe), so a symlink works.
-ln -sfn ../lib/airlock/airlock "$DESTDIR$prefix/bin/airlock"
+ln -sfn ../lib/airlock/airlock "$destdir$prefix/bin/airlock"
 echo "install.sh: installed $("$lib/airlock" --version) in $prefix (bin/airlock, lib/airlock/)" >&2

@@ -35,6 +35,8 @@ command -v cc >/dev/null 2>&1 || missing+=(gcc)
 /usr/bin/python3 -c 'import ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
 # postgresql: the store tests start their own server (initdb in a temp dir, loopback only).
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
+# openssl: the PostgreSQL TLS tests make a CA and a server certificate with it.
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 # gdb: scripts/test.sh prints the test process's threads if the suite ever hangs.
 command -v gdb >/dev/null 2>&1 || missing+=(gdb)
 fi

@@ -25,7 +25,15 @@ extension AgentLoop {
     /// call is in flight dies with it) and cancels the loop.
     func watch(_ run: RunState, _ session: SandboxSession, cancel: @escaping @Sendable () -> Void) async {
         var renewed = ContinuousClock.now
+        // A local run in a shared store holds it on the database's clock from the start, so
+        // other machines never take a live run for one whose harness died.
+        let holds = holding.claim == nil && store.sharedAcrossMachines
+        var held: ContinuousClock.Instant?
         while !Task.isCancelled {
+            if holds, held.map({ ContinuousClock.now - $0 >= holding.lease / 3 }) ?? true {
+                // A failed write is tried again at the next poll; the hold outlives a few.
+                if (try? await store.holdRun(run.id, lease: holding.lease)) != nil { held = .now }
+            }
             do { try await Task.sleep(for: holding.poll) } catch { return }
             var interrupt: RunInterrupt?
             if let claim = holding.claim, ContinuousClock.now - renewed >= holding.lease / 3 {

@@ -124,6 +124,8 @@ public struct AgentLoop: Sendable {
             }
             watcher.cancel()
             await watcher.value
+            // The harness lets go: a run it leaves unfinished may be resumed elsewhere at once.
+            if holding.claim == nil, store.sharedAcrossMachines { try? await store.holdRun(run.id, lease: .zero) }
             do {
                 result = try await settle(result, run)
             } catch let error as RunDetached {

@@ -1,4 +1,5 @@
 import AirlockModels
+import Foundation
 
 /// Where a run stands. `queued`: submitted, waiting for a worker; `interrupted`: the harness
 /// died or was stopped mid-run (resumable); `paused`: waiting on a human (an approval).
@@ -29,12 +30,16 @@ public struct RunRecord: Sendable, Hashable, Codable {
     public var worker: String?
     /// Bumped at every claim; see `RunFence`.
     public var epoch: Int
+    /// Whether the run's lease (a worker's claim, or a local harness's hold in a shared
+    /// store) still runs on the database's clock; nil when it never had one.
+    public var leaseLive: Bool?
 
     public init(id: String, task: String, model: String, workspace: String,
                 status: RunStatus = .running, outcome: String? = nil, exitCode: Int? = nil,
                 config: JSONValue = .object([:]), createdAt: String, updatedAt: String,
                 finishedAt: String? = nil, steps: Int = 0, inputTokens: Int = 0,
-                outputTokens: Int = 0, costUSD: Double = 0, worker: String? = nil, epoch: Int = 0) {
+                outputTokens: Int = 0, costUSD: Double = 0, worker: String? = nil, epoch: Int = 0,
+                leaseLive: Bool? = nil) {
         self.id = id
         self.task = task
         self.model = model
@@ -52,6 +57,7 @@ public struct RunRecord: Sendable, Hashable, Codable {
         self.costUSD = costUSD
         self.worker = worker
         self.epoch = epoch
+        self.leaseLive = leaseLive
     }
 
     enum CodingKeys: String, CodingKey {
@@ -63,5 +69,14 @@ public struct RunRecord: Sendable, Hashable, Codable {
         case inputTokens = "input_tokens"
         case outputTokens = "output_tokens"
         case costUSD = "cost_usd"
+        case leaseLive = "lease_live"
+    }
+}
+
+extension RunRecord {
+    /// Whether a live harness drives the run: a worker holds it, a local harness's hold in a
+    /// shared store still runs, or (one machine) a harness holds its lock in `stateDirectory`.
+    public func isDriven(stateDirectory: URL) -> Bool {
+        worker != nil || leaseLive == true || RunLock.isHeld(run: id, stateDirectory: stateDirectory)
     }
 }

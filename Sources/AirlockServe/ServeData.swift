@@ -28,9 +28,8 @@ public struct ServeData: Sendable {
     }
 
     func view(_ record: RunRecord) async throws -> RunView {
-        // A worker's run is alive while its lease is; a local one while its harness holds the lock.
-        let alive = record.status != .finished
-            && (record.worker != nil || RunLock.isHeld(run: record.id, stateDirectory: store.stateDirectory))
+        // A worker's run is alive while a worker holds it; a local one while its hold or lock is.
+        let alive = record.status != .finished && record.isDriven(stateDirectory: store.stateDirectory)
         // A paused run may have lost its harness; its question still stands until resumed.
         let pending = record.status == .finished ? 0 : try await store.pendingApprovals(run: record.id).count
         return RunView(record: record, harnessAlive: alive, pending: pending)
@@ -49,7 +48,7 @@ public struct ServeData: Sendable {
             let waiting = try await store.pendingApprovals(run: record.id)
             guard !waiting.isEmpty else { continue }
             let entries = try await store.ledgerEntries(run: record.id)
-            let alive = record.worker != nil || RunLock.isHeld(run: record.id, stateDirectory: store.stateDirectory)
+            let alive = record.isDriven(stateDirectory: store.stateDirectory)
             for (call, reason) in waiting {
                 let validated = entries.last { $0.kind == .toolCallValidated && $0.payload["call"]?.stringValue == call }
                 let asked = entries.last { $0.kind == .approvalRequested && $0.payload["call"]?.stringValue == call }

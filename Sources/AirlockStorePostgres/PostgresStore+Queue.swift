@@ -49,6 +49,17 @@ extension PostgresStore {
         }
     }
 
+    public func holdRun(_ run: String, lease: Duration) async throws {
+        try await statement { connection in
+            try await connection.query("""
+                UPDATE runs SET lease_until = now() + make_interval(secs => \(lease.seconds))
+                WHERE id = \(run) AND worker IS NULL AND status != 'finished'
+                """, logger: logger)
+        }
+    }
+
+    public var sharedAcrossMachines: Bool { true }
+
     public func releaseRun(_ claim: RunClaim) async throws {
         try await statement { connection in
             try await connection.query("""

@@ -6,7 +6,8 @@ import PostgresNIO
 extension PostgresStore {
     static let runColumns = """
         id, task, model, workspace, status, outcome, exit_code, config, created_at, updated_at,
-        finished_at, steps, input_tokens, output_tokens, cost_usd, worker, epoch
+        finished_at, steps, input_tokens, output_tokens, cost_usd, worker, epoch,
+        (lease_until > now()) AS lease_live
         """
 
     public func createRun(task: String, model: String, workspace: String, config: JSONValue, now: Date) async throws -> RunRecord {
@@ -102,6 +103,6 @@ extension PostgresStore {
             finishedAt: try row["finished_at"].decode(String?.self), steps: try row["steps"].decode(Int.self),
             inputTokens: try row["input_tokens"].decode(Int.self), outputTokens: try row["output_tokens"].decode(Int.self),
             costUSD: try row["cost_usd"].decode(Double.self), worker: try row["worker"].decode(String?.self),
-            epoch: try row["epoch"].decode(Int.self))
+            epoch: try row["epoch"].decode(Int.self), leaseLive: try row["lease_live"].decode(Bool?.self))
     }
 }

@@ -37,14 +37,22 @@ public struct PostgresURL: Sendable, Hashable {
         password = components.password ?? query["password"] ?? environment["PGPASSWORD"]
         let path = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : components.path
         database = path.isEmpty ? (query["dbname"] ?? user) : path
-        let mode = query["sslmode"] ?? "prefer"
-        guard let sslMode = SSLMode(rawValue: mode) else {
+        // As libpq: the URL's parameters first, then PGSSLMODE and PGSSLROOTCERT.
+        let mode = query["sslmode"] ?? environment["PGSSLMODE"] ?? "prefer"
+        guard var sslMode = SSLMode(rawValue: mode) else {
             throw StoreErrorText("sslmode=\(mode) is not one of \(SSLMode.allCases.map(\.rawValue).joined(separator: ", "))")
         }
+        sslRootCert = query["sslrootcert"] ?? environment["PGSSLROOTCERT"]
+        // libpq checks the chain under `require` too when a root certificate is given.
+        if sslMode == .require, sslRootCert != nil { sslMode = .verifyCA }
         self.sslMode = sslMode
-        sslRootCert = query["sslrootcert"]
-        if [.verifyCA, .verifyFull].contains(sslMode), sslRootCert == nil {
-            throw StoreErrorText("sslmode=\(mode) needs sslrootcert=FILE (the CA that signed the server's certificate)")
+        if [.verifyCA, .verifyFull].contains(sslMode) {
+            guard let sslRootCert else {
+                throw StoreErrorText("sslmode=\(mode) needs sslrootcert=FILE (the CA that signed the server's certificate)")
+            }
+            guard FileManager.default.isReadableFile(atPath: sslRootCert) else {
+                throw StoreErrorText("sslrootcert=\(sslRootCert) cannot be read; name the PEM file of the CA that signed the server's certificate")
+            }
         }
     }
 
@@ -71,7 +79,12 @@ public struct PostgresURL: Sendable, Hashable {
             return (config, sslMode == .require)
         case .verifyCA, .verifyFull:
             guard let sslRootCert else { return nil }
-            config.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(sslRootCert))
+            let roots: [NIOSSLCertificate]
+            do { roots = try NIOSSLCertificate.fromPEMFile(sslRootCert) } catch {
+                throw StoreErrorText("sslrootcert=\(sslRootCert) holds no PEM certificate (\(error))")
+            }
+            guard !roots.isEmpty else { throw StoreErrorText("sslrootcert=\(sslRootCert) holds no PEM certificate") }
+            config.trustRoots = .certificates(roots)
             config.certificateVerification = sslMode == .verifyCA ? .noHostnameVerification : .fullVerification
             return (config, true)
         }

@@ -75,14 +75,7 @@ extension Store {
                        AND (? OR lease_until < \(Self.nowSQL))))
                 ORDER BY batch_index LIMIT 1
                 """, arguments: [batch, worker, reclaim]), let id: String = row["id"] else { return nil }
-            let status: String = row["status"] ?? ""
-            try db.execute(sql: """
-                UPDATE runs SET worker = ?, epoch = epoch + 1, lease_until = \(Self.nowSQL) + ?,
-                    status = CASE status WHEN 'queued' THEN 'running' ELSE status END
-                WHERE id = ?
-                """, arguments: [worker, lease.seconds, id])
-            let epoch = try Int.fetchOne(db, sql: "SELECT epoch FROM runs WHERE id = ?", arguments: [id]) ?? 0
-            return RunClaim(run: id, epoch: epoch, worker: worker, takeover: status != "queued")
+            return try Self.claim(id, status: row["status"] ?? "", worker: worker, lease: lease, db)
         }
     }
 

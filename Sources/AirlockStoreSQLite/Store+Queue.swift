@@ -25,17 +25,21 @@ extension Store {
             for row in rows {
                 let needs = Self.names(row["needs"])
                 guard Set(needs).isSubset(of: available), let id: String = row["id"] else { continue }
-                let status: String = row["status"] ?? ""
-                try db.execute(sql: """
-                    UPDATE runs SET worker = ?, epoch = epoch + 1, lease_until = \(Self.nowSQL) + ?,
-                        status = CASE status WHEN 'queued' THEN 'running' ELSE status END
-                    WHERE id = ?
-                    """, arguments: [worker, lease.seconds, id])
-                let epoch = try Int.fetchOne(db, sql: "SELECT epoch FROM runs WHERE id = ?", arguments: [id]) ?? 0
-                return RunClaim(run: id, epoch: epoch, worker: worker, takeover: status != "queued")
+                return try Self.claim(id, status: row["status"] ?? "", worker: worker, lease: lease, db)
             }
             return nil
         }
+    }
+
+    /// Inside a write: `worker` takes run `id` (found in `status`), bumping its epoch.
+    static func claim(_ id: String, status: String, worker: String, lease: Duration, _ db: Database) throws -> RunClaim {
+        try db.execute(sql: """
+            UPDATE runs SET worker = ?, epoch = epoch + 1, lease_until = \(nowSQL) + ?,
+                status = CASE status WHEN 'queued' THEN 'running' ELSE status END
+            WHERE id = ?
+            """, arguments: [worker, lease.seconds, id])
+        let epoch = try Int.fetchOne(db, sql: "SELECT epoch FROM runs WHERE id = ?", arguments: [id]) ?? 0
+        return RunClaim(run: id, epoch: epoch, worker: worker, takeover: status != "queued")
     }
 
     public func renewLease(_ claim: RunClaim, lease: Duration) throws -> LeaseRenewal {
@@ -50,6 +54,17 @@ extension Store {
             return .held(stop: try Self.stop(claim.run, db))
         }
     }
+
+    public func holdRun(_ run: String, lease: Duration) throws {
+        try write { db in
+            try db.execute(sql: """
+                UPDATE runs SET lease_until = \(Self.nowSQL) + ? WHERE id = ? AND worker IS NULL AND status != 'finished'
+                """, arguments: [lease.seconds, run])
+        }
+    }
+
+    /// One machine's file: its lock files say whether a local run's harness lives.
+    public var sharedAcrossMachines: Bool { false }
 
     public func releaseRun(_ claim: RunClaim) throws {
         try write { db in

@@ -118,6 +118,7 @@ extension Store {
             createdAt: row["created_at"] ?? "", updatedAt: row["updated_at"] ?? "",
             finishedAt: row["finished_at"], steps: row["steps"] ?? 0,
             inputTokens: row["input_tokens"] ?? 0, outputTokens: row["output_tokens"] ?? 0,
-            costUSD: row["cost_usd"] ?? 0, worker: row["worker"], epoch: row["epoch"] ?? 0)
+            costUSD: row["cost_usd"] ?? 0, worker: row["worker"], epoch: row["epoch"] ?? 0,
+            leaseLive: (row["lease_until"] as Double?).map { $0 > Date().timeIntervalSince1970 })
     }
 }

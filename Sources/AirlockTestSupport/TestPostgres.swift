@@ -31,8 +31,22 @@ public final class TestPostgres: @unchecked Sendable {
         binDirectory == nil ? "PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb; scripts/setup.sh installs it)" : nil
     }
 
+    /// A server certificate and key (PEM files) for a TLS server.
+    public struct TLSFiles: Sendable {
+        public var certificate: String
+        public var key: String
+        public init(certificate: String, key: String) {
+            self.certificate = certificate
+            self.key = key
+        }
+    }
+
+    /// Options a server starts with; with TLS it also accepts TCP logins only over TLS
+    /// (`hostssl`) and logs each connection, so a test can see whether it was encrypted.
+    var startOptions = ""
+
     /// Starts a new server. Throws with the server's log when it cannot start.
-    public static func start() throws -> TestPostgres {
+    public static func start(tls: TLSFiles? = nil) throws -> TestPostgres {
         guard let bin = binDirectory else { throw TestPostgresError(unavailableReason ?? "no PostgreSQL") }
         let runAs: String? = getuid() == 0 ? "nobody" : nil
         // One initdb per machine: tests in this process wait for each other here, and an
@@ -44,14 +58,24 @@ public final class TestPostgres: @unchecked Sendable {
         let directory = NSTemporaryDirectory() + "airlock-pg-" + UUID().uuidString.prefix(8)
         try FileManager.default.createDirectory(atPath: directory + "/socket", withIntermediateDirectories: true)
         try run("/bin/cp", ["-a", template, directory + "/data"])
+        var options = ""
+        if let tls {
+            // The server reads its key only when no one else can (0600, its own user).
+            try run("/bin/cp", [tls.certificate, directory + "/data/server.crt"])
+            try run("/bin/cp", [tls.key, directory + "/data/server.key"])
+            chmod(directory + "/data/server.key", 0o600)
+            try "local all all trust\nhostssl all all 127.0.0.1/32 trust\n"
+                .write(toFile: directory + "/data/pg_hba.conf", atomically: false, encoding: .utf8)
+            options = " -c ssl=on -c log_connections=on"
+        }
         if let runAs { try run("/bin/chown", ["-R", "\(runAs):", directory]) }
         var lastError = ""
         for _ in 0..<5 {
             let port = freePort()
             let server = TestPostgres(port: port, directory: directory, bin: bin, runAs: runAs)
+            server.startOptions = options
             do {
-                try server.pgctl(["start", "-w", "-t", "30", "-l", directory + "/log",
-                                  "-o", "-p \(port) -k \(directory)/socket -c listen_addresses=127.0.0.1"])
+                try server.startServer()
                 return server
             } catch {
                 lastError = "\(error)\n" + ((try? String(contentsOfFile: directory + "/log", encoding: .utf8)) ?? "")
@@ -66,6 +90,9 @@ public final class TestPostgres: @unchecked Sendable {
         self.bin = bin
         self.runAs = runAs
     }
+
+    /// The server's log (connections are logged on a TLS server).
+    public var log: String { (try? String(contentsOfFile: directory + "/log", encoding: .utf8)) ?? "" }
 
     /// A URL for `database` as user `airlock` over TCP without TLS.
     public func url(database: String, user: String = "airlock", password: String? = nil) -> String {
@@ -90,8 +117,7 @@ public final class TestPostgres: @unchecked Sendable {
     /// Stops the server at once (as a crash would) or cleanly, and starts it again on the same port.
     public func restart(immediate: Bool = true) throws {
         try pgctl(["stop", "-w", "-m", immediate ? "immediate" : "fast"])
-        try pgctl(["start", "-w", "-t", "30", "-l", directory + "/log",
-                   "-o", "-p \(port) -k \(directory)/socket -c listen_addresses=127.0.0.1"])
+        try startServer()
     }
 
     public func stopServer() throws {
@@ -100,7 +126,7 @@ public final class TestPostgres: @unchecked Sendable {
 
     public func startServer() throws {
         try pgctl(["start", "-w", "-t", "30", "-l", directory + "/log",
-                   "-o", "-p \(port) -k \(directory)/socket -c listen_addresses=127.0.0.1"])
+                   "-o", "-p \(port) -k \(directory)/socket -c listen_addresses=127.0.0.1" + startOptions])
     }
 
     /// Stops the server and removes its files.

@@ -48,13 +48,7 @@ enum LoopBench {
     private static func commitTime(stateBase: String, count: Int) throws -> Series {
         let path = stateBase + "airlock-bench-commit-\(getpid()).sqlite"
         defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
-        var config = Configuration()
-        config.prepareDatabase { db in
-            _ = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
-            try db.execute(sql: "PRAGMA synchronous = FULL")
-        }
-        let queue = try DatabaseQueue(path: path, configuration: config)
-        try queue.write { db in try db.execute(sql: "CREATE TABLE t (i INTEGER, payload TEXT)") }
+        let queue = try DurableSQLite.open(path)
         var samples: [Double] = []
         for index in 0..<(count + 5) {
             let began = ContinuousClock.now

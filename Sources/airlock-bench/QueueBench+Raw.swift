@@ -5,13 +5,7 @@ import GRDB
 extension QueueBench {
     /// The baseline for the SQLite store: one INSERT per durable transaction, same settings.
     static func rawSQLiteRate(_ path: String, count: Int) throws -> Double {
-        var config = Configuration()
-        config.prepareDatabase { db in
-            _ = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
-            try db.execute(sql: "PRAGMA synchronous = FULL")
-        }
-        let queue = try DatabaseQueue(path: path, configuration: config)
-        try queue.write { db in try db.execute(sql: "CREATE TABLE t (i INTEGER, payload TEXT)") }
+        let queue = try DurableSQLite.open(path)
         let began = ContinuousClock.now
         for index in 0..<count {
             try queue.write { db in try db.execute(sql: "INSERT INTO t VALUES (?, ?)", arguments: [index, "a ledger entry of typical size"]) }

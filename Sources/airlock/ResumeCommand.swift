@@ -68,6 +68,9 @@ struct ResumeCommand: AsyncParsableCommand {
                 // once its lease runs out, under the same rules as this command.
                 throw CLIError("run \(record.id) was claimed by worker \(worker); workers resume it (start `airlock worker` if none is running)")
             }
+            if record.leaseLive == true {
+                throw CLIError("run \(record.id) is being driven by a live harness on another machine (its hold on the database is renewed while it runs); refusing to resume it twice. Stop it with `airlock stop \(record.id)`, or resume it once that harness is gone")
+            }
             if RunLock.isHeld(run: record.id, stateDirectory: probe.stateDirectory) {
                 let holder = RunLock.holder(run: record.id, stateDirectory: probe.stateDirectory) ?? "?"
                 throw CLIError("run \(record.id) is being driven by a live harness (pid \(holder)); refusing to resume it twice")

@@ -19,10 +19,11 @@ struct RunsCommand: AsyncParsableCommand {
     func run() async throws {
         try await Output.guarded {
             let store = try await state.open()
-            // A run marked running whose harness is gone (its lock is free) was interrupted.
+            // A run marked running whose harness is gone (no worker, no live hold, its lock
+            // free) was interrupted.
             let runs = try await store.runs(limit: limit).map { run -> RunRecord in
                 var run = run
-                if run.status == .running, run.worker == nil, !RunLock.isHeld(run: run.id, stateDirectory: store.stateDirectory) {
+                if run.status == .running, !run.isDriven(stateDirectory: store.stateDirectory) {
                     run.status = .interrupted
                 }
                 return run

@@ -68,6 +68,13 @@ public protocol RunStore: Sendable {
     func claimRun(worker: String, available: Set<String>, lease: Duration) async throws -> RunClaim?
     /// Extends a claim's lease (database time). `.lost` once another harness claimed it.
     func renewLease(_ claim: RunClaim, lease: Duration) async throws -> LeaseRenewal
+    /// A local harness's hold on the run it drives, in a store other machines share: the
+    /// lease is set without a worker, so workers never take the run over, but `runs`,
+    /// `resume` and `serve` on any machine see that a live harness drives it.
+    func holdRun(_ run: String, lease: Duration) async throws
+    /// True when other machines may read this store (PostgreSQL): a local run's lock file
+    /// is then not enough to tell whether its harness lives.
+    var sharedAcrossMachines: Bool { get }
     /// Hands a claimed run back unfinished: queued again, for any worker, right away.
     func releaseRun(_ claim: RunClaim) async throws
     /// The queued request of a run (nil for a run started with `airlock run`).
