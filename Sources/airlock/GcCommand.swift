@@ -69,10 +69,10 @@ struct GcCommand: AsyncParsableCommand {
         for pod in objects.map(PodStatus.init(object:)) {
             let run = pod.labels[PodSpec.runLabel]
             var status: RunStatus?
-            if let run { status = try await store.run(id: run)?.status }
-            if status == .running || status == .paused, let run, state.databaseURL == nil,
-               !RunLock.isHeld(run: run, stateDirectory: state.directory()) {
-                status = .interrupted // its harness is gone (its lock is free), as `runs` shows it
+            if let run, let record = try await store.run(id: run) {
+                status = record.status
+                // Its harness is gone (no worker, no live hold, its lock free), as `runs` shows it.
+                if status == .running, !record.isDriven(stateDirectory: store.stateDirectory) { status = .interrupted }
             }
             let (delete, reason): (Bool, String) = switch status {
             case .finished: (true, "its run finished")
