@@ -15,7 +15,7 @@ struct DoctorCommand: AsyncParsableCommand {
         tries every isolation tier for real (gvisor, bwrap, oci, landlock: a sandbox started, \
         /bin/true run in it) and prints the ladder: which tiers work here, which one \
         `--sandbox auto` picks, and for each missing one the exact fix (docs/tiers.md). \
-        Exit status 0 when auto finds a working tier, 1 otherwise.
+        When a kubeconfig is found (--kubeconfig, $KUBECONFIG, ~/.kube/config or in-cluster),         the kubernetes tier's context, apiserver and rights in --namespace are checked too and         reported beside the ladder.         Exit status 0 when auto finds a working tier, 1 otherwise.
         """
     )
 
@@ -28,14 +28,8 @@ struct DoctorCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Check this PostgreSQL database instead of the host: connectivity, server version (13 or newer), schema, clock skew.", valueName: "url"))
     var database: String?
 
-    @Option(name: .long, help: ArgumentHelp("Check the kubernetes tier with this kubeconfig (default: $KUBECONFIG, else ~/.kube/config, else in-cluster; the tier is checked when one is there).", valueName: "file"))
-    var kubeconfig: String?
-
-    @Option(name: .long, help: ArgumentHelp("The kubeconfig context to check (default: its current context).", valueName: "name"))
-    var kubeContext: String?
-
-    @Option(name: .long, help: ArgumentHelp("The namespace to check the harness's rights in (default: the context's, else default).", valueName: "name"))
-    var namespace: String?
+    /// The kubernetes tier is checked when a kubeconfig is found (the rights in `namespace`).
+    @OptionGroup var cluster: ClusterOptions
 
     func run() async throws {
         if let database {
@@ -58,8 +52,8 @@ struct DoctorCommand: AsyncParsableCommand {
         }
         let report = await HostReport.gather(runsc: runsc)
         // The kubernetes tier is never in auto's ladder: its checks are reported, not counted.
-        let kubernetes = KubernetesDiagnosis.configured(path: kubeconfig)
-            ? await KubernetesDiagnosis.run(kubeconfig: kubeconfig, context: kubeContext, namespace: namespace) : nil
+        let kubernetes = KubernetesDiagnosis.configured(path: cluster.kubeconfig)
+            ? await KubernetesDiagnosis.run(kubeconfig: cluster.kubeconfig, context: cluster.kubeContext, namespace: cluster.namespace) : nil
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]

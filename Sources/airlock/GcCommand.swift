@@ -21,12 +21,7 @@ struct GcCommand: AsyncParsableCommand {
         """
     )
 
-    @Option(name: .long, help: ArgumentHelp("The kubeconfig (default: $KUBECONFIG, else ~/.kube/config, else in-cluster).", valueName: "file"))
-    var kubeconfig: String?
-    @Option(name: .long, help: ArgumentHelp("The kubeconfig context (default: its current context).", valueName: "name"))
-    var kubeContext: String?
-    @Option(name: .long, help: ArgumentHelp("The namespace (default: the context's, else default).", valueName: "name"))
-    var namespace: String?
+    @OptionGroup var cluster: ClusterOptions
     @Flag(name: .long, help: "Also delete pods of interrupted runs (their work not yet copied back is lost).")
     var includeInterrupted = false
     @Flag(name: .long, help: "Print what would be deleted; delete nothing.")
@@ -37,10 +32,10 @@ struct GcCommand: AsyncParsableCommand {
 
     func run() async throws {
         let config: KubeConfig
-        do { config = try KubeConfig.load(path: kubeconfig, context: kubeContext) } catch {
+        do { config = try KubeConfig.load(path: cluster.kubeconfig, context: cluster.kubeContext) } catch {
             throw CLIError("Kubernetes: \(error.message) (fix: --kubeconfig/--kube-context; `airlock doctor` checks the tier)", code: 2)
         }
-        let namespace = namespace ?? config.namespace ?? "default"
+        let namespace = cluster.namespace ?? config.namespace ?? "default"
         let client: KubeClient
         do { client = try KubeClient(config: config) } catch { throw CLIError("Kubernetes: \(error.message)", code: 2) }
         let outcome: Result<[JSONValue], CLIError>

@@ -14,14 +14,7 @@ struct SandboxOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The runsc binary for --sandbox gvisor (default: $RUNSC, else runsc on PATH).", valueName: "path"))
     var runsc: String?
 
-    @Option(name: .long, help: ArgumentHelp("--sandbox kubernetes: the kubeconfig (default: $KUBECONFIG, else ~/.kube/config, else the in-cluster service account).", valueName: "file"))
-    var kubeconfig: String?
-
-    @Option(name: .long, help: ArgumentHelp("--sandbox kubernetes: the kubeconfig context (default: its current context).", valueName: "name"))
-    var kubeContext: String?
-
-    @Option(name: .long, help: ArgumentHelp("--sandbox kubernetes: the namespace sandbox pods run in (default: the context's, else default).", valueName: "name"))
-    var namespace: String?
+    @OptionGroup var cluster: ClusterOptions
 
     @Option(name: .long, help: ArgumentHelp("--sandbox kubernetes: the pods' RuntimeClass (e.g. gvisor, kata).", valueName: "name"))
     var runtimeClass: String?
@@ -37,8 +30,7 @@ struct SandboxOptions: ParsableArguments {
         guard SandboxTier(rawValue: sandbox) != nil else {
             throw ValidationError("--sandbox \(sandbox) is not a tier; use one of: \(SandboxTier.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        if tier != .kubernetes, kubeContext != nil || namespace != nil || runtimeClass != nil || guestImage != nil || kubeconfig != nil
-            || kubeWorkspaceLimit != nil {
+        if tier != .kubernetes, cluster.given || runtimeClass != nil || guestImage != nil || kubeWorkspaceLimit != nil {
             throw ValidationError("--kubeconfig, --kube-context, --namespace, --runtime-class, --guest-image and --kube-workspace-limit need --sandbox kubernetes")
         }
         if let limit = kubeWorkspaceLimit, !(1...65536).contains(limit) {
@@ -52,9 +44,9 @@ struct SandboxOptions: ParsableArguments {
     /// The Kubernetes options; `image` is `--image`, a registry reference on this tier.
     func kubernetes(image: String?) -> KubernetesOptions {
         var options = KubernetesOptions(image: image ?? KubernetesOptions.defaultImage)
-        options.kubeconfig = kubeconfig
-        options.context = kubeContext
-        options.namespace = namespace
+        options.kubeconfig = cluster.kubeconfig
+        options.context = cluster.kubeContext
+        options.namespace = cluster.namespace
         options.runtimeClass = runtimeClass
         if let guestImage { options.guestImage = guestImage }
         if let kubeWorkspaceLimit { options.workspaceLimitBytes = kubeWorkspaceLimit * 1024 * 1024 }
