@@ -208,8 +208,10 @@ public struct AgentLoop: Sendable {
                 }
             }
             let step = run.usage.steps + 1
-            try await run.record(.modelRequest, ["step": .int(step), "messages": .int(messages.count),
-                                                "last": Transcript.summary(messages.last)])
+            // Written, not fsync'd: a model call is not an action in the sandbox, and the next
+            // decision's commit (before any action) makes this one durable too.
+            try await run.write(.modelRequest, ["step": .int(step), "messages": .int(messages.count),
+                                               "last": Transcript.summary(messages.last)])
             run.emit("model_request", ["step": .int(step)])
             FaultInjection.point("model_request")
             if let toolProvider, await toolProvider.toolsChanged() {

@@ -47,6 +47,14 @@ public actor Ledger {
         try await commit(adding: batch.map { ($0.0, redactor.redact($0.1)) })
     }
 
+    /// Appends an entry that allows no action (with everything staged) in a transaction that
+    /// is written but not fsync'd: a killed harness keeps it; a power loss before the next
+    /// `append` may drop it, and only it, since that append's fsync covers it. The loop uses
+    /// it for the entries before a model call, which is the harness's own work, not an action.
+    public func write(_ kind: LedgerKind, _ payload: JSONValue) async throws {
+        _ = try await commit(adding: [(kind, redactor.redact(payload))], synced: false)
+    }
+
     /// Keeps entries to be committed with the next append.
     public func stage(_ batch: [(LedgerKind, JSONValue)]) {
         pending.ledger += batch.map { ($0.0, redactor.redact($0.1)) }
@@ -76,11 +84,12 @@ public actor Ledger {
     /// actor is re-entered across the await) waits, so staged writes are taken exactly once
     /// and the chain's order is the order of the calls. A failed commit's staged writes are
     /// put back in front, for the next one.
-    private func commit(adding items: [(LedgerKind, JSONValue)]) async throws -> [LedgerEntry] {
+    private func commit(adding items: [(LedgerKind, JSONValue)], synced: Bool = true) async throws -> [LedgerEntry] {
         while let current = inFlight { _ = await current.result }
         let staged = pending
         var writes = staged
         writes.ledger += items
+        writes.synced = synced
         pending = RunWrites()
         let began = DispatchTime.now()
         let work = Task { [store, run, clock] in try await store.commit(run: run, writes, now: clock) }

@@ -107,6 +107,12 @@ final class RunState: Sendable {
         try await ledger.append(kind, .object(payload))
     }
 
+    /// An entry before the harness's own work (a model call), not before an action: written
+    /// with everything staged, and fsync'd by the next `record`, which precedes any action.
+    func write(_ kind: LedgerKind, _ payload: [String: JSONValue]) async throws {
+        try await ledger.write(kind, .object(payload))
+    }
+
     /// Several entries in one durable transaction (with everything staged before them).
     func record(_ batch: [(LedgerKind, [String: JSONValue])]) async throws {
         try await ledger.append(batch: batch.map { ($0.0, JSONValue.object($0.1)) })

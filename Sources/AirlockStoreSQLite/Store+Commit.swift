@@ -6,7 +6,7 @@ import GRDB
 extension Store {
     public func commit(run: String, _ writes: RunWrites, now: @Sendable () -> Date) throws -> [LedgerEntry] {
         guard !writes.isEmpty else { return [] }
-        return try write { db in
+        return try write(synced: writes.synced) { db in
             try checkFence(run: run, db)
             let time = now()
             for change in writes.toolCalls {

@@ -16,15 +16,15 @@ extension Store {
     func appendLedger(run: String, items: [(LedgerKind, JSONValue)], now: () -> Date,
                       _ db: Database) throws -> [LedgerEntry] {
         guard !items.isEmpty else { return [] }
-        let last = try Row.fetchOne(db, sql: """
+        let last = try Row.fetchOne(db.cachedStatement(sql: """
             SELECT seq, hash FROM ledger WHERE run_id = ? ORDER BY seq DESC LIMIT 1
-            """, arguments: [run]).map { (seq: $0["seq"] as Int? ?? 0, hash: $0["hash"] as String? ?? "") }
+            """), arguments: [run]).map { (seq: $0["seq"] as Int? ?? 0, hash: $0["hash"] as String? ?? "") }
         let entries = try Self.chain(run: run, after: last, items: items, now: now)
         for entry in entries {
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 INSERT INTO ledger (run_id, seq, time, kind, payload, prev_hash, hash)
                 VALUES (?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [run, entry.seq, entry.time, entry.kind.rawValue, entry.payloadJSON,
+                """).execute(arguments: [run, entry.seq, entry.time, entry.kind.rawValue, entry.payloadJSON,
                                  entry.prevHash, entry.hash])
         }
         return entries
@@ -45,7 +45,7 @@ extension Store {
     /// Inside a write: refuses it when this store is fenced on `run` and the run's epoch moved.
     func checkFence(run: String, _ db: Database) throws {
         guard let fence, fence.run == run else { return }
-        let epoch = try Int.fetchOne(db, sql: "SELECT epoch FROM runs WHERE id = ?", arguments: [run]) ?? -1
+        let epoch = try Int.fetchOne(db.cachedStatement(sql: "SELECT epoch FROM runs WHERE id = ?"), arguments: [run]) ?? -1
         guard epoch == fence.epoch else { throw StoreError.fenced(run: run, epoch: fence.epoch) }
     }
 }

@@ -49,16 +49,17 @@ extension Store {
                    _ db: Database) throws -> RunRecord {
         guard let stored = try fetchRun(id, db) else { throw StoreError.runNotFound(id) }
         let record = stored.updated(by: change, now: now, redactor: redactor)
-        try db.execute(sql: """
-            UPDATE runs SET task = ?, model = ?, workspace = ?, status = ?, outcome = ?,
-                exit_code = ?, config = ?, updated_at = ?, finished_at = ?, steps = ?,
-                input_tokens = ?, output_tokens = ?, cost_usd = ?
-            WHERE id = ?
-            """, arguments: [record.task, record.model, record.workspace,
-                             record.status.rawValue, record.outcome, record.exitCode,
-                             record.config.canonicalJSON, record.updatedAt, record.finishedAt,
-                             record.steps, record.inputTokens, record.outputTokens,
-                             record.costUSD, id])
+        var arguments: StatementArguments = [record.model, record.workspace, record.status.rawValue, record.outcome,
+                                             record.exitCode, record.updatedAt, record.finishedAt, record.steps,
+                                             record.inputTokens, record.outputTokens, record.costUSD]
+        // The per-step counter updates leave task and config alone: not encoded again.
+        let sameText = record.task == stored.task && record.config == stored.config
+        if !sameText { arguments += [record.task, record.config.canonicalJSON] }
+        arguments += [id]
+        try db.cachedStatement(sql: """
+            UPDATE runs SET model = ?, workspace = ?, status = ?, outcome = ?, exit_code = ?,
+                updated_at = ?, finished_at = ?, steps = ?, input_tokens = ?, output_tokens = ?, cost_usd = ?
+            """ + (sameText ? "" : ", task = ?, config = ?") + " WHERE id = ?").execute(arguments: arguments)
         return record
     }
 
@@ -102,7 +103,7 @@ extension Store {
     }
 
     func fetchRun(_ id: String, _ db: Database) throws -> RunRecord? {
-        try Row.fetchOne(db, sql: "SELECT * FROM runs WHERE id = ?", arguments: [id])
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM runs WHERE id = ?"), arguments: [id])
             .map(Self.runRecord)
     }
 

@@ -29,10 +29,10 @@ extension Store {
         let record = ToolCallRecord(run: run, callID: call.id, step: step, name: call.name,
                                     arguments: redactor.redact(call.arguments), status: status,
                                     startedAt: Timestamp.rfc3339(now))
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             INSERT OR REPLACE INTO tool_calls (run_id, call_id, step, name, arguments, status, started_at)
             VALUES (?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [record.run, record.callID, record.step, record.name,
+            """).execute(arguments: [record.run, record.callID, record.step, record.name,
                              record.arguments, record.status.rawValue, record.startedAt])
         return record
     }
@@ -47,10 +47,10 @@ extension Store {
         if let result { record.result = redactor.redact(result) }
         if let exitCode { record.exitCode = exitCode }
         if finished { record.finishedAt = Timestamp.rfc3339(now) }
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             UPDATE tool_calls SET status = ?, result = ?, exit_code = ?, finished_at = ?
             WHERE run_id = ? AND call_id = ?
-            """, arguments: [record.status.rawValue, record.result, record.exitCode,
+            """).execute(arguments: [record.status.rawValue, record.result, record.exitCode,
                              record.finishedAt, run, callID])
         return record
     }
@@ -69,8 +69,7 @@ extension Store {
     }
 
     private func fetchToolCall(run: String, callID: String, _ db: Database) throws -> ToolCallRecord? {
-        try Row.fetchOne(db, sql: "SELECT * FROM tool_calls WHERE run_id = ? AND call_id = ?",
-                         arguments: [run, callID]).map(Self.toolCallRecord)
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM tool_calls WHERE run_id = ? AND call_id = ?"), arguments: [run, callID]).map(Self.toolCallRecord)
     }
 
     static func toolCallRecord(_ row: Row) -> ToolCallRecord {

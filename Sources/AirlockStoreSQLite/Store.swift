@@ -10,7 +10,9 @@ import GRDB
 /// decision, an approval) must be on disk before the action happens, even across a power
 /// loss. WAL with `synchronous = FULL` fsyncs the WAL on every commit (NORMAL, GRDB's default
 /// for WAL, may lose the last commits on power loss), and every write call is its own transaction
-/// (`commit` groups the writes that lead up to one action).
+/// (`commit` groups the writes that lead up to one action). The one exception is a commit
+/// of writes that allow no action (`RunWrites.synced == false`): written, not fsync'd, until
+/// the next commit's fsync.
 public final class Store: RunStore {
     public static let fileName = "airlock.sqlite"
 
@@ -104,13 +106,22 @@ public final class Store: RunStore {
 
     /// A write in one IMMEDIATE transaction: it takes the write lock up front, so two
     /// processes appending to the same database wait for each other instead of failing.
-    func write<T>(_ body: (Database) throws -> T) throws -> T {
+    /// `synced: false` commits without the WAL's fsync (a killed process keeps the commit;
+    /// a power loss may drop it with everything after it, never corrupting the file): the
+    /// next synced commit's fsync of the same WAL makes it durable.
+    func write<T>(synced: Bool = true, _ body: (Database) throws -> T) throws -> T {
         try database.writeWithoutTransaction { db in
             var result: T?
-            try db.inTransaction(.immediate) {
-                result = try body(db)
-                return .commit
+            if !synced { try db.execute(sql: "PRAGMA synchronous = NORMAL") }
+            let committed = Result {
+                try db.inTransaction(.immediate) {
+                    result = try body(db)
+                    return .commit
+                }
             }
+            // Back to FULL whatever happened: every other commit on this connection syncs.
+            if !synced { try db.execute(sql: "PRAGMA synchronous = FULL") }
+            try committed.get()
             guard let result else { throw StoreError.internalError("transaction produced no result") }
             commits.committed()
             return result

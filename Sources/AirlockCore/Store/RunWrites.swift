@@ -21,6 +21,11 @@ public struct RunWrites: Sendable {
     public var runChanges: [@Sendable (inout RunRecord) -> Void] = []
     /// Appended in order, chained to the run's last entry. Payloads already redacted.
     public var ledger: [(LedgerKind, JSONValue)] = []
+    /// Whether the commit is fsync'd before it returns (the default: the writes allow an
+    /// action). `false` for writes that allow none (the entries before a model call): the
+    /// commit is written (a killed harness keeps it) but reaches the platter with the next
+    /// synced commit, which comes before the next action. A store may always sync.
+    public var synced = true
 
     public init(toolCalls: [ToolCallWrite] = [], runChanges: [@Sendable (inout RunRecord) -> Void] = [],
                 ledger: [(LedgerKind, JSONValue)] = []) {
