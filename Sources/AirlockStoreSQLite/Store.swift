@@ -123,7 +123,7 @@ public final class Store: RunStore {
             if !synced { try db.execute(sql: "PRAGMA synchronous = FULL") }
             try committed.get()
             guard let result else { throw StoreError.internalError("transaction produced no result") }
-            commits.committed()
+            commits.committed(synced: synced)
             return result
         }
     }

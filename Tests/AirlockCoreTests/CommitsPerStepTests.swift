@@ -25,12 +25,12 @@ struct CommitsPerStepTests {
         let store = fixture.store
         let walPath = fixture.dir.url.appendingPathComponent(Store.fileName + "-wal").path
         // At each model request (emitted once its entry is on disk): both counts.
-        let marks = Mutex<[(counter: Int, wal: Int?)]>([])
+        let marks = Mutex<[(counter: Int, synced: Int, wal: Int?)]>([])
         let loop = AgentLoop(configuration: loopFixture.configuration(model.spec), model: model, backend: BubblewrapBackend(),
                              store: store) { event in
             guard event.type == "model_request" else { return }
             let wal = kind == .sqlite ? WALFile.commitFrames(path: walPath) : nil
-            marks.withLock { $0.append((store.commits.value, wal)) }
+            marks.withLock { $0.append((store.commits.value, store.commits.synced, wal)) }
         }
         let result = try await withLimit(.seconds(60)) { try await loop.run() }
         #expect(result.outcome == .submitted, "\(result.reason)")
@@ -39,6 +39,9 @@ struct CommitsPerStepTests {
         for (before, after) in zip(taken, taken.dropFirst()) {
             #expect(after.counter - before.counter <= 2, "commits counted by the store in one step: \(after.counter - before.counter)")
             #expect(after.counter - before.counter >= 1, "a step commits something: \(after.counter - before.counter)")
+            // SQLite syncs only the commit before the action; PostgreSQL syncs both.
+            let synced = after.synced - before.synced
+            #expect(synced >= 1 && synced <= (kind == .sqlite ? 1 : 2), "fsync'd commits in one step: \(synced)")
             if let walBefore = before.wal, let walAfter = after.wal {
                 #expect(walAfter - walBefore == after.counter - before.counter,
                         "the WAL's commit frames agree with the counter: \(walAfter - walBefore)")

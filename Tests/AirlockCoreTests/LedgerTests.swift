@@ -17,6 +17,18 @@ import Testing
         return (store, ledger, run.id)
     }
 
+    @Test("timestamps: fixed-width RFC 3339 UTC with milliseconds, zero-padded, the same as strftime's")
+    func timestampsAreFixedWidth() {
+        #expect(Timestamp.rfc3339(Date(timeIntervalSince1970: 0)) == "1970-01-01T00:00:00.000Z")
+        #expect(Timestamp.rfc3339(Date(timeIntervalSince1970: 1_764_423_901.123_4)) == "2025-11-29T13:45:01.123Z")
+        #expect(Timestamp.rfc3339(Date(timeIntervalSince1970: 951_782_400.0075)) == "2000-02-29T00:00:00.007Z")
+        // Any instant: 24 characters, and the order of the texts is the order of the times.
+        let times = (0..<200).map { _ in Date(timeIntervalSince1970: Double.random(in: 0...4_102_444_800)) }.sorted()
+        let texts = times.map { Timestamp.rfc3339($0) }
+        #expect(texts.allSatisfy { $0.utf8.count == 24 })
+        #expect(texts == texts.sorted())
+    }
+
     @Test func appendChainsFromGenesisAndVerifies() async throws {
         let dir = try TempDir()
         defer { dir.cleanUp() }
