@@ -112,7 +112,7 @@ public final class Store: RunStore {
     func write<T>(synced: Bool = true, _ body: (Database) throws -> T) throws -> T {
         try database.writeWithoutTransaction { db in
             var result: T?
-            if !synced { try db.execute(sql: "PRAGMA synchronous = NORMAL") }
+            if !synced { try db.cachedStatement(sql: "PRAGMA synchronous = NORMAL").execute() }
             let committed = Result {
                 try db.inTransaction(.immediate) {
                     result = try body(db)
@@ -120,7 +120,7 @@ public final class Store: RunStore {
                 }
             }
             // Back to FULL whatever happened: every other commit on this connection syncs.
-            if !synced { try db.execute(sql: "PRAGMA synchronous = FULL") }
+            if !synced { try db.cachedStatement(sql: "PRAGMA synchronous = FULL").execute() }
             try committed.get()
             guard let result else { throw StoreError.internalError("transaction produced no result") }
             commits.committed(synced: synced)
