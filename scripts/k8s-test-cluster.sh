@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A single-node Kubernetes (v1.20.2, from Debian's source package) on loopback for the
-# Kubernetes tests: `build` (once, ~7 min on 2 cores), `up`, `down`, `status`.
+# Kubernetes tests: `build` (once, ~7 min on 2 cores), `up`, `down`, `status`,
+# `import-guest` (the guest image again, after a change to the guest).
 #
 # Everything lives under $AIRLOCK_K8S_HOME (default /var/cache/airlock-test/k8s), outside
 # the checkout, so the build is reused. `up` builds when the binaries are missing, starts
@@ -227,5 +228,7 @@ case "${1:-}" in
   up) up ;;
   down) down ;;
   status) status ;;
-  *) echo "usage: $0 build|up|down|status" >&2; exit 64 ;;
+  # After a change to the guest: write and import its image again (AIRLOCK_BIN picks the binary).
+  import-guest) import_images; log "guest image imported" ;;
+  *) echo "usage: $0 build|up|down|status|import-guest" >&2; exit 64 ;;
 esac

@@ -21,17 +21,22 @@ public final class GuestServer: Sendable {
     /// Input feeds of running interactive execs, by request id.
     private let feeds = Mutex<[UInt64: StdinFeed]>([:])
 
-    public init(input: Int32 = 0, output: Int32 = 1, workspace: String = "/workspace", directory: String? = nil) {
+    /// Reported in the greeting: processes an earlier guest left, killed by `--fence`.
+    private let fenced: Int?
+
+    public init(input: Int32 = 0, output: Int32 = 1, workspace: String = "/workspace", directory: String? = nil,
+                fenced: Int? = nil) {
         self.input = input
         self.writer = FrameWriter(fd: output)
         self.workspace = workspace
         self.directory = directory ?? workspace
+        self.fenced = fenced
     }
 
     /// Serves until stdin closes (the harness went away), then returns.
     public func serve() {
         signal(SIGPIPE, SIG_IGN)
-        writer.send(0, .hello(Hello(pid: getpid(), workspace: workspace)))
+        writer.send(0, .hello(Hello(pid: getpid(), workspace: workspace, fenced: fenced)))
         var reader = LineReader()
         var buffer = [UInt8](repeating: 0, count: 256 * 1024)
         let codec = FrameCodec()

@@ -64,6 +64,11 @@ public struct KubernetesBackend: SandboxBackend {
             : WorkspaceSync(root: configuration.workspace, limit: options.workspaceLimitBytes)
         var recovered = Recovered()
         if let run = options.runID {
+            if let sandbox = await reattach(run: run, id: id, namespace: namespace, client: client, began: began) {
+                sandbox.workspace = workspace
+                sandbox.syncTimeout = options.syncTimeout
+                return sandbox
+            }
             recovered = await recoverStalePods(run: run, workspace: workspace, namespace: namespace, client: client)
         }
         let created: PodStatus
@@ -106,27 +111,39 @@ public struct KubernetesBackend: SandboxBackend {
         return sandbox
     }
 
-    /// Starts a fresh guest in a running pod (a new sandbox or a resumed run's pod).
+    /// Starts a fresh guest in a running pod (a new sandbox or a resumed run's pod). A guest
+    /// that does not greet ends the sandbox, and the pod with it unless `deleteOnFailure` is
+    /// false (a reattachment: the pod's work is recovered before it goes).
     func attach(pod: PodStatus, id: String, namespace: String, client: KubeClient,
-                began: ContinuousClock.Instant) async throws(SandboxError) -> KubernetesSandbox {
+                began: ContinuousClock.Instant, guestArguments: [String] = [],
+                deleteOnFailure: Bool = true) async throws(SandboxError) -> KubernetesSandbox {
         let bridge = try ExecBridge()
         let sandbox = KubernetesSandbox(id: id, pod: pod, namespace: namespace, client: client, bridge: bridge, keepPod: keepPod)
-        let command = GuestImage.launch(directory: GuestImage.installDirectory, arguments: [])
+        let command = GuestImage.launch(directory: GuestImage.installDirectory, arguments: guestArguments)
         sandbox.attach(KubeExec(pod: pod.name, namespace: namespace, command: command), timeout: streamTimeout)
         guard let hello = await bridge.guest.waitForHello(timeout: greetTimeout) else {
             let detail = sandbox.diagnostics.trimmingCharacters(in: .whitespacesAndNewlines)
             let exit = sandbox.guestExit.map { " (\($0))" } ?? ""
+            if !deleteOnFailure {
+                sandbox.abandon()
+                throw SandboxError(.startFailed, "Kubernetes: the guest in pod \(pod.name) did not greet\(exit)" + (detail.isEmpty ? "" : ": \(detail)"))
+            }
             if keepPod { await client.deletePodAndWait(pod.name, namespace: namespace) }
             await sandbox.kill()
             throw SandboxError(.startFailed, "Kubernetes: the guest in pod \(pod.name) did not greet\(exit)" + (detail.isEmpty ? "" : ": \(detail)"),
                                fix: "check the guest image (airlock image guest) matches this airlock, and that pods/exec is allowed")
         }
         guard hello.version == ProtocolVersion.current else {
+            if !deleteOnFailure {
+                sandbox.abandon()
+                throw SandboxError(.startFailed, "guest speaks protocol \(hello.version), harness \(ProtocolVersion.current)")
+            }
             await sandbox.kill()
             throw SandboxError(.startFailed, "guest speaks protocol \(hello.version), harness \(ProtocolVersion.current)",
                                fix: "push the guest image of this airlock build (airlock image guest -o FILE)")
         }
         phaseObserver?("hello")
+        sandbox.fenced = hello.fenced
         let took = (ContinuousClock.now - began).components
         sandbox.startMilliseconds = Double(took.seconds) * 1000 + Double(took.attoseconds) / 1e15
         return sandbox

@@ -18,8 +18,11 @@ public final class KubernetesSandbox: Sandbox, @unchecked Sendable {
     /// The host workspace this pod's `/workspace` goes back to when the sandbox ends.
     var workspace: WorkspaceSync?
     var syncTimeout: Duration = .seconds(120)
-    /// A dead harness's pods of the same run this start deleted (and what came back from them).
+    /// A dead harness's pods of the same run this start deleted (and what came back from them),
+    /// or the pod it reattached to.
     var recovered: [String: String] = [:]
+    /// Processes the guest's `--fence` killed (a reattached pod), from its greeting.
+    var fenced: Int?
 
     init(id: String, pod: PodStatus, namespace: String, client: KubeClient, bridge: ExecBridge, keepPod: Bool) {
         self.id = id
@@ -57,6 +60,14 @@ public final class KubernetesSandbox: Sandbox, @unchecked Sendable {
     var diagnostics: String { bridge.diagnostics }
 
     public var endDetails: [String: String] { state.withLock { $0.end } }
+
+    /// Ends the stream only: the pod and the backend's client stay (a reattachment that did
+    /// not greet, whose pod's work is then recovered the other way).
+    func abandon() {
+        state.withLock { $0.ended = true; $0.alive = false }
+        bridge.finish()
+        streamTask?.cancel()
+    }
 
     public func kill() async {
         let first = state.withLock { state in

@@ -14,6 +14,8 @@ public struct PodStatus: @unchecked Sendable {
     public var labels: [String: String] { metadata["labels"] as? [String: String] ?? [:] }
     public var annotations: [String: String] { metadata["annotations"] as? [String: String] ?? [:] }
     public var creationTimestamp: String { metadata["creationTimestamp"] as? String ?? "" }
+    /// Being deleted (it may run on through its grace period).
+    public var deleting: Bool { metadata["deletionTimestamp"] != nil }
 
     var containerStatuses: [[String: Any]] {
         (status["initContainerStatuses"] as? [[String: Any]] ?? []) + (status["containerStatuses"] as? [[String: Any]] ?? [])

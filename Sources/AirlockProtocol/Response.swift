@@ -96,11 +96,14 @@ public struct Hello: Sendable, Hashable, Codable {
     public var version: Int
     public var pid: Int32
     public var workspace: String
+    /// With `--fence`: how many processes an earlier guest in the same pod left, now killed.
+    public var fenced: Int?
 
-    public init(version: Int = ProtocolVersion.current, pid: Int32, workspace: String) {
+    public init(version: Int = ProtocolVersion.current, pid: Int32, workspace: String, fenced: Int? = nil) {
         self.version = version
         self.pid = pid
         self.workspace = workspace
+        self.fenced = fenced
     }
 }
 

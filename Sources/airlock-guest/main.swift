@@ -21,6 +21,8 @@ if arguments.contains("--help") {
     """)
 } else if arguments.contains("--idle") {
     // A Kubernetes pod's main process: it only waits; guests are started in it with exec.
+    // What they leave behind becomes its children: ignoring SIGCHLD reaps them at once.
+    signal(SIGCHLD, SIG_IGN)
     while true { pause() }
 } else if let index = arguments.firstIndex(of: "--install"), index + 2 < arguments.count {
     // The Kubernetes init container: copy the guest into the pod's shared volume.
@@ -41,6 +43,16 @@ if arguments.contains("--help") {
         exit(74)
     }
 } else {
+    // `--fence`: a resumed run's pod; end what the earlier guest left before greeting.
+    var fenced: Int?
+    if arguments.contains("--fence") {
+        switch PodFence.fence() {
+        case .success(let count): fenced = count
+        case .failure(let refusal):
+            complain("airlock-guest: --fence: \(refusal)")
+            exit(75)
+        }
+    }
     // `--egress-relay PORT=SOCKET`: the sandbox's HTTP proxy, relayed to the harness.
     if let index = arguments.firstIndex(of: "--egress-relay"), index + 1 < arguments.count {
         guard let relay = EgressRelay(argument: arguments[index + 1]) else {
@@ -52,7 +64,7 @@ if arguments.contains("--help") {
             exit(71)
         }
     }
-    GuestServer(workspace: workspace, directory: directory).serve()
+    GuestServer(workspace: workspace, directory: directory, fenced: fenced).serve()
     // `--own-session`: no pid namespace ends what the commands left running; this does.
     if arguments.contains("--own-session") { SessionCleanup.killSession() }
 }

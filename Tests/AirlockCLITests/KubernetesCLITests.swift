@@ -148,7 +148,7 @@ struct KubernetesCLITests {
         #expect(Self.pods(kubeconfig).isEmpty, "the run's pod was deleted")
     }
 
-    @Test("resume after a real SIGKILL of the harness: the run's old pod is found by its label, its work copied back, deleted; a fresh pod finishes the run")
+    @Test("resume after a real SIGKILL of the harness: the run's pod is found by its label and reattached; the old guest's command is fenced; the run finishes in the same pod")
     func resumeAfterSIGKILL() async throws {
         guard let kubeconfig = Self.kubeconfig else { return }
         let scene = try RunScene.make()
@@ -179,19 +179,68 @@ struct KubernetesCLITests {
 
         let resumed = try await scene.command(["resume", runID, "--json"])
         #expect(resumed.status == 0, "resume: \(resumed.stdout) \(resumed.stderr)")
-        #expect(scene.file("begun.txt") == "before\nbegun\n", "the old pod's work came back")
-        #expect(scene.file("after.txt") == "before\nbegun\nafter\n", "the fresh pod saw it and its own work came back")
+        #expect(scene.file("begun.txt") == "before\nbegun\n", "the pod's work came back")
+        #expect(scene.file("after.txt") == "before\nbegun\nafter\n", "the resumed guest saw it and its own work came back")
         let ledger = try await scene.ledger(runID)
         let starts = ledger.filter { $0.kind == "sandbox_started" }.map(\.payload)
         #expect(starts.count == 2, "\(starts)")
-        let stale = starts.last?["stale_pods"] as? String ?? ""
-        #expect(!stale.isEmpty && orphans.first?.hasSuffix(stale) == true, "the resumed start deleted the old pod: \(starts)")
-        #expect(starts.first?["pod"] as? String != starts.last?["pod"] as? String)
+        #expect(starts.last?["reattached"] as? String == "true", "the resumed start reattached: \(starts)")
+        #expect(starts.first?["pod"] as? String == starts.last?["pod"] as? String, "the same pod: \(starts)")
+        #expect(starts.last?["stale_pods"] == nil, "no pod was deleted and replaced: \(starts)")
+        // The old guest's `sleep 40` (and its shell) outlived the harness in the pod; the
+        // resumed guest killed them before it greeted.
+        let fenced = Int(starts.last?["fenced_processes"] as? String ?? "") ?? 0
+        #expect(fenced >= 1, "the old guest's command was fenced: \(starts)")
+        let cut = ledger.filter { $0.kind == "tool_result" && $0.payload["status"] as? String == "interrupted" }
+        #expect(cut.count == 1, "the call in flight is reported cut, not run again: \(ledger.map(\.kind))")
         #expect(try await scene.status(of: runID) == "finished")
         #expect(Self.pods(kubeconfig).isEmpty, "no pod left: \(Self.pods(kubeconfig))")
     }
 
-    @Test("submit --sandbox kubernetes; a worker SIGKILLed mid-call; another takes the run over from the stored options: old pod's work back, old pod deleted, run finished")
+    @Test("a pod deleted mid-call under a live harness: the call fails, a new pod replaces it from the host's copy, the model is told, the run finishes")
+    func podDeletedMidRun() async throws {
+        guard let kubeconfig = Self.kubeconfig else { return }
+        let scene = try RunScene.make()
+        defer { scene.remove() }
+        try "host copy\n".write(toFile: scene.workspace + "/input.txt", atomically: true, encoding: .utf8)
+        let model = try scene.script([
+            RunScene.shell("echo lost > lost.txt && echo begun && sleep 40"),
+            RunScene.shell("cat input.txt > after.txt && ls > listing.txt"),
+            RunScene.submit("survived the pod's deletion"),
+        ])
+        let harness = try scene.harness(["run", "lose a pod", "--model", model, "--workspace", scene.workspace, "--json"]
+                                        + Self.kubeArguments(kubeconfig))
+        defer { harness.cleanUp() }
+        let inCall = await harness.waitForOutput(limit: .seconds(60)) { $0.contains("\"type\":\"tool_call\"") }
+        try #require(inCall, "the run never reached its tool call; stdout: \(harness.stdout) stderr: \(harness.stderr)")
+        let runID = try #require(harness.stdout.split(separator: "\n").lazy
+            .compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any] }
+            .first { $0["type"] as? String == "run_started" }?["run"] as? String)
+        try await Task.sleep(for: .seconds(2))
+        let (listed, names) = Self.kubectl(kubeconfig, ["get", "pods", "-l", "airlock.dev/run=\(runID)", "-o", "name"])
+        let pod = try #require(names.split(separator: "\n").first.map(String.init), "the run's pod: \(listed) \(names)")
+        let (deleted, said) = Self.kubectl(kubeconfig, ["delete", pod, "--grace-period=0", "--force", "--wait=false"])
+        #expect(deleted == 0, "kubectl delete: \(said)")
+
+        let end = await harness.wait(limit: .seconds(150))
+        #expect(end.status == 0, "the run finished: \(harness.stdout.suffix(2000)) \(harness.stderr)")
+        let ledger = try await scene.ledger(runID)
+        let starts = ledger.filter { $0.kind == "sandbox_started" }.map(\.payload)
+        #expect(starts.count == 2 && starts[0]["pod"] as? String != starts[1]["pod"] as? String, "a second pod: \(starts)")
+        #expect(starts.count == 2 && pod.hasSuffix(starts[0]["pod"] as? String ?? "?"), "the deleted pod was the first: \(starts)")
+        #expect(ledger.contains { $0.kind == "sandbox_replaced" }, "\(ledger.map(\.kind))")
+        // The model was told the first call did not finish; the second ran in the new pod,
+        // on the host's copy (the deleted pod's lost.txt went with it).
+        let first = ledger.first { $0.kind == "tool_result" }?.payload
+        #expect(first?["status"] as? String != "completed", "the first call's result: \(first ?? [:])")
+        #expect(scene.file("after.txt") == "host copy\n")
+        #expect(!FileManager.default.fileExists(atPath: scene.workspace + "/lost.txt"), "nothing came back from the deleted pod")
+        #expect(scene.file("listing.txt").contains("input.txt"))
+        let (_, left) = Self.kubectl(kubeconfig, ["get", "pods", "-l", "airlock.dev/run=\(runID)", "-o", "name"])
+        #expect(left.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "no pod of the run left: \(left)")
+    }
+
+    @Test("submit --sandbox kubernetes; a worker SIGKILLed mid-call; another takes the run over from the stored options: it reattaches to the same pod, fences the old guest, finishes the run")
     func workerTakeover() async throws {
         guard let kubeconfig = Self.kubeconfig else { return }
         guard let scene = try WorkerScene.make() else { return }
@@ -221,8 +270,8 @@ struct KubernetesCLITests {
         let starts = ledger.filter { $0["kind"] as? String == "sandbox_started" }.compactMap { $0["payload"] as? [String: Any] }
         let story = ledger.compactMap { entry in (entry["kind"] as? String).map { "\($0) \(entry["payload"] ?? "")" } }.joined(separator: "\n")
         #expect(starts.count >= 2 && starts.allSatisfy { $0["backend"] as? String == "kubernetes" }, "\(story)")
-        let stale = starts.count >= 2 ? starts[1]["stale_pods"] as? String : nil
-        #expect(stale != nil && stale == starts.first?["pod"] as? String, "b's start deleted a's pod: \(story)")
+        #expect(starts.count >= 2 && starts[1]["reattached"] as? String == "true"
+                && starts[1]["pod"] as? String == starts.first?["pod"] as? String, "b reattached to a's pod: \(story)")
         #expect(Self.pods(kubeconfig).isEmpty, "no pod left: \(Self.pods(kubeconfig))")
     }
 
