@@ -23,14 +23,19 @@ public final class GuestServer: Sendable {
 
     /// Reported in the greeting: processes an earlier guest left, killed by `--fence`.
     private let fenced: Int?
+    /// `--heartbeat N`: seconds without a frame after which the guest gives up on its harness.
+    private let heartbeat: Int?
+    /// When input last arrived (monotonic nanoseconds).
+    private let lastInput = Atomic<UInt64>(0)
 
     public init(input: Int32 = 0, output: Int32 = 1, workspace: String = "/workspace", directory: String? = nil,
-                fenced: Int? = nil) {
+                fenced: Int? = nil, heartbeat: Int? = nil) {
         self.input = input
         self.writer = FrameWriter(fd: output)
         self.workspace = workspace
         self.directory = directory ?? workspace
         self.fenced = fenced
+        self.heartbeat = heartbeat
     }
 
     /// Serves until stdin closes (the harness went away), then returns.
@@ -40,10 +45,13 @@ public final class GuestServer: Sendable {
         var reader = LineReader()
         var buffer = [UInt8](repeating: 0, count: 256 * 1024)
         let codec = FrameCodec()
+        lastInput.store(Monotonic.nanoseconds(), ordering: .relaxed)
+        if let heartbeat { watch(every: heartbeat) }
         while true {
             let count = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
             if count < 0 && errno == EINTR { continue }
             guard count > 0 else { return }
+            lastInput.store(Monotonic.nanoseconds(), ordering: .relaxed)
             for item in reader.feed(buffer[0..<count]) {
                 switch item {
                 case .oversized(let size):
@@ -59,7 +67,29 @@ public final class GuestServer: Sendable {
         }
     }
 
+    /// A remote stream can drop without closing the guest's stdin (a partition, a stuck
+    /// proxy): when no frame has come for `seconds`, the guest ends what it started (in a
+    /// pod: every process but the pod's idle pid 1) and exits, so a lost harness never
+    /// leaves it running.
+    private func watch(every seconds: Int) {
+        let limit = UInt64(seconds) * 1_000_000_000
+        GuestThread.start { [self] in
+            while true {
+                sleep(1)
+                guard Monotonic.nanoseconds() - lastInput.load(ordering: .relaxed) > limit else { continue }
+                let note = Array("airlock-guest: no frame from the harness for \(seconds) s: exiting\n".utf8)
+                _ = note.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+                _ = PodFence.fence()
+                _exit(76)
+            }
+        }
+    }
+
     private func dispatch(_ frame: RequestFrame) {
+        if case .ping = frame.request {
+            writer.send(frame.id, .ok)
+            return
+        }
         // Input goes to its exec in order, from this thread, without waiting on the child;
         // only a refusal is answered.
         if case .stdin(let input) = frame.request {
@@ -115,7 +145,7 @@ public final class GuestServer: Sendable {
             running.withLock { _ = $0.removeValue(forKey: id) }
             close(fds[0])
             close(fds[1])
-        case .cancel, .stdin:
+        case .cancel, .stdin, .ping:
             break
         default:
             fileOperation(id, frame.request)
@@ -139,7 +169,7 @@ public final class GuestServer: Sendable {
                 writer.send(id, .entries(try files.list(body.path)))
             case .stat(let body):
                 writer.send(id, .stat(try files.status(body.path)))
-            case .exec, .cancel, .stdin:
+            case .exec, .cancel, .stdin, .ping:
                 break
             }
         } catch {

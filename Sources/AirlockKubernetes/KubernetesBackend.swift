@@ -111,6 +111,9 @@ public struct KubernetesBackend: SandboxBackend {
         return sandbox
     }
 
+    /// The guest exits after this long without a frame; the harness pings three times as often.
+    static let heartbeatSeconds = 30
+
     /// Starts a fresh guest in a running pod (a new sandbox or a resumed run's pod). A guest
     /// that does not greet ends the sandbox, and the pod with it unless `deleteOnFailure` is
     /// false (a reattachment: the pod's work is recovered before it goes).
@@ -119,7 +122,8 @@ public struct KubernetesBackend: SandboxBackend {
                 deleteOnFailure: Bool = true) async throws(SandboxError) -> KubernetesSandbox {
         let bridge = try ExecBridge()
         let sandbox = KubernetesSandbox(id: id, pod: pod, namespace: namespace, client: client, bridge: bridge, keepPod: keepPod)
-        let command = GuestImage.launch(directory: GuestImage.installDirectory, arguments: guestArguments)
+        let command = GuestImage.launch(directory: GuestImage.installDirectory,
+                                        arguments: guestArguments + ["--heartbeat", "\(Self.heartbeatSeconds)"])
         sandbox.attach(KubeExec(pod: pod.name, namespace: namespace, command: command), timeout: streamTimeout)
         guard let hello = await bridge.guest.waitForHello(timeout: greetTimeout) else {
             let detail = sandbox.diagnostics.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -144,6 +148,7 @@ public struct KubernetesBackend: SandboxBackend {
         }
         phaseObserver?("hello")
         sandbox.fenced = hello.fenced
+        sandbox.startHeartbeat(every: .seconds(Self.heartbeatSeconds / 3))
         let took = (ContinuousClock.now - began).components
         sandbox.startMilliseconds = Double(took.seconds) * 1000 + Double(took.attoseconds) / 1e15
         return sandbox

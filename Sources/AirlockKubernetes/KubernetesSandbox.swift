@@ -13,6 +13,7 @@ public final class KubernetesSandbox: Sandbox, @unchecked Sendable {
     private let state = Mutex<(alive: Bool, startMilliseconds: Double, exit: ExecExit?, ended: Bool, end: [String: String])>(
         (true, 0, nil, false, [:]))
     private var streamTask: Task<Void, Never>?
+    private var heartbeatTask: Task<Void, Never>?
     /// Leave the pod in place on kill (resume reattaches to it); tests and `gc` delete.
     public let keepPod: Bool
     /// The host workspace this pod's `/workspace` goes back to when the sandbox ends.
@@ -42,6 +43,19 @@ public final class KubernetesSandbox: Sandbox, @unchecked Sendable {
         }
     }
 
+    /// Pings the guest (started with `--heartbeat`) so it knows its harness is still there;
+    /// a stream that drops without closing its stdin then ends the guest, not the other way.
+    func startHeartbeat(every interval: Duration) {
+        let guest = bridge.guest
+        heartbeatTask = Task {
+            while !Task.isCancelled && !guest.isClosed {
+                try? await Task.sleep(for: interval)
+                if Task.isCancelled || guest.isClosed { return }
+                _ = guest.send(.ping)
+            }
+        }
+    }
+
     public var guest: GuestConnection { bridge.guest }
     public var ledgerDetails: [String: String] {
         var details = ["pod": pod.name, "pod_uid": pod.uid, "node": pod.node, "namespace": namespace]
@@ -65,6 +79,7 @@ public final class KubernetesSandbox: Sandbox, @unchecked Sendable {
     /// not greet, whose pod's work is then recovered the other way).
     func abandon() {
         state.withLock { $0.ended = true; $0.alive = false }
+        heartbeatTask?.cancel()
         bridge.finish()
         streamTask?.cancel()
     }
@@ -92,6 +107,7 @@ public final class KubernetesSandbox: Sandbox, @unchecked Sendable {
                 FileHandle.standardError.write(Data("airlock: \(error.message)\(kept)\n".utf8))
             }
         }
+        heartbeatTask?.cancel()
         bridge.finish()
         state.withLock { $0.alive = false }
         if !keep {

@@ -29,6 +29,7 @@ public struct RequestFrame: Sendable, Hashable, Codable {
         case "stat": request = .stat(try PathRequest(from: decoder))
         case "cancel": request = .cancel(try CancelRequest(from: decoder))
         case "stdin": request = .stdin(try StdinRequest(from: decoder))
+        case "ping": request = .ping
         default:
             throw DecodingError.dataCorruptedError(
                 forKey: .type, in: keys, debugDescription: "unknown request type '\(type)'")
@@ -46,6 +47,7 @@ public struct RequestFrame: Sendable, Hashable, Codable {
         case .editFile(let body): try body.encode(to: encoder)
         case .cancel(let body): try body.encode(to: encoder)
         case .stdin(let body): try body.encode(to: encoder)
+        case .ping: break
         }
     }
 }
@@ -60,6 +62,9 @@ public enum Request: Sendable, Hashable {
     case cancel(CancelRequest)
     /// More input for a running `interactive` exec.
     case stdin(StdinRequest)
+    /// The harness's heartbeat, answered `ok` at once; a guest started with `--heartbeat N`
+    /// exits when N seconds pass without any frame (a remote stream that dropped silently).
+    case ping
 
     public var type: String {
         switch self {
@@ -71,6 +76,7 @@ public enum Request: Sendable, Hashable {
         case .stat: "stat"
         case .cancel: "cancel"
         case .stdin: "stdin"
+        case .ping: "ping"
         }
     }
 }

@@ -64,7 +64,16 @@ if arguments.contains("--help") {
             exit(71)
         }
     }
-    GuestServer(workspace: workspace, directory: directory, fenced: fenced).serve()
+    // `--heartbeat N`: exit when N seconds pass without a frame (a remote harness sends pings).
+    var heartbeat: Int?
+    if let index = arguments.firstIndex(of: "--heartbeat"), index + 1 < arguments.count {
+        guard let seconds = Int(arguments[index + 1]), seconds > 0 else {
+            complain("airlock-guest: --heartbeat takes a number of seconds")
+            exit(64)
+        }
+        heartbeat = seconds
+    }
+    GuestServer(workspace: workspace, directory: directory, fenced: fenced, heartbeat: heartbeat).serve()
     // `--own-session`: no pid namespace ends what the commands left running; this does.
     if arguments.contains("--own-session") { SessionCleanup.killSession() }
 }

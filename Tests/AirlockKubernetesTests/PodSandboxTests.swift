@@ -50,6 +50,33 @@ struct PodSandboxTests {
         #expect(!left.contains(pod.podName), "the pod is gone after kill: \(left)")
     }
 
+    @Test("the guest in a pod runs with --heartbeat and the harness's pings keep it: a call longer than the heartbeat finishes")
+    func heartbeatKeepsTheGuest() async throws {
+        guard TestCluster.present("heartbeatKeepsTheGuest") else { return }
+        let workspace = try TestCluster.workspace()
+        defer { try? FileManager.default.removeItem(atPath: workspace) }
+        let sandbox = try await withLimit(.seconds(90)) {
+            try await TestCluster.backend().start(SandboxConfiguration(workspace: workspace))
+        }
+        do {
+            // The guest's own command line says it watches for silence.
+            let line = try await withLimit(.seconds(20)) {
+                try await sandbox.guest.exec(ExecRequest(argv: ["sh", "-c", "cat /proc/$PPID/cmdline | tr '\\0' ' '"], timeoutMs: 10_000))
+            }
+            #expect(String(decoding: line.stdout, as: UTF8.self).contains("--heartbeat 30"), "\(String(decoding: line.stdout, as: UTF8.self))")
+            let long = try await withLimit(.seconds(80)) {
+                try await sandbox.guest.exec(ExecRequest(argv: ["sh", "-c", "sleep 36; echo still here"], timeoutMs: 70_000))
+            }
+            #expect(long.status.code == 0 && String(decoding: long.stdout, as: UTF8.self) == "still here\n",
+                    "a 36 s call outlived a 30 s heartbeat: \(long.status) \(String(decoding: long.stderr, as: UTF8.self))")
+            #expect(sandbox.isAlive)
+        } catch {
+            await sandbox.kill()
+            throw error
+        }
+        await sandbox.kill()
+    }
+
     @Test("the created pod meets the restricted Pod Security Standard, field by field")
     func restrictedProfile() async throws {
         guard TestCluster.present("restrictedProfile") else { return }
