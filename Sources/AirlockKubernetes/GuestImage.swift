@@ -14,6 +14,8 @@ public enum GuestImage {
     /// Where the init container finds the guest, and where the sandbox container runs it.
     static let sourceDirectory = "/airlock"
     static let installDirectory = "/opt/airlock"
+    /// `airlock-guest --pack … --holder ID` when another sandbox holds the pod (PodHolder).
+    static let takenOverStatus: Int32 = 77
 
     /// The command that runs the guest binary at `directory`.
     static func launch(directory: String, arguments: [String]) -> [String] {

@@ -20,8 +20,10 @@ extension KubernetesBackend {
         for pod in objects.map(PodStatus.init(object:)) where !pod.name.isEmpty {
             if let workspace, pod.phase == "Running", pod.mainRunning {
                 do {
-                    let summary = try await client.copyWorkspaceOut(workspace, pod: pod.name, namespace: namespace, timeout: options.syncTimeout)
-                    recovered.entries += summary.entries
+                    if case .copied(let summary) = try await client.copyWorkspaceOut(workspace, pod: pod.name, namespace: namespace,
+                                                                                     timeout: options.syncTimeout) {
+                        recovered.entries += summary.entries
+                    }
                 } catch {
                     recovered.failures.append("\(pod.name): \(error.message)")
                 }

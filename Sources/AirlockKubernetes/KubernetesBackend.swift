@@ -123,7 +123,7 @@ public struct KubernetesBackend: SandboxBackend {
         let bridge = try ExecBridge()
         let sandbox = KubernetesSandbox(id: id, pod: pod, namespace: namespace, client: client, bridge: bridge, keepPod: keepPod)
         let command = GuestImage.launch(directory: GuestImage.installDirectory,
-                                        arguments: guestArguments + ["--heartbeat", "\(Self.heartbeatSeconds)"])
+                                        arguments: guestArguments + ["--heartbeat", "\(Self.heartbeatSeconds)", "--holder", id])
         sandbox.attach(KubeExec(pod: pod.name, namespace: namespace, command: command), timeout: streamTimeout)
         guard let hello = await bridge.guest.waitForHello(timeout: greetTimeout) else {
             let detail = sandbox.diagnostics.trimmingCharacters(in: .whitespacesAndNewlines)

@@ -35,24 +35,34 @@ extension KubeClient {
         return summary
     }
 
-    /// Copies the pod's `/workspace` back over the host workspace.
-    func copyWorkspaceOut(_ sync: WorkspaceSync, pod: String, namespace: String,
-                          timeout: Duration) async throws(SandboxError) -> WorkspaceSync.Summary {
+    /// What came back from a pod: its workspace, or nothing because another sandbox holds it.
+    enum CopyBack {
+        case copied(WorkspaceSync.Summary)
+        /// The guest refused: the pod was reattached by a resumed run (the guest's words).
+        case takenOver(String)
+    }
+
+    /// Copies the pod's `/workspace` back over the host workspace. With `holder`, only while
+    /// that sandbox still holds the pod (see `airlock-guest --holder`).
+    func copyWorkspaceOut(_ sync: WorkspaceSync, pod: String, namespace: String, timeout: Duration,
+                          holder: String? = nil) async throws(SandboxError) -> CopyBack {
         let archive = OutputBox(limit: sync.limit)
         let errors = OutputBox(limit: 4096)
         let exit: ExecExit
+        let arguments = ["--pack", "/workspace"] + (holder.map { ["--holder", $0] } ?? [])
         do {
             exit = try await run(KubeExec(pod: pod, namespace: namespace,
-                                          command: GuestImage.launch(directory: GuestImage.installDirectory, arguments: ["--pack", "/workspace"])),
+                                          command: GuestImage.launch(directory: GuestImage.installDirectory, arguments: arguments)),
                                  timeout: timeout) { channel, buffer in (channel == 1 ? archive : errors).append(buffer) }
         } catch {
             throw SandboxError(.unavailable, "Kubernetes: cannot copy the workspace back from pod \(pod): \(error.message)")
         }
+        if holder != nil, exit == .code(GuestImage.takenOverStatus) { return .takenOver(errors.text) }
         guard !archive.overflowed else { throw sync.tooLarge("the pod's /workspace") }
         guard exit == .code(0) else {
             throw SandboxError(.unavailable, "Kubernetes: copying the workspace back from pod \(pod) failed (\(exit)): \(errors.text)")
         }
-        return try sync.apply(archive.data)
+        return .copied(try sync.apply(archive.data))
     }
 }
 

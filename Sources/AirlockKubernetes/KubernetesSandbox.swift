@@ -94,8 +94,15 @@ public final class KubernetesSandbox: Sandbox, @unchecked Sendable {
             // Back to the host before the pod goes. When that fails the pod is kept, so the
             // agent's work is still there (`kubectl cp`; `airlock gc` deletes it later).
             do {
-                let summary = try await client.copyWorkspaceOut(workspace, pod: pod.name, namespace: namespace, timeout: syncTimeout)
-                state.withLock { $0.end = ["workspace_entries": "\(summary.entries)", "workspace_bytes": "\(summary.bytes)"] }
+                switch try await client.copyWorkspaceOut(workspace, pod: pod.name, namespace: namespace, timeout: syncTimeout, holder: id) {
+                case .copied(let summary):
+                    state.withLock { $0.end = ["workspace_entries": "\(summary.entries)", "workspace_bytes": "\(summary.bytes)"] }
+                case .takenOver(let words):
+                    // A resumed run (another harness) holds the pod now: its work is its own
+                    // to bring back, and the pod is not ours to delete.
+                    keep = true
+                    state.withLock { $0.end = ["pod_taken_over": words.isEmpty ? pod.name : words] }
+                }
             } catch {
                 // Kept only when there is still something in it to get back.
                 keep = (try? await client.pod(pod.name, namespace: namespace)) != nil

@@ -31,7 +31,13 @@ if arguments.contains("--help") {
         exit(73)
     }
 } else if let index = arguments.firstIndex(of: "--pack"), index + 1 < arguments.count {
-    // A remote sandbox's workspace going back to the harness: a tar on stdout.
+    // A remote sandbox's workspace going back to the harness: a tar on stdout. With
+    // `--holder ID`, only while that sandbox still holds the pod.
+    if let at = arguments.firstIndex(of: "--holder"), at + 1 < arguments.count,
+       let holder = PodHolder.current(), holder != arguments[at + 1] {
+        complain("airlock-guest: --pack: the pod is held by sandbox \(holder) now, not \(arguments[at + 1])")
+        exit(PodHolder.takenOverStatus)
+    }
     if let failure = WorkspaceTar.pack(arguments[index + 1]) {
         complain("airlock-guest: --pack: \(failure)")
         exit(74)
@@ -44,6 +50,11 @@ if arguments.contains("--help") {
     }
 } else {
     // `--fence`: a resumed run's pod; end what the earlier guest left before greeting.
+    // `--holder ID`: this guest's sandbox holds the pod now (see PodHolder).
+    if let at = arguments.firstIndex(of: "--holder"), at + 1 < arguments.count, !PodHolder.claim(arguments[at + 1]) {
+        complain("airlock-guest: --holder: cannot record the pod's holder beside the guest")
+        exit(73)
+    }
     var fenced: Int?
     if arguments.contains("--fence") {
         switch PodFence.fence() {

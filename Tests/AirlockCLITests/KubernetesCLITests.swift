@@ -25,7 +25,8 @@ struct KubernetesCLITests {
     }
 
     /// Sandbox pods of the test namespace, by name (kubectl as the harness's account).
-    static func pods(_ kubeconfig: String) -> [String] {
+    /// With `run`: only that run's pods (other tests' pods may share the namespace).
+    static func pods(_ kubeconfig: String, run: String? = nil) -> [String] {
         let kubectl = ["/var/cache/airlock-test/k8s/root/usr/bin/kubectl", "/usr/bin/kubectl"].first {
             FileManager.default.isExecutableFile(atPath: $0)
         }
@@ -33,7 +34,7 @@ struct KubernetesCLITests {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: kubectl)
         process.arguments = ["--kubeconfig", kubeconfig, "--request-timeout=10s", "get", "pods", "-l",
-                             "app.kubernetes.io/managed-by=airlock", "-o", "name"]
+                             run.map { "airlock.dev/run=\($0)" } ?? "app.kubernetes.io/managed-by=airlock", "-o", "name"]
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = FileHandle.nullDevice
@@ -173,7 +174,7 @@ struct KubernetesCLITests {
         kill(harness.pid, SIGKILL)
         let end = await harness.wait(limit: .seconds(10))
         #expect(end.reason == .uncaughtSignal && end.status == SIGKILL)
-        let orphans = Self.pods(kubeconfig)
+        let orphans = Self.pods(kubeconfig, run: runID)
         #expect(orphans.count == 1, "the dead harness's pod is still there: \(orphans)")
         #expect(!FileManager.default.fileExists(atPath: scene.workspace + "/begun.txt"), "nothing came back before the resume")
 
@@ -194,7 +195,7 @@ struct KubernetesCLITests {
         let cut = ledger.filter { $0.kind == "tool_result" && $0.payload["status"] as? String == "interrupted" }
         #expect(cut.count == 1, "the call in flight is reported cut, not run again: \(ledger.map(\.kind))")
         #expect(try await scene.status(of: runID) == "finished")
-        #expect(Self.pods(kubeconfig).isEmpty, "no pod left: \(Self.pods(kubeconfig))")
+        #expect(Self.pods(kubeconfig, run: runID).isEmpty, "no pod left: \(Self.pods(kubeconfig, run: runID))")
     }
 
     @Test("a pod deleted mid-call under a live harness: the call fails, a new pod replaces it from the host's copy, the model is told, the run finishes")
@@ -258,7 +259,7 @@ struct KubernetesCLITests {
         try await Task.sleep(for: .seconds(3))
         kill(first.pid, SIGKILL)
         _ = await first.waitForExit(limit: .seconds(5))
-        #expect(Self.pods(kubeconfig).count == 1, "worker a's pod outlived it")
+        #expect(Self.pods(kubeconfig, run: id).count == 1, "worker a's pod outlived it")
         // A longer lease for b: on a loaded host a 1 s lease can lapse under b too, and b then
         // takes its own run over (which works, through the same stale-pod path, but adds a pod).
         let second = try scene.worker("b", lease: "5s")
@@ -272,7 +273,48 @@ struct KubernetesCLITests {
         #expect(starts.count >= 2 && starts.allSatisfy { $0["backend"] as? String == "kubernetes" }, "\(story)")
         #expect(starts.count >= 2 && starts[1]["reattached"] as? String == "true"
                 && starts[1]["pod"] as? String == starts.first?["pod"] as? String, "b reattached to a's pod: \(story)")
-        #expect(Self.pods(kubeconfig).isEmpty, "no pod left: \(Self.pods(kubeconfig))")
+        #expect(Self.pods(kubeconfig, run: id).isEmpty, "no pod left: \(Self.pods(kubeconfig, run: id))")
+    }
+
+    @Test("a worker that is only paused past its lease (SIGSTOP), then continues: the taker holds the pod; the old worker neither copies its work back nor deletes the pod")
+    func pausedWorkerLeavesThePodAlone() async throws {
+        guard let kubeconfig = Self.kubeconfig else { return }
+        guard let scene = try WorkerScene.make() else { return }
+        defer { scene.remove() }
+        let model = try scene.script("p", [
+            WorkerScene.shell("echo first > first.txt && sleep 40"),
+            WorkerScene.shell("sleep 12; echo second > second.txt"),
+            WorkerScene.submit("taken over from a paused worker"),
+        ])
+        let id = try await scene.submit("in a pod", model: model, Self.kubeArguments(kubeconfig))
+        let first = try scene.worker("a", lease: "2s")
+        defer { kill(first.pid, SIGKILL) }
+        let inCall = await first.waitForOutput(limit: .seconds(60)) { $0.contains("\"type\":\"tool_call\"") }
+        try #require(inCall, "worker a never reached the call: \(first.stdout) \(first.stderr)")
+        try await Task.sleep(for: .seconds(2))
+        kill(first.pid, SIGSTOP)
+        let second = try scene.worker("b", lease: "5s")
+        // b takes the run over once a's lease lapses, reattaches to the pod and starts the
+        // second call (12 s). Then a wakes up, learns it lost the run, and ends its sandbox.
+        var tookOver = false
+        for _ in 0..<120 where !tookOver {
+            try await Task.sleep(for: .milliseconds(250))
+            tookOver = try await scene.ledger(id).contains { ($0["kind"] as? String) == "sandbox_started" && (($0["payload"] as? [String: Any])?["reattached"] as? String) == "true" }
+        }
+        try #require(tookOver, "b never reattached: \(second.stdout) \(second.stderr)")
+        kill(first.pid, SIGCONT)
+        let finished = try await scene.waitFinished([id], limit: .seconds(120))
+        await scene.stopAll()
+        #expect(finished, "b: \(second.stdout.suffix(3000)) \(second.stderr)")
+        let ledger = try await scene.ledger(id)
+        let kinds = ledger.compactMap { $0["kind"] as? String }
+        let reattachedAt = try #require(ledger.firstIndex { ($0["kind"] as? String) == "sandbox_started" && (($0["payload"] as? [String: Any])?["reattached"] as? String) == "true" })
+        #expect(!kinds[reattachedAt...].contains("sandbox_replaced"), "b's pod was never taken from under it: \(kinds)")
+        #expect(scene.file("second.txt") == "second\n" && scene.file("first.txt") == "first\n", "b brought the pod's work back")
+        // a woke while b's 12 s call ran in the pod; had a deleted the pod, that call would
+        // have died with it.
+        let results = ledger.filter { ($0["kind"] as? String) == "tool_result" }.compactMap { $0["payload"] as? [String: Any] }
+        #expect(results.last?["status"] as? String == "completed", "b's last call: \(results)")
     }
 
     /// kubectl as the harness's account, bounded; its status and stdout.

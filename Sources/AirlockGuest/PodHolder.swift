@@ -1,0 +1,48 @@
+import Glibc
+
+/// Which sandbox holds a pod now: the guest started with `--holder ID` writes ID to a file
+/// beside itself (the pod's guest volume). A harness that lost its pod to a resumed run (a
+/// worker whose lease lapsed while it still lived) asks for the workspace with `--pack DIR
+/// --holder ITS-ID`, is refused (exit 77), and then leaves the pod alone: it neither copies
+/// the new holder's work over the host workspace nor deletes the pod under it.
+public enum PodHolder {
+    /// Exit status of `--pack` for a pod another sandbox holds.
+    public static let takenOverStatus: Int32 = 77
+
+    static var path: String? {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        guard count > 0 else { return nil }
+        let exe = String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        guard let slash = exe.lastIndex(of: "/") else { return nil }
+        return String(exe[..<slash]) + "/holder"
+    }
+
+    /// Records `id` as the holder (written aside, then renamed: never half a name).
+    public static func claim(_ id: String) -> Bool {
+        guard let path else { return false }
+        let temporary = path + ".\(getpid())"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard fd >= 0 else { return false }
+        let bytes = Array(id.utf8)
+        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        close(fd)
+        guard written == bytes.count, rename(temporary, path) == 0 else {
+            unlink(temporary)
+            return false
+        }
+        return true
+    }
+
+    /// The holder recorded, if any.
+    public static func current() -> String? {
+        guard let path else { return nil }
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 256)
+        let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        guard count > 0 else { return nil }
+        return String(decoding: buffer[0..<count], as: UTF8.self)
+    }
+}
