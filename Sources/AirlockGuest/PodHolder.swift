@@ -1,7 +1,7 @@
 import Glibc
 
-/// Which sandbox holds a pod now: the guest started with `--holder ID` writes ID to a file
-/// beside itself (the pod's guest volume). A harness that lost its pod to a resumed run (a
+/// Which sandbox holds a pod now: the guest started with `--holder ID` writes ID to
+/// /run/airlock/holder (a small emptyDir of the pod). A harness that lost its pod to a resumed run (a
 /// worker whose lease lapsed while it still lived) asks for the workspace with `--pack DIR
 /// --holder ITS-ID`, is refused (exit 77), and then leaves the pod alone: it neither copies
 /// the new holder's work over the host workspace nor deletes the pod under it.
@@ -9,14 +9,9 @@ public enum PodHolder {
     /// Exit status of `--pack` for a pod another sandbox holds.
     public static let takenOverStatus: Int32 = 77
 
-    static var path: String? {
-        var buffer = [CChar](repeating: 0, count: 4096)
-        let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        guard count > 0 else { return nil }
-        let exe = String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        guard let slash = exe.lastIndex(of: "/") else { return nil }
-        return String(exe[..<slash]) + "/holder"
-    }
+    /// In the pod's writable run-time volume (the guest's own volume is read-only there).
+    static let directory = "/run/airlock"
+    static var path: String? { directory + "/holder" }
 
     /// Records `id` as the holder (written aside, then renamed: never half a name).
     public static func claim(_ id: String) -> Bool {

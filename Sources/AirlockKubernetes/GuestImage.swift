@@ -14,6 +14,10 @@ public enum GuestImage {
     /// Where the init container finds the guest, and where the sandbox container runs it.
     static let sourceDirectory = "/airlock"
     static let installDirectory = "/opt/airlock"
+    /// A small writable emptyDir for what the harness puts beside the guest at run time (the
+    /// pod's holder, the egress CA): the guest's own volume is read-only in the main container,
+    /// so a command there cannot replace the guest that the next exec would start.
+    static let runDirectory = "/run/airlock"
     /// `airlock-guest --pack … --holder ID` when another sandbox holds the pod (PodHolder).
     static let takenOverStatus: Int32 = 77
 
