@@ -241,6 +241,85 @@ struct KubernetesCLITests {
         #expect(left.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "no pod of the run left: \(left)")
     }
 
+    @Test("a call past --call-timeout in a pod is killed there (its process gone), reported timed out, and the run goes on")
+    func callTimeoutInPod() async throws {
+        guard let kubeconfig = Self.kubeconfig else { return }
+        let scene = try RunScene.make()
+        defer { scene.remove() }
+        let model = try scene.script([
+            RunScene.shell("echo started > started.txt; sleep 30; echo late > late.txt"),
+            RunScene.shell("ps > procs.txt; ls > listing.txt"),
+            RunScene.submit("timed out and went on"),
+        ])
+        let began = ContinuousClock.now
+        let run = try await scene.command(["run", "time out in a pod", "--model", model, "--workspace", scene.workspace,
+                                           "--call-timeout", "3s", "--json"] + Self.kubeArguments(kubeconfig))
+        #expect(run.status == 0, "\(run.stdout.suffix(2000)) \(run.stderr)")
+        #expect(ContinuousClock.now - began < .seconds(28), "the run did not wait for the 30 s sleep")
+        let runID = try #require(run.stdout.split(separator: "\n").lazy
+            .compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any] }
+            .first { $0["type"] as? String == "run_started" }?["run"] as? String)
+        let ledger = try await scene.ledger(runID)
+        let first = ledger.first { $0.kind == "tool_result" }?.payload
+        #expect(first?["status"] as? String == "timed_out", "\(first ?? [:])")
+        #expect(scene.file("started.txt") == "started\n", "the call did start in the pod")
+        #expect(!FileManager.default.fileExists(atPath: scene.workspace + "/late.txt"))
+        let procs = scene.file("procs.txt")
+        #expect(!procs.isEmpty && !procs.contains("sleep 30"), "the timed-out command is gone from the pod: \(procs)")
+        #expect(Self.pods(kubeconfig, run: runID).isEmpty)
+    }
+
+    @Test("the pod's container killed from the host mid-call (its init process, found by the pod's uid): the sandbox is replaced and the run finishes")
+    func containerKilledMidRun() async throws {
+        guard let kubeconfig = Self.kubeconfig else { return }
+        let scene = try RunScene.make()
+        defer { scene.remove() }
+        let model = try scene.script([
+            RunScene.shell("echo begun && sleep 40"),
+            RunScene.shell("echo after > after.txt"),
+            RunScene.submit("survived the container's death"),
+        ])
+        let harness = try scene.harness(["run", "lose a container", "--model", model, "--workspace", scene.workspace, "--json"]
+                                        + Self.kubeArguments(kubeconfig))
+        defer { harness.cleanUp() }
+        let inCall = await harness.waitForOutput(limit: .seconds(60)) { $0.contains("\"type\":\"tool_call\"") }
+        try #require(inCall, "the run never reached its tool call; stdout: \(harness.stdout) stderr: \(harness.stderr)")
+        let runID = try #require(harness.stdout.split(separator: "\n").lazy
+            .compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any] }
+            .first { $0["type"] as? String == "run_started" }?["run"] as? String)
+        try await Task.sleep(for: .seconds(2))
+        let (_, uidText) = Self.kubectl(kubeconfig, ["get", "pods", "-l", "airlock.dev/run=\(runID)", "-o", "jsonpath={.items[0].metadata.uid}"])
+        let uid = uidText.trimmingCharacters(in: .whitespacesAndNewlines)
+        try #require(!uid.isEmpty, "the run's pod uid")
+        // The main container's init process: the idle guest, in this pod's cgroup.
+        let victims = Self.hostProcesses { pid, cmdline, cgroup in
+            cmdline.contains("airlock-guest") && cmdline.contains("--idle")
+                && (cgroup.contains("pod\(uid)") || cgroup.contains("pod\(uid.replacingOccurrences(of: "-", with: "_"))"))
+        }
+        try #require(victims.count == 1, "exactly one init process of the pod: \(victims)")
+        kill(victims[0], SIGKILL)
+
+        let end = await harness.wait(limit: .seconds(150))
+        #expect(end.status == 0, "the run finished: \(harness.stdout.suffix(2000)) \(harness.stderr)")
+        let ledger = try await scene.ledger(runID)
+        let starts = ledger.filter { $0.kind == "sandbox_started" }.map(\.payload)
+        #expect(starts.count == 2 && starts[0]["pod"] as? String != starts[1]["pod"] as? String, "a new pod: \(starts)")
+        #expect(ledger.contains { $0.kind == "sandbox_replaced" }, "\(ledger.map(\.kind))")
+        #expect(scene.file("after.txt") == "after\n")
+        #expect(Self.pods(kubeconfig, run: runID).isEmpty)
+    }
+
+    /// Host processes matching `predicate(pid, cmdline, cgroup)`.
+    static func hostProcesses(_ predicate: (Int32, String, String) -> Bool) -> [Int32] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap(Int32.init).filter { pid in
+            let cmdline = (FileManager.default.contents(atPath: "/proc/\(pid)/cmdline")).map {
+                String(decoding: $0.map { $0 == 0 ? 32 : $0 }, as: UTF8.self) } ?? ""
+            let cgroup = (try? String(contentsOfFile: "/proc/\(pid)/cgroup", encoding: .utf8)) ?? ""
+            return predicate(pid, cmdline, cgroup)
+        }
+    }
+
     @Test("submit --sandbox kubernetes; a worker SIGKILLed mid-call; another takes the run over from the stored options: it reattaches to the same pod, fences the old guest, finishes the run")
     func workerTakeover() async throws {
         guard let kubeconfig = Self.kubeconfig else { return }
