@@ -47,6 +47,12 @@ extension RunCommand {
         try set(&command.egress.maxEgress, "max_egress") { try $0.parsed(ByteSize.self, "a size like 50M") }
         set(&command.egress.network, "network") { $0.string }
         set(&command.sandbox.sandbox, "sandbox") { $0.string }
+        set(&command.sandbox.cluster.kubeconfig, "kubeconfig") { $0.string }
+        set(&command.sandbox.cluster.kubeContext, "kube_context") { $0.string }
+        set(&command.sandbox.cluster.namespace, "namespace") { $0.string }
+        set(&command.sandbox.runtimeClass, "runtime_class") { $0.string }
+        set(&command.sandbox.guestImage, "guest_image") { $0.string }
+        set(&command.sandbox.kubeWorkspaceLimit, "kube_workspace_limit") { $0.value.intValue }
         set(&command.image.image, "image") { $0.string }
         set(&command.image.imageRoot, "image_root") { $0.string }
         flag(&command.freshSandboxPerCall, "fresh_sandbox_per_call")

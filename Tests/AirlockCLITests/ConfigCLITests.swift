@@ -105,6 +105,38 @@ struct ConfigCLITests {
         #expect(flagged.status == 0, "stderr: \(flagged.stderr)")
     }
 
+    @Test("the kubernetes tier from config files: a project file choosing it is refused untrusted; the user file's kubeconfig (relative to it) and context reach the backend")
+    func kubernetesKeys() async throws {
+        let config = try ConfigScene()
+        defer { config.scene.remove() }
+        let model = try config.scene.script([RunScene.shell("echo ran > ran.txt"), RunScene.submit()])
+        // A project sending the workspace to a cluster of its choosing widens.
+        try config.project("model: \(model)\nsandbox: kubernetes\nnamespace: theirs\n")
+        let refused = try await config.run([])
+        #expect(refused.status == 2 && refused.stderr.contains("widens what the run may do"), "stderr: \(refused.stderr)")
+        #expect(refused.stderr.contains("sandbox") && refused.stderr.contains("namespace"), "both keys named: \(refused.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: config.scene.workspace + "/ran.txt"), "nothing ran")
+
+        // The user's own file is trusted: its kubeconfig (relative to the file) and context
+        // are what the backend reads, so this context's absence is the error.
+        try config.project("model: \(model)\n")
+        try """
+            apiVersion: v1
+            kind: Config
+            current-context: here
+            contexts: [{name: here, context: {cluster: c, user: u, namespace: ns}}]
+            clusters: [{name: c, cluster: {server: "https://127.0.0.1:9"}}]
+            users: [{name: u, user: {token: t}}]
+            """.write(toFile: config.configHome + "/airlock/kube.yaml", atomically: true, encoding: .utf8)
+        try config.user("sandbox: kubernetes\nkubeconfig: kube.yaml\nkube_context: elsewhere\nimage: docker.io/library/busybox:1\n")
+        let missing = try await config.run([])
+        #expect(missing.status == 2 || missing.status == 5, "\(missing.stderr)")
+        #expect(missing.stderr.contains("no context elsewhere"), "the user file's kube_context reached the backend: \(missing.stderr)")
+        let shown = try await config.airlock(["config", "show", "--workspace", config.scene.workspace])
+        #expect(shown.stdout.contains("kube_context") && shown.stdout.contains("elsewhere"), "\(shown.stdout)")
+        #expect(!FileManager.default.fileExists(atPath: config.scene.workspace + "/ran.txt"), "nothing ran")
+    }
+
     @Test("--config FILE names the project file; a missing one is an error")
     func explicitFile() async throws {
         let config = try ConfigScene()

@@ -43,7 +43,15 @@ public struct ConfigKey: Sendable, Hashable {
         ConfigKey("policy", .policy, isPath: true),
         ConfigKey("approver", .string, choices: ["tty", "web", "deny"]),
         // `landlock` (no namespaces) is weaker than the namespaced tiers: it widens.
-        ConfigKey("sandbox", .string, choices: ["auto", "bwrap", "oci", "gvisor", "landlock"]),
+        ConfigKey("sandbox", .string, choices: ["auto", "bwrap", "oci", "gvisor", "landlock", "kubernetes"]),
+        // The kubernetes tier: which cluster, namespace and runtime get the workspace, and
+        // which guest runs there, are the user's to choose, not a project's.
+        ConfigKey("kubeconfig", .string, widens: true, isPath: true),
+        ConfigKey("kube_context", .string, widens: true),
+        ConfigKey("namespace", .string, widens: true),
+        ConfigKey("runtime_class", .string, widens: true),
+        ConfigKey("guest_image", .string, widens: true),
+        ConfigKey("kube_workspace_limit", .integer),
         // `dir:PATH` shows a host tree to the sandbox: it widens (docs/config.md).
         ConfigKey("image", .image),
         ConfigKey("image_root", .string, choices: ["overlay", "copy", "read-only"]),

@@ -65,7 +65,8 @@ public struct ConfigLayers: Sendable {
             switch entry.key.name {
             case "policy": return Self.policyAllows(entry.value, replacingUserPolicy: user?["policy"] != nil)
             // No namespaces: host /proc and named sockets are in reach (SECURITY.md's matrix).
-            case "sandbox": return entry.value.stringValue == "landlock"
+            // landlock: no namespaces; kubernetes: the workspace leaves this machine.
+            case "sandbox": return ["landlock", "kubernetes"].contains(entry.value.stringValue ?? "")
             // A host directory shown to the sandbox as its root, with whatever it holds.
             case "image": return entry.value.stringValue?.hasPrefix("dir:") ?? false
             default: return false
