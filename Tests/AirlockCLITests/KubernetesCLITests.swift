@@ -79,7 +79,7 @@ struct KubernetesCLITests {
         #expect(!results.contains("serviceaccount"), "no service-account token directory in the pod")
         let verify = try await scene.command(["verify", run])
         #expect(verify.status == 0, "verify: \(verify.stdout) \(verify.stderr)")
-        #expect(Self.pods(kubeconfig).isEmpty, "the run's pod was deleted")
+        #expect(Self.pods(kubeconfig, run: run).isEmpty, "the run's pod was deleted")
     }
 
     @Test("exec in a pod: the command's own status and output; a missing image is exit 125 with ErrImagePull, no pod left")
@@ -146,7 +146,7 @@ struct KubernetesCLITests {
         let ledger = try await scene.ledger(run)
         let killed = try #require(ledger.first { $0.kind == "sandbox_killed" })
         #expect(killed.payload["workspace_entries"] as? String != nil, "\(killed.payload)")
-        #expect(Self.pods(kubeconfig).isEmpty, "the run's pod was deleted")
+        #expect(Self.pods(kubeconfig, run: run).isEmpty, "the run's pod was deleted")
     }
 
     @Test("resume after a real SIGKILL of the harness: the run's pod is found by its label and reattached; the old guest's command is fenced; the run finishes in the same pod")
@@ -474,9 +474,13 @@ struct KubernetesCLITests {
         defer { harness.cleanUp() }
         let inCall = await harness.waitForOutput(limit: .seconds(60)) { $0.contains("\"type\":\"tool_call\"") }
         try #require(inCall, "\(harness.stdout) \(harness.stderr)")
+        let interruptedRun = try #require(harness.stdout.split(separator: "\n").lazy
+            .compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any] }
+            .first { $0["type"] as? String == "run_started" }?["run"] as? String)
         kill(harness.pid, SIGKILL)
         _ = await harness.wait(limit: .seconds(10))
-        let interruptedPod = try #require(Self.pods(kubeconfig).first)
+        // (Only this test's runs' pods are counted: other tests may share the namespace.)
+        let interruptedPod = try #require(Self.pods(kubeconfig, run: interruptedRun).first)
         // A finished run, and a pod labelled as one of its sandboxes that outlived it.
         let finished = try await scene.command(["run", "done at once", "--model", try scene.script([RunScene.submit()]),
                                                 "--workspace", scene.workspace, "--json"])
@@ -496,16 +500,17 @@ struct KubernetesCLITests {
         #expect(plan.first { $0["pod"] as? String == leftover }?["delete"] as? Bool == true, "\(plan)")
         #expect(plan.first { "pod/" + ($0["pod"] as? String ?? "") == interruptedPod }?["delete"] as? Bool == false, "\(plan)")
         #expect(plan.allSatisfy { $0["deleted"] as? Bool == false })
-        #expect(Self.pods(kubeconfig).count == 2, "--dry-run deleted nothing")
+        #expect(Self.pods(kubeconfig, run: interruptedRun) == [interruptedPod] && Self.pods(kubeconfig, run: finishedRun) == ["pod/" + leftover],
+                "--dry-run deleted nothing")
 
         let swept = try await RunBinary.run(gcArguments, limit: .seconds(60))
         #expect(swept.status == 0, "\(swept.stderr)")
         #expect(swept.stdout.contains("deleted \(leftover)"), "\(swept.stdout)")
         #expect(swept.stdout.contains("airlock resume"), "the interrupted run's pod is kept with the reason: \(swept.stdout)")
-        #expect(Self.pods(kubeconfig) == [interruptedPod])
+        #expect(Self.pods(kubeconfig, run: interruptedRun) == [interruptedPod] && Self.pods(kubeconfig, run: finishedRun).isEmpty)
 
         let all = try await RunBinary.run(gcArguments + ["--include-interrupted"], limit: .seconds(60))
         #expect(all.status == 0, "\(all.stderr)")
-        #expect(Self.pods(kubeconfig).isEmpty, "\(all.stdout)")
+        #expect(Self.pods(kubeconfig, run: interruptedRun).isEmpty, "\(all.stdout)")
     }
 }
