@@ -119,7 +119,7 @@ struct BatchResumeCommand: AsyncParsableCommand {
         the batch. Exit codes as `airlock batch`.
         """)
 
-    @Argument(help: "The batch (id or unique prefix).")
+    @Argument(help: "The batch (id, unique prefix, or 'latest').")
     var batch: String
 
     @Option(name: .long, help: "Runs at once (default: the batch's).")
@@ -136,7 +136,7 @@ struct BatchResumeCommand: AsyncParsableCommand {
     func run() async throws {
         try await Output.guarded {
             let store = try await state.open()
-            let record = try await store.resolveBatch(batch)
+            let record = try await store.findBatch(batch)
             var settings = BatchSettings(concurrency: max(1, concurrency ?? record.options["concurrency"]?.intValue ?? 4),
                                          maxCostTotal: nil, maxTokensTotal: record.options["max_tokens_total"]?.intValue,
                                          json: json, warm: max(0, warm))
@@ -200,13 +200,7 @@ struct BatchShowCommand: AsyncParsableCommand {
     func run() async throws {
         try await Output.guarded {
             let store = try await state.open()
-            let record: BatchRecord
-            if batch == "latest" {
-                guard let latest = try await store.batches(limit: 1).first else { throw CLIError("no batch yet", code: 1) }
-                record = latest
-            } else {
-                record = try await store.resolveBatch(batch)
-            }
+            let record = try await store.findBatch(batch)
             let summary = try await BatchSummary.load(store: store, batch: record)
             if json {
                 Output.line(summary.json.canonicalJSON)
@@ -244,5 +238,14 @@ struct BatchListCommand: AsyncParsableCommand {
                 }
             }
         }
+    }
+}
+
+extension RunStore {
+    /// A batch by id, unique prefix, or `latest` (the newest).
+    func findBatch(_ reference: String) async throws -> BatchRecord {
+        guard reference == "latest" else { return try await resolveBatch(reference) }
+        guard let latest = try await batches(limit: 1).first else { throw CLIError("no batch yet", code: 1) }
+        return latest
     }
 }

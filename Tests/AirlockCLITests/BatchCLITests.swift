@@ -169,8 +169,10 @@ struct BatchCLITests {
         let before = try await scene.show(batchID)
         #expect(before["finished"] as? Int ?? 0 < 12, "the kill came in the middle: \(before["finished"] ?? "?")")
 
-        let resumed = try await scene.command(["batch", "resume", batchID, "--json"])
+        // `latest` names the newest batch: this one.
+        let resumed = try await scene.command(["batch", "resume", "latest", "--json"])
         #expect(resumed.status == 0, "resume: \(resumed.stderr) \(resumed.stdout.suffix(1500))")
+        #expect(resumed.batchFinished?["batch"] as? String == batchID, "\(resumed.batchFinished ?? [:])")
         let summary = try #require(resumed.batchFinished)
         #expect(summary["succeeded"] as? Int == 12)
         // Runs that had finished were not touched again.
