@@ -155,6 +155,11 @@ public struct KubernetesBackend: SandboxBackend {
     }
 
     static func explain(_ error: KubeError, doing what: String, client: KubeClient) -> SandboxError {
+        // Admission refuses a missing RuntimeClass with 403, which is not a matter of rights.
+        if error.isForbidden, error.message.contains("RuntimeClass"), error.message.contains("not found") {
+            return SandboxError(.configuration, "Kubernetes: cannot \(what): \(error.message)",
+                                fix: "`kubectl get runtimeclass` lists the cluster's runtime classes; install the runtime (e.g. gVisor's runsc) or drop --runtime-class")
+        }
         if error.isForbidden {
             return SandboxError(.configuration, "Kubernetes: not allowed to \(what): \(error.message)",
                                 fix: "grant the context's user a Role with pods create/get/list/watch/delete, pods/exec get/create and networkpolicies get/create in that namespace (docs/kubernetes.md)")

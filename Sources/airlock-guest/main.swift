@@ -30,6 +30,10 @@ if arguments.contains("--help") {
         complain("airlock-guest: --install: \(failure)")
         exit(73)
     }
+} else if let index = arguments.firstIndex(of: "--probe-tcp"), index + 2 < arguments.count {
+    // `airlock doctor`: can this sandbox open a TCP connection to ADDRESS PORT? (Exit 0
+    // connected, 1 refused or unreachable, 2 no answer in 3 s, 64 a bad address.)
+    exit(TCPProbe.status(address: arguments[index + 1], port: arguments[index + 2]))
 } else if let index = arguments.firstIndex(of: "--pack"), index + 1 < arguments.count {
     // A remote sandbox's workspace going back to the harness: a tar on stdout. With
     // `--holder ID`, only while that sandbox still holds the pod.

@@ -15,7 +15,15 @@ struct DoctorCommand: AsyncParsableCommand {
         tries every isolation tier for real (gvisor, bwrap, oci, landlock: a sandbox started, \
         /bin/true run in it) and prints the ladder: which tiers work here, which one \
         `--sandbox auto` picks, and for each missing one the exact fix (docs/tiers.md). \
-        When a kubeconfig is found (--kubeconfig, $KUBECONFIG, ~/.kube/config or in-cluster),         the kubernetes tier's context, apiserver and rights in --namespace are checked too and         reported beside the ladder.         Exit status 0 when auto finds a working tier, 1 otherwise.
+        When a kubeconfig is found (--kubeconfig, $KUBECONFIG, ~/.kube/config or in-cluster), \
+        the kubernetes tier's context, apiserver and rights in --namespace are checked too and \
+        reported beside the ladder. Exit status 0 when auto finds a working tier, 1 otherwise.
+
+        With --sandbox kubernetes only that tier is checked, and for real: the context, the \
+        apiserver, the rights, the runtime class (--runtime-class), then a sandbox pod of \
+        --image is started, answers, and is deleted, and from it a connection to the apiserver \
+        shows whether the cluster enforces the default-deny NetworkPolicy. Exit 0 when every \
+        check passes, 1 otherwise.
         """
     )
 
@@ -31,7 +39,32 @@ struct DoctorCommand: AsyncParsableCommand {
     /// The kubernetes tier is checked when a kubeconfig is found (the rights in `namespace`).
     @OptionGroup var cluster: ClusterOptions
 
+    @Option(name: .long, help: ArgumentHelp("kubernetes: check only that tier, starting a real pod (the only value taken here).", valueName: "tier"))
+    var sandbox: String?
+
+    @Option(name: .long, help: ArgumentHelp("With --sandbox kubernetes: the sandbox image of the test pod (default \(KubernetesOptions.defaultImage)).", valueName: "ref"))
+    var image: String?
+
+    @Option(name: .long, help: ArgumentHelp("With --sandbox kubernetes: the guest image (default \(GuestImage.defaultReference)).", valueName: "ref"))
+    var guestImage: String?
+
+    @Option(name: .long, help: ArgumentHelp("With --sandbox kubernetes: the runtime class to check and start the pod with.", valueName: "name"))
+    var runtimeClass: String?
+
+    func validate() throws {
+        if let sandbox, sandbox != "kubernetes" {
+            throw ValidationError("doctor --sandbox takes only kubernetes (the local tiers are all checked without it)")
+        }
+        if sandbox == nil, image != nil || guestImage != nil || runtimeClass != nil {
+            throw ValidationError("--image, --guest-image and --runtime-class go with --sandbox kubernetes")
+        }
+    }
+
     func run() async throws {
+        if sandbox == "kubernetes" {
+            try await checkKubernetes()
+            return
+        }
         if let database {
             let report = await PostgresDiagnosis.run(url: database)
             if json {
@@ -85,5 +118,33 @@ struct DoctorCommand: AsyncParsableCommand {
             }
         }
         if report.backend == nil { throw ExitCode(1) }
+    }
+
+    /// `--sandbox kubernetes`: that tier alone, a real pod included.
+    private func checkKubernetes() async throws {
+        var checks = await KubernetesDiagnosis.run(kubeconfig: cluster.kubeconfig, context: cluster.kubeContext, namespace: cluster.namespace)
+        if checks.allSatisfy(\.ok) {
+            var options = KubernetesOptions(image: image ?? KubernetesOptions.defaultImage)
+            options.kubeconfig = cluster.kubeconfig
+            options.context = cluster.kubeContext
+            options.namespace = cluster.namespace
+            options.runtimeClass = runtimeClass
+            if let guestImage { options.guestImage = guestImage }
+            checks += await KubernetesDiagnosis.podChecks(options: options)
+        }
+        let ok = checks.allSatisfy(\.ok)
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            let object: [String: Any] = ["ok": ok, "kubernetes": try JSONSerialization.jsonObject(with: try encoder.encode(checks))]
+            print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys]), as: UTF8.self))
+        } else {
+            print("kubernetes tier (--sandbox kubernetes):")
+            for check in checks {
+                print("  \(check.ok ? "ok  " : "FAIL") \(check.name): \(check.detail)")
+                if let fix = check.fix, !check.ok { print("       fix: \(fix)") }
+            }
+        }
+        if !ok { throw ExitCode(1) }
     }
 }

@@ -396,6 +396,30 @@ struct KubernetesCLITests {
         #expect(results.last?["status"] as? String == "completed", "b's last call: \(results)")
     }
 
+    @Test("doctor --sandbox kubernetes starts a real pod and reports it; a runtime class the cluster lacks fails with the fix; exit status follows")
+    func doctorWithPod() async throws {
+        guard let kubeconfig = Self.kubeconfig else { return }
+        let good = try await RunBinary.run(["doctor", "--sandbox", "kubernetes", "--kubeconfig", kubeconfig, "--image", Self.image, "--json"],
+                                           limit: .seconds(120))
+        #expect(good.status == 0, "\(good.stdout) \(good.stderr)")
+        let report = try #require((try? JSONSerialization.jsonObject(with: Data(good.stdout.utf8))) as? [String: Any], "\(good.stdout)")
+        let checks = report["kubernetes"] as? [[String: Any]] ?? []
+        #expect(checks.map { $0["name"] as? String ?? "" } == ["kubeconfig", "apiserver", "namespace airlock-test", "pod", "network policy"], "\(checks)")
+        let pod = checks.first { $0["name"] as? String == "pod" }?["detail"] as? String ?? ""
+        #expect(pod.contains("started and answered") && pod.contains("deleted"), "\(pod)")
+        let name = pod.split(separator: " ").dropFirst().first.map(String.init) ?? "?"
+        let (_, left) = Self.kubectl(kubeconfig, ["get", "pod", name, "--ignore-not-found", "-o", "name"])
+        #expect(left.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "the doctor's pod is gone: \(left)")
+
+        let bad = try await RunBinary.run(["doctor", "--sandbox", "kubernetes", "--kubeconfig", kubeconfig, "--image", Self.image,
+                                           "--runtime-class", "no-such-runtime"], limit: .seconds(120))
+        #expect(bad.status == 1, "\(bad.stdout) \(bad.stderr)")
+        #expect(bad.stdout.contains("FAIL pod") && bad.stdout.contains("no-such-runtime") && bad.stdout.contains("kubectl get runtimeclass"), "\(bad.stdout)")
+
+        let local = try await RunBinary.run(["doctor", "--sandbox", "bwrap"], limit: .seconds(30))
+        #expect(local.status == 2 && local.stderr.contains("takes only kubernetes"), "\(local.stderr)")
+    }
+
     /// kubectl as the harness's account, bounded; its status and stdout.
     @discardableResult
     static func kubectl(_ kubeconfig: String, _ arguments: [String]) -> (Int32, String) {

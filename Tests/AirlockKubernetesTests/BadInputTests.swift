@@ -66,6 +66,7 @@ struct BadInputTests {
         guard TestCluster.present("unknownRuntimeClass") else { return }
         let error = try #require(try await Self.failure(TestCluster.backend { $0.runtimeClass = "no-such-runtime" }))
         #expect(error.message.contains("no-such-runtime"), "\(error)")
+        #expect(error.fix?.contains("kubectl get runtimeclass") == true, "the fix is about the runtime class, not RBAC: \(error)")
         #expect(try await Self.noAirlockPods().isEmpty)
     }
 

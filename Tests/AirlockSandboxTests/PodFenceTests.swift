@@ -35,3 +35,48 @@ struct PodFenceTests {
         #expect(bystander.isRunning && kill(bystander.processIdentifier, 0) == 0, "the bystander was killed")
     }
 }
+
+/// `airlock-guest --probe-tcp ADDRESS PORT` (doctor's NetworkPolicy probe from a pod), against
+/// loopback sockets this test owns.
+@Suite("guest tcp probe", .timeLimit(.minutes(1)))
+struct TCPProbeTests {
+    @Test("a listening loopback port: 0; a closed one: 1; not a numeric address: 64")
+    func probe() throws {
+        let guest = try #require(guestBinary, "airlock-guest is not built")
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        try #require(listener >= 0)
+        defer { close(listener) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        try #require(bound == 0 && listen(listener, 4) == 0)
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) }
+        }
+        let port = Int(UInt16(bigEndian: address.sin_port))
+        func status(_ arguments: [String]) throws -> Int32 {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: guest)
+            process.arguments = ["--probe-tcp"] + arguments
+            try process.run()
+            process.waitUntilExit()
+            return process.terminationStatus
+        }
+        #expect(try status(["127.0.0.1", "\(port)"]) == 0)
+        // A port just released by a socket of ours: nothing listens there.
+        let spare = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var other = sockaddr_in()
+        other.sin_family = sa_family_t(AF_INET)
+        other.sin_addr.s_addr = inet_addr("127.0.0.1")
+        _ = withUnsafePointer(to: &other) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(spare, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        var otherLength = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &other) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(spare, $0, &otherLength) } }
+        close(spare)
+        #expect(try status(["127.0.0.1", "\(UInt16(bigEndian: other.sin_port))"]) == 1)
+        #expect(try status(["kubernetes.default", "443"]) == 64)
+    }
+}

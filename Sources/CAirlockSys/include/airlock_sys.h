@@ -86,5 +86,9 @@ int airlock_listen_loopback(int port);
 /// A connected, close-on-exec AF_UNIX stream socket to `path`; -1 with errno on failure.
 int airlock_connect_unix(const char *path);
 
+/// Tries a TCP connection to a numeric IPv4/IPv6 `address` and closes it: 0 connected,
+/// 1 refused or unreachable, 2 no answer within `timeout_ms`, -2 not a numeric address.
+int airlock_probe_tcp(const char *address, int port, int timeout_ms);
+
 /// accept4(2) with SOCK_CLOEXEC; -1 with errno on failure.
 int airlock_accept(int fd);
