@@ -11,6 +11,9 @@ public final class KubeClient: Sendable {
     let tls: TLSConfiguration
     /// The longest a single REST call may take.
     public let requestTimeout: Duration
+    /// Where REST calls go: the server, or with `tls-server-name` the server named by it (the
+    /// connection still goes to the server's address; the name is what TLS sends and checks).
+    let restBase: String
 
     public init(config: KubeConfig, requestTimeout: Duration = .seconds(15)) throws(KubeError) {
         self.config = config
@@ -18,6 +21,15 @@ public final class KubeClient: Sendable {
         tls = try Self.tlsConfiguration(config)
         var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
         configuration.timeout = .init(connect: .seconds(5), read: .seconds(Int64(requestTimeout.components.seconds) + 1))
+        var base = config.server
+        if let name = config.tlsServerName, var parts = URLComponents(string: config.server), let host = parts.host, host != name {
+            // AsyncHTTPClient has no SNI setting of its own: the URL names the TLS name and
+            // its DNS override sends the connection to the real host.
+            configuration.dnsOverride = [name: host]
+            parts.host = name
+            base = parts.string ?? config.server
+        }
+        restBase = base
         http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
@@ -55,7 +67,7 @@ public final class KubeClient: Sendable {
     @discardableResult
     public func call(_ method: HTTPMethod, _ path: String, body: Data? = nil,
                      timeout: Duration? = nil) async throws(KubeError) -> Data {
-        var request = HTTPClientRequest(url: config.server + path)
+        var request = HTTPClientRequest(url: restBase + path)
         request.method = method
         request.headers = headers(json: body != nil)
         if let body { request.body = .bytes(ByteBuffer(bytes: body)) }

@@ -61,6 +61,20 @@ struct BadInputTests {
         #expect(error.fix?.contains("Role") == true)
     }
 
+    @Test("tls-server-name: REST calls go to the server's address under that name (one no DNS knows), and the apiserver answers")
+    func tlsServerName() async throws {
+        guard TestCluster.present("tlsServerName") else { return }
+        var config = try KubeConfig.load(path: TestCluster.kubeconfig)
+        // In the certificate, and unknown to this host's resolver: only the override reaches it.
+        config.tlsServerName = "kubernetes.default.svc"
+        let named = try KubeClient(config: config)
+        let version = try await named.call(.GET, "/version")
+        await named.shutdown()
+        #expect(String(decoding: version, as: UTF8.self).contains("gitVersion"))
+        // (A name the certificate lacks is not refused here: NIOSSL also accepts a match of
+        // the peer's IP address, and the test apiserver's certificate names 127.0.0.1.)
+    }
+
     @Test("a runtime class the cluster does not have: the pod spec is refused at creation")
     func unknownRuntimeClass() async throws {
         guard TestCluster.present("unknownRuntimeClass") else { return }
