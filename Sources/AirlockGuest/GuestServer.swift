@@ -1,4 +1,5 @@
 import AirlockProtocol
+import AirlockStreams
 import CAirlockSys
 import Glibc
 import Synchronization
@@ -20,12 +21,16 @@ public final class GuestServer: Sendable {
     private let running = Mutex<[UInt64: Int32]>([:])
     /// Input feeds of running interactive execs, by request id.
     private let feeds = Mutex<[UInt64: StdinFeed]>([:])
+    /// Egress connections carried over this channel (`--egress-stream`).
+    public let streams: StreamTable
 
     public init(input: Int32 = 0, output: Int32 = 1, workspace: String = "/workspace", directory: String? = nil) {
         self.input = input
-        self.writer = FrameWriter(fd: output)
+        let writer = FrameWriter(fd: output)
+        self.writer = writer
         self.workspace = workspace
         self.directory = directory ?? workspace
+        streams = StreamTable(send: { writer.send(stream: $0) })
     }
 
     /// Serves until stdin closes (the harness went away), then returns.
@@ -38,7 +43,10 @@ public final class GuestServer: Sendable {
         while true {
             let count = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
             if count < 0 && errno == EINTR { continue }
-            guard count > 0 else { return }
+            guard count > 0 else {
+                streams.closeAll()
+                return
+            }
             for item in reader.feed(buffer[0..<count]) {
                 switch item {
                 case .oversized(let size):
@@ -55,6 +63,11 @@ public final class GuestServer: Sendable {
     }
 
     private func dispatch(_ frame: RequestFrame) {
+        // Stream frames only fill a bounded buffer and wake the stream's pump.
+        if case .stream(let stream) = frame.request {
+            if let fault = streams.deliver(stream) { writer.fail(0, "stream_refused", fault) }
+            return
+        }
         // Input goes to its exec in order, from this thread, without waiting on the child;
         // only a refusal is answered.
         if case .stdin(let input) = frame.request {
@@ -110,7 +123,7 @@ public final class GuestServer: Sendable {
             running.withLock { _ = $0.removeValue(forKey: id) }
             close(fds[0])
             close(fds[1])
-        case .cancel, .stdin:
+        case .cancel, .stdin, .stream:
             break
         default:
             fileOperation(id, frame.request)
@@ -134,7 +147,7 @@ public final class GuestServer: Sendable {
                 writer.send(id, .entries(try files.list(body.path)))
             case .stat(let body):
                 writer.send(id, .stat(try files.status(body.path)))
-            case .exec, .cancel, .stdin:
+            case .exec, .cancel, .stdin, .stream:
                 break
             }
         } catch {

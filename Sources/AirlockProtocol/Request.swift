@@ -30,6 +30,10 @@ public struct RequestFrame: Sendable, Hashable, Codable {
         case "cancel": request = .cancel(try CancelRequest(from: decoder))
         case "stdin": request = .stdin(try StdinRequest(from: decoder))
         default:
+            if let kind = StreamFrame.Kind(rawValue: type) {
+                request = .stream(try StreamFrame(kind: kind, from: decoder))
+                return
+            }
             throw DecodingError.dataCorruptedError(
                 forKey: .type, in: keys, debugDescription: "unknown request type '\(type)'")
         }
@@ -46,6 +50,7 @@ public struct RequestFrame: Sendable, Hashable, Codable {
         case .editFile(let body): try body.encode(to: encoder)
         case .cancel(let body): try body.encode(to: encoder)
         case .stdin(let body): try body.encode(to: encoder)
+        case .stream(let body): try body.encodeBody(to: encoder)
         }
     }
 }
@@ -60,6 +65,8 @@ public enum Request: Sendable, Hashable {
     case cancel(CancelRequest)
     /// More input for a running `interactive` exec.
     case stdin(StdinRequest)
+    /// A frame of an egress stream (never `stream_open`: only the guest opens streams).
+    case stream(StreamFrame)
 
     public var type: String {
         switch self {
@@ -71,6 +78,7 @@ public enum Request: Sendable, Hashable {
         case .stat: "stat"
         case .cancel: "cancel"
         case .stdin: "stdin"
+        case .stream(let frame): frame.kind.rawValue
         }
     }
 }
