@@ -211,6 +211,7 @@ let package = Package(
         ]),
 
         .testTarget(name: "AirlockProtocolTests", dependencies: ["AirlockProtocol"]),
+        .testTarget(name: "AirlockStreamsTests", dependencies: ["AirlockStreams", "AirlockProtocol", "CAirlockSys"]),
         .testTarget(name: "AirlockMCPTests", dependencies: [
             "AirlockMCP", "AirlockCore", "AirlockSandbox", "AirlockBubblewrap", "AirlockModels", "AirlockProtocol", "AirlockTestSupport",
         ], exclude: ["Servers"]),
