@@ -53,6 +53,10 @@ public final class GuestServer: Sendable {
                     writer.fail(0, "frame_too_large",
                                 "a frame of \(size) bytes exceeds the cap of \(reader.maxLineBytes)")
                 case .line(let line):
+                    if let stream = codec.decodeStreamData(line) {
+                        dispatch(RequestFrame(id: 0, request: .stream(stream)))
+                        continue
+                    }
                     switch codec.decode(RequestFrame.self, from: line) {
                     case .success(let frame): dispatch(frame)
                     case .failure(let failure): writer.send(failure.id, .error(failure.error))

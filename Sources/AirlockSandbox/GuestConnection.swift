@@ -196,6 +196,10 @@ public final class GuestConnection: Sendable {
     }
 
     private func route(_ line: [UInt8]) {
+        if let stream = codec.decodeStreamData(line) {
+            routeStream(stream)
+            return
+        }
         guard case .success(let frame) = codec.decode(ResponseFrame.self, from: line) else {
             violation("undecodable frame")
             return
