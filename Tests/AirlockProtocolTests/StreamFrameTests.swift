@@ -68,4 +68,31 @@ struct StreamFrameTests {
         #expect(line.count < ProtocolVersion.maxFrameBytes / 32)
         #expect(StreamFrame.maxChunk <= StreamFrame.window)
     }
+
+    @Test("the direct stream_data parser reads exactly the encoder's lines and leaves everything else to the decoder")
+    func directParser() throws {
+        for size in [1, 2, 3, 1000, StreamFrame.maxChunk] {
+            let frame = StreamFrame.data(UInt64(size) * 7919, Data((0..<size).map { UInt8(truncatingIfNeeded: $0 * 13) }))
+            let line = Array(codec.encode(stream: frame).dropLast())
+            #expect(codec.decodeStreamData(line) == frame)
+        }
+        let big = Data(repeating: 1, count: StreamFrame.maxChunk + 1).base64EncodedString()
+        let others = [
+            #"{"id":0,"type":"stream_data","stream":0,"data":"AAE="}"#,
+            #"{"id":0,"type":"stream_data","stream":3,"data":""}"#,
+            #"{"id":0,"type":"stream_data","stream":3,"data":"\#(big)"}"#,
+            #"{"id":0,"type":"stream_data","stream":3,"data":"AA\u0045="}"#,
+            #"{"id":0,"type":"stream_data","stream":3,"data":"%%%%"}"#,
+            #"{"id":0,"type":"stream_data","stream":99999999999999999999,"data":"AAE="}"#,
+            #"{"id":0,"type":"stream_data", "stream":3,"data":"AAE="}"#,
+            #"{"id":0,"type":"stream_credit","stream":3,"bytes":10}"#,
+            #"{"id":0,"type":"stream_data","stream":3,"data":"AAE=","x":1}"#,
+        ]
+        for line in others {
+            #expect(codec.decodeStreamData(Array(line.utf8)) == nil, "\(line)")
+        }
+        // Spacing the parser does not take still decodes the ordinary way, to the same frame.
+        let spaced = #"{"id":0,"type":"stream_data", "stream":3,"data":"AAE="}"#
+        #expect(try codec.decode(RequestFrame.self, from: Array(spaced.utf8)).get().request == .stream(.data(3, Data([0, 1]))))
+    }
 }
