@@ -60,8 +60,10 @@ final class StreamEnd: Sendable {
                 guard state.uncredited + count <= StreamFrame.window else {
                     return "stream \(id) sent past its window (\(state.uncredited + count) > \(StreamFrame.window) bytes)"
                 }
-                if state.offset > 0 && state.offset == state.inbound.count {
-                    state.inbound.removeAll(keepingCapacity: true)
+                // Written bytes are dropped before the array could outgrow twice the window
+                // (a socket that always has a little pending never empties it).
+                if state.offset > 0 && (state.offset == state.inbound.count || state.offset >= StreamFrame.window) {
+                    state.inbound.removeFirst(state.offset)
                     state.offset = 0
                 }
                 state.inbound.append(contentsOf: frame.data ?? Data())

@@ -20,12 +20,16 @@ struct KubernetesEgressCLITests {
         let cut = CannedResponse(headers: [("content-length", String(8 << 20))],
                                  chunks: CannedResponse.split([UInt8](repeating: 0x62, count: 1 << 20), every: 64 << 10),
                                  pause: .zero, dropConnection: true)
-        try await TestHTTPServer.with([.json(#"{"pod":"reached"}"#), cut]) { server in
+        // /slow trickles 6.4 MiB over about 5 s; the client inside is killed after 1 s.
+        let slow = CannedResponse(headers: [("content-length", String(100 << 16))],
+                                  chunks: (0..<100).map { _ in [UInt8](repeating: 0x63, count: 1 << 16) }, pause: .milliseconds(50))
+        try await TestHTTPServer.with([.json(#"{"pod":"pod-reached-ok"}"#), cut, slow, .json(#"{"after":"kill-survived-ok"}"#)]) { server in
             let port = server.port
             let model = try scene.script([
                 RunScene.shell("wget -q -O - --header \"Authorization: Bearer $API_KEY\" http://allowed.test:\(port)/a; echo \" get=$?\""),
                 RunScene.shell("wget -q -O - http://evil.test:\(port)/b 2>&1; echo \" refused=$?\""),
                 RunScene.shell("wget -q -O cut.bin http://allowed.test:\(port)/cut 2>/dev/null; echo \" cut=$? bytes=$(wc -c < cut.bin)\""),
+                RunScene.shell("wget -q -O /dev/null http://allowed.test:\(port)/slow & pid=$!; sleep 1; kill $pid; wait $pid; echo \" killed=$?\"; wget -q -O - http://allowed.test:\(port)/after"),
                 RunScene.shell("echo \"ca=$SSL_CERT_FILE certs=$(grep -c BEGIN /opt/airlock/egress/egress-ca.pem) key=$API_KEY\""),
                 RunScene.submit("fetched through the guest"),
             ])
@@ -39,13 +43,13 @@ struct KubernetesEgressCLITests {
             #expect(ContinuousClock.now - started < .seconds(120), "the cut download did not hang the run")
 
             // The server: /a with the real secret, /cut, and never /b.
-            #expect(server.requests.map(\.uri) == ["/a", "/cut"], "\(server.requests.map(\.uri))")
+            #expect(server.requests.map(\.uri) == ["/a", "/cut", "/slow", "/after"], "\(server.requests.map(\.uri))")
             #expect(server.requests.first?.header("authorization") == "Bearer \(secret)", "the allowed host got the real value")
 
             let run = try #require(outcome.objects.compactMap { $0 }.first { $0["type"] as? String == "run_started" }?["run"] as? String)
             let ledger = try await scene.ledger(run)
             let results = ledger.filter { $0.kind == "tool_result" }.map { "\($0.payload)" }.joined(separator: "\n")
-            #expect(results.contains("\"pod\":\"reached\"") || results.contains("reached"), "wget printed the answer: \(results)")
+            #expect(results.contains("pod-reached-ok"), "wget printed the answer: \(results)")
             #expect(results.contains("get=0"), "\(results)")
             #expect(results.contains("403") || results.contains("Forbidden"), "the proxy's refusal reached wget: \(results)")
             #expect(!results.contains("refused=0"), "\(results)")
@@ -64,6 +68,12 @@ struct KubernetesEgressCLITests {
             #expect(refused?["allowed"] as? Bool == false, "\(egress)")
             let cutRecord = egress.first { $0["path"] as? String == "/cut" }
             #expect((cutRecord?["bytes_down"] as? Int ?? 0) >= 1 << 20, "\(egress)")
+            // The client killed mid-download: its stream ended, the proxy closed the upstream early
+            // and recorded it, and the next request through the same guest worked.
+            #expect(results.contains("kill-survived-ok"), "\(results)")
+            let slowRecord = egress.first { $0["path"] as? String == "/slow" }
+            let slowBytes = slowRecord?["bytes_down"] as? Int ?? -1
+            #expect(slowBytes > 0 && slowBytes < 100 << 16, "the killed download ended early: \(String(describing: slowRecord))")
             let verify = try await scene.command(["verify", run])
             #expect(verify.status == 0, "verify: \(verify.stdout) \(verify.stderr)")
             // Only this run's pod: the cluster is shared with other tests' pods.
