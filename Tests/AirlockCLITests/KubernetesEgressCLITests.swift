@@ -6,13 +6,12 @@ import Testing
 /// connection as a stream over its exec channel to the harness's proxy, which reaches the
 /// test's loopback server. busybox `wget` in the test image uses the proxy through
 /// `http_proxy`. Names are pinned to 127.0.0.1 with `--resolve`; nothing leaves the machine.
-@Suite("kubernetes: egress through guest streams", .serialized,
-       .enabled(if: RunBinary.path != nil, "needs the built airlock executable beside the tests"),
-       .timeLimit(.minutes(3)))
-struct KubernetesEgressCLITests {
+// In the serialized KubernetesCLITests suite: its tests check that no airlock pod is left,
+// which a pod of this test running beside them would contradict.
+extension KubernetesCLITests {
     @Test("a pod with no network reaches an allowed host with the secret substituted; an unlisted host is refused unseen; a cut download ends; the ledger records each request")
     func egressInPod() async throws {
-        guard let kubeconfig = KubernetesCLITests.kubeconfig else { return }
+        guard let kubeconfig = Self.kubeconfig else { return }
         let scene = try RunScene.make()
         defer { scene.remove() }
         let secret = "sk-pod-" + UUID().uuidString.replacingOccurrences(of: "-", with: "")
@@ -37,7 +36,7 @@ struct KubernetesEgressCLITests {
                            "--secret", "API_KEY", "--secret-host", "API_KEY=allowed.test:\(port)"]
             let started = ContinuousClock.now
             let outcome = try await RunBinary.run(["run", "fetch", "--workspace", scene.workspace, "--state-dir", scene.stateDir,
-                                                   "--model", model, "--json"] + KubernetesCLITests.kubeArguments(kubeconfig) + options,
+                                                   "--model", model, "--json"] + Self.kubeArguments(kubeconfig) + options,
                                                   environment: ["API_KEY": secret], limit: .seconds(150))
             #expect(outcome.status == 0, "stdout: \(outcome.stdout) stderr: \(outcome.stderr)")
             #expect(ContinuousClock.now - started < .seconds(120), "the cut download did not hang the run")
@@ -78,7 +77,7 @@ struct KubernetesEgressCLITests {
             #expect(verify.status == 0, "verify: \(verify.stdout) \(verify.stderr)")
             // Only this run's pod: the cluster is shared with other tests' pods.
             let pod = try #require(ledger.first { $0.kind == "sandbox_started" }?.payload["pod"] as? String)
-            #expect(!KubernetesCLITests.pods(kubeconfig).contains("pod/" + pod), "the run's pod \(pod) was deleted")
+            #expect(!Self.pods(kubeconfig).contains("pod/" + pod), "the run's pod \(pod) was deleted")
         }
     }
 }
