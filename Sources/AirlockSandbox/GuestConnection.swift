@@ -29,7 +29,9 @@ public final class GuestConnection: Sendable {
     private let input: Int32
     private let output: Int32
     private let state = Mutex(State())
-    private let writeLock = Mutex(())
+    /// Held for each frame written; false once the input is closed, so a late writer (a
+    /// stream's pump) never writes to a descriptor number that was closed and reused.
+    private let writeLock = Mutex(true)
     private let codec = FrameCodec()
     /// The guest's egress streams, once `carryStreams` has said where they go.
     private let streams = Mutex<StreamTable?>(nil)
@@ -133,7 +135,10 @@ public final class GuestConnection: Sendable {
     /// Closes the guest's stdin: a well-behaved guest exits. Its streams end with it.
     public func close() {
         streams.withLock { $0 }?.closeAll()
-        writeLock.withLock { _ in _ = Glibc.close(input) }
+        writeLock.withLock { open in
+            if open { _ = Glibc.close(input) }
+            open = false
+        }
     }
 
     private func write(stream frame: StreamFrame) -> Bool {
@@ -146,8 +151,9 @@ public final class GuestConnection: Sendable {
     }
 
     private func writeBytes(_ bytes: [UInt8]) -> Bool {
-        writeLock.withLock { _ in
-            bytes.withUnsafeBytes { buffer in
+        writeLock.withLock { open in
+            guard open else { return false }
+            return bytes.withUnsafeBytes { buffer in
                 var offset = 0
                 while offset < buffer.count {
                     let count = Glibc.write(input, buffer.baseAddress.map { $0 + offset }, buffer.count - offset)
