@@ -51,8 +51,12 @@ let package = Package(
         // Seccomp BPF generation through libseccomp (harness side only).
         .target(name: "CAirlockSeccomp", linkerSettings: [.linkedLibrary("seccomp")]),
 
+        // Byte streams multiplexed over the guest channel (egress connections): the same
+        // windowed pump on both sides.
+        .target(name: "AirlockStreams", dependencies: ["AirlockProtocol", "CAirlockSys"]),
+
         // The in-sandbox side of the protocol.
-        .target(name: "AirlockGuest", dependencies: ["AirlockProtocol", "CAirlockSys"]),
+        .target(name: "AirlockGuest", dependencies: ["AirlockProtocol", "AirlockStreams", "CAirlockSys"]),
         .executableTarget(name: "airlock-guest", dependencies: ["AirlockGuest"],
                           linkerSettings: staticStdlib),
 
@@ -66,7 +70,7 @@ let package = Package(
         // The sandbox interface the core sees: backend and sandbox protocols, the
         // configuration value, errors, and the harness end of the guest connection.
         .target(name: "AirlockSandbox",
-                dependencies: ["AirlockProtocol", "CAirlockSys"]),
+                dependencies: ["AirlockProtocol", "AirlockStreams", "CAirlockSys"]),
         // Host-side pieces the backends share: cgroups, seccomp, spawning, the sandbox uid,
         // the staged guest binary, host probing.
         .target(name: "AirlockSandboxHost",
@@ -207,6 +211,7 @@ let package = Package(
         ]),
 
         .testTarget(name: "AirlockProtocolTests", dependencies: ["AirlockProtocol"]),
+        .testTarget(name: "AirlockStreamsTests", dependencies: ["AirlockStreams", "AirlockProtocol", "CAirlockSys"]),
         .testTarget(name: "AirlockMCPTests", dependencies: [
             "AirlockMCP", "AirlockCore", "AirlockSandbox", "AirlockBubblewrap", "AirlockModels", "AirlockProtocol", "AirlockTestSupport",
         ], exclude: ["Servers"]),

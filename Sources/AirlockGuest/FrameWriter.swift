@@ -15,6 +15,16 @@ public final class FrameWriter: Sendable {
     /// errors end quietly (the guest exits on stdin EOF).
     public func send(_ id: UInt64, _ response: Response) {
         guard let bytes = try? codec.encode(ResponseFrame(id: id, response: response)) else { return }
+        _ = writeWhole(bytes)
+    }
+
+    /// Sends a frame of an egress stream; false when the harness's end is gone.
+    public func send(stream frame: StreamFrame) -> Bool {
+        writeWhole(codec.encode(stream: frame))
+    }
+
+    /// One frame's bytes, all of them, before any other frame's.
+    private func writeWhole(_ bytes: [UInt8]) -> Bool {
         lock.withLock { _ in
             bytes.withUnsafeBytes { buffer in
                 var offset = 0
@@ -22,10 +32,11 @@ public final class FrameWriter: Sendable {
                     let written = write(fd, buffer.baseAddress.map { $0 + offset }, buffer.count - offset)
                     if written < 0 {
                         if errno == EINTR { continue }
-                        return
+                        return false
                     }
                     offset += written
                 }
+                return true
             }
         }
     }

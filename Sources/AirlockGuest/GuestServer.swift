@@ -1,4 +1,5 @@
 import AirlockProtocol
+import AirlockStreams
 import CAirlockSys
 import Glibc
 import Synchronization
@@ -20,6 +21,8 @@ public final class GuestServer: Sendable {
     private let running = Mutex<[UInt64: Int32]>([:])
     /// Input feeds of running interactive execs, by request id.
     private let feeds = Mutex<[UInt64: StdinFeed]>([:])
+    /// Egress connections carried over this channel (`--egress-stream`).
+    public let streams: StreamTable
 
     /// Reported in the greeting: processes an earlier guest left, killed by `--fence`.
     private let fenced: Int?
@@ -31,11 +34,13 @@ public final class GuestServer: Sendable {
     public init(input: Int32 = 0, output: Int32 = 1, workspace: String = "/workspace", directory: String? = nil,
                 fenced: Int? = nil, heartbeat: Int? = nil) {
         self.input = input
-        self.writer = FrameWriter(fd: output)
+        let writer = FrameWriter(fd: output)
+        self.writer = writer
         self.workspace = workspace
         self.directory = directory ?? workspace
         self.fenced = fenced
         self.heartbeat = heartbeat
+        streams = StreamTable(send: { writer.send(stream: $0) })
     }
 
     /// Serves until stdin closes (the harness went away), then returns.
@@ -50,7 +55,10 @@ public final class GuestServer: Sendable {
         while true {
             let count = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
             if count < 0 && errno == EINTR { continue }
-            guard count > 0 else { return }
+            guard count > 0 else {
+                streams.closeAll()
+                return
+            }
             lastInput.store(Monotonic.nanoseconds(), ordering: .relaxed)
             for item in reader.feed(buffer[0..<count]) {
                 switch item {
@@ -58,6 +66,10 @@ public final class GuestServer: Sendable {
                     writer.fail(0, "frame_too_large",
                                 "a frame of \(size) bytes exceeds the cap of \(reader.maxLineBytes)")
                 case .line(let line):
+                    if let stream = codec.decodeStreamData(line) {
+                        dispatch(RequestFrame(id: 0, request: .stream(stream)))
+                        continue
+                    }
                     switch codec.decode(RequestFrame.self, from: line) {
                     case .success(let frame): dispatch(frame)
                     case .failure(let failure): writer.send(failure.id, .error(failure.error))
@@ -88,6 +100,11 @@ public final class GuestServer: Sendable {
     private func dispatch(_ frame: RequestFrame) {
         if case .ping = frame.request {
             writer.send(frame.id, .ok)
+            return
+        }
+        // Stream frames only fill a bounded buffer and wake the stream's pump.
+        if case .stream(let stream) = frame.request {
+            if let fault = streams.deliver(stream) { writer.fail(0, "stream_refused", fault) }
             return
         }
         // Input goes to its exec in order, from this thread, without waiting on the child;
@@ -145,7 +162,7 @@ public final class GuestServer: Sendable {
             running.withLock { _ = $0.removeValue(forKey: id) }
             close(fds[0])
             close(fds[1])
-        case .cancel, .stdin, .ping:
+        case .cancel, .stdin, .stream, .ping:
             break
         default:
             fileOperation(id, frame.request)
@@ -169,7 +186,7 @@ public final class GuestServer: Sendable {
                 writer.send(id, .entries(try files.list(body.path)))
             case .stat(let body):
                 writer.send(id, .stat(try files.status(body.path)))
-            case .exec, .cancel, .stdin, .ping:
+            case .exec, .cancel, .stdin, .stream, .ping:
                 break
             }
         } catch {

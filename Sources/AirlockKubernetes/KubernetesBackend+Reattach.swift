@@ -11,8 +11,8 @@ import Foundation
 /// running, its guest does not greet), the caller falls back to recovering its work and
 /// starting a new pod.
 extension KubernetesBackend {
-    func reattach(run: String, id: String, namespace: String, client: KubeClient,
-                  began: ContinuousClock.Instant) async -> KubernetesSandbox? {
+    func reattach(run: String, id: String, namespace: String, client: KubeClient, began: ContinuousClock.Instant,
+                  egress: EgressAttachment?) async -> KubernetesSandbox? {
         let selector = "\(PodSpec.runLabel)=\(PodSpec.labelValue(run))"
         guard let objects = try? await client.pods(namespace: namespace, selector: selector) else { return nil }
         let pods = objects.map(PodStatus.init(object:)).filter { !$0.name.isEmpty }
@@ -21,7 +21,12 @@ extension KubernetesBackend {
             .max(by: { $0.creationTimestamp < $1.creationTimestamp }) else { return nil }
         let sandbox: KubernetesSandbox
         do {
-            sandbox = try await attach(pod: live, id: id, namespace: namespace, client: client, began: began,
+            // This harness's egress CA (a resumed run's proxy may have made a new one).
+            if let egress, let trust = PodEgress.trustArchive(egress) {
+                try await client.unpack(trust, into: GuestImage.runDirectory, what: "the egress CA", pod: live.name,
+                                        namespace: namespace, timeout: .seconds(30))
+            }
+            sandbox = try await attach(pod: live, id: id, namespace: namespace, client: client, began: began, egress: egress,
                                        guestArguments: ["--fence"], deleteOnFailure: false)
         } catch {
             return nil

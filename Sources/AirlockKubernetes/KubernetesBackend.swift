@@ -43,9 +43,10 @@ public struct KubernetesBackend: SandboxBackend {
 
     public func start(_ configuration: SandboxConfiguration) async throws(SandboxError) -> any Sandbox {
         let began = ContinuousClock.now
-        guard configuration.network == .none else {
-            throw SandboxError(.configuration, "the kubernetes tier has no network proxy yet (--allow-host)",
-                               fix: "drop --allow-host, or use a local tier for runs that need egress")
+        // Egress needs no pod network: the guest carries the proxy's connections as streams.
+        let egress = configuration.network == .proxy ? configuration.egress : nil
+        if configuration.network == .proxy && egress == nil {
+            throw SandboxError(.configuration, "network proxy was asked for without an egress proxy to reach")
         }
         var options = self.options
         if let run = configuration.runID { options.runID = run }
@@ -64,7 +65,7 @@ public struct KubernetesBackend: SandboxBackend {
             : WorkspaceSync(root: configuration.workspace, limit: options.workspaceLimitBytes)
         var recovered = Recovered()
         if let run = options.runID {
-            if let sandbox = await reattach(run: run, id: id, namespace: namespace, client: client, began: began) {
+            if let sandbox = await reattach(run: run, id: id, namespace: namespace, client: client, began: began, egress: egress) {
                 sandbox.workspace = workspace
                 sandbox.syncTimeout = options.syncTimeout
                 return sandbox
@@ -101,7 +102,17 @@ public struct KubernetesBackend: SandboxBackend {
             }
             phaseObserver?("workspace")
         }
-        let sandbox = try await attach(pod: running, id: id, namespace: namespace, client: client, began: began)
+        if let egress, let trust = PodEgress.trustArchive(egress) {
+            do {
+                try await client.unpack(trust, into: GuestImage.runDirectory, what: "the egress CA", pod: podName,
+                                        namespace: namespace, timeout: .seconds(30))
+            } catch {
+                await client.deletePodAndWait(podName, namespace: namespace)
+                await client.shutdown()
+                throw error
+            }
+        }
+        let sandbox = try await attach(pod: running, id: id, namespace: namespace, client: client, began: began, egress: egress)
         sandbox.workspace = workspace
         if !recovered.pods.isEmpty {
             sandbox.recovered = ["stale_pods": recovered.pods.joined(separator: ","), "recovered_entries": "\(recovered.entries)"]
@@ -118,12 +129,15 @@ public struct KubernetesBackend: SandboxBackend {
     /// that does not greet ends the sandbox, and the pod with it unless `deleteOnFailure` is
     /// false (a reattachment: the pod's work is recovered before it goes).
     func attach(pod: PodStatus, id: String, namespace: String, client: KubeClient,
-                began: ContinuousClock.Instant, guestArguments: [String] = [],
+                began: ContinuousClock.Instant, egress: EgressAttachment? = nil, guestArguments: [String] = [],
                 deleteOnFailure: Bool = true) async throws(SandboxError) -> KubernetesSandbox {
         let bridge = try ExecBridge()
         let sandbox = KubernetesSandbox(id: id, pod: pod, namespace: namespace, client: client, bridge: bridge, keepPod: keepPod)
+        // Streams go to the proxy's socket on this host; set before the guest can open one.
+        if let egress { bridge.guest.carryStreams(toUnixSocket: egress.socketOnHost) }
         let command = GuestImage.launch(directory: GuestImage.installDirectory,
-                                        arguments: guestArguments + ["--heartbeat", "\(Self.heartbeatSeconds)", "--holder", id])
+                                        arguments: guestArguments + (egress.map(PodEgress.guestArguments) ?? [])
+                                            + ["--heartbeat", "\(Self.heartbeatSeconds)", "--holder", id])
         sandbox.attach(KubeExec(pod: pod.name, namespace: namespace, command: command), timeout: streamTimeout)
         guard let hello = await bridge.guest.waitForHello(timeout: greetTimeout) else {
             let detail = sandbox.diagnostics.trimmingCharacters(in: .whitespacesAndNewlines)

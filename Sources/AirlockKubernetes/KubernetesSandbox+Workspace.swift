@@ -9,6 +9,15 @@ extension KubeClient {
     func copyWorkspaceIn(_ sync: WorkspaceSync, pod: String, namespace: String,
                          timeout: Duration) async throws(SandboxError) -> WorkspaceSync.Summary {
         let (archive, summary) = try sync.pack()
+        try await unpack(archive, into: "/workspace", what: "the workspace", pod: pod, namespace: namespace, timeout: timeout,
+                         fix: "check the pod's /workspace emptyDir is large enough for the workspace")
+        return summary
+    }
+
+    /// Streams a tar into `directory` of the pod through `airlock-guest --unpack` (which adds
+    /// and replaces entries, never removes any).
+    func unpack(_ archive: Data, into directory: String, what: String, pod: String, namespace: String,
+                timeout: Duration, fix: String? = nil) async throws(SandboxError) {
         let (input, continuation) = AsyncStream<Data>.makeStream(bufferingPolicy: .unbounded)
         var offset = 0
         while offset < archive.count {
@@ -23,16 +32,14 @@ extension KubeClient {
         let exit: ExecExit
         do {
             exit = try await run(KubeExec(pod: pod, namespace: namespace,
-                                          command: GuestImage.launch(directory: GuestImage.installDirectory, arguments: ["--unpack", "/workspace"])),
+                                          command: GuestImage.launch(directory: GuestImage.installDirectory, arguments: ["--unpack", directory])),
                                  input: input, timeout: timeout) { channel, buffer in if channel == 2 { errors.append(buffer) } }
         } catch {
-            throw SandboxError(.startFailed, "Kubernetes: cannot copy the workspace into pod \(pod): \(error.message)")
+            throw SandboxError(.startFailed, "Kubernetes: cannot copy \(what) into pod \(pod): \(error.message)")
         }
         guard exit == .code(0) else {
-            throw SandboxError(.startFailed, "Kubernetes: copying the workspace into pod \(pod) failed (\(exit)): \(errors.text)",
-                               fix: "check the pod's /workspace emptyDir is large enough for the workspace")
+            throw SandboxError(.startFailed, "Kubernetes: copying \(what) into pod \(pod) failed (\(exit)): \(errors.text)", fix: fix)
         }
-        return summary
     }
 
     /// What came back from a pod: its workspace, or nothing because another sandbox holds it.

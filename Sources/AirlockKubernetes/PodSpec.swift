@@ -27,7 +27,11 @@ public enum PodSpec {
             "capabilities": ["drop": ["ALL"]], "seccompProfile": ["type": "RuntimeDefault"],
         ]
         let guestMount: [String: Any] = ["name": "airlock-guest", "mountPath": GuestImage.installDirectory]
-        var environment = configuration.environment.sorted { $0.key < $1.key }.map { ["name": $0.key, "value": $0.value] }
+        var variables = configuration.environment
+        if configuration.network == .proxy, let egress = configuration.egress {
+            variables.merge(PodEgress.environment(egress)) { _, egress in egress }
+        }
+        var environment = variables.sorted { $0.key < $1.key }.map { ["name": $0.key, "value": $0.value] }
         environment.append(["name": "HOME", "value": "/home/agent"])
         var spec: [String: Any] = [
             "automountServiceAccountToken": false,

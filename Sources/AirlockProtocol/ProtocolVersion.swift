@@ -4,8 +4,9 @@
 /// (requests) and stdout (responses). Binary data (file contents, output chunks) travels
 /// base64-encoded so every frame is valid UTF-8 JSON whatever the process wrote.
 public enum ProtocolVersion {
-    /// Bumped on any incompatible change of a frame's shape.
-    public static let current = 1
+    /// Bumped on any incompatible change of a frame's shape, or when a guest that does not
+    /// know a frame would hang a harness that relies on it (2: egress streams, `stream_*`).
+    public static let current = 2
     /// The largest frame either side accepts; a longer line is discarded up to its newline
     /// and answered with an error frame.
     public static let maxFrameBytes = 8 * 1024 * 1024

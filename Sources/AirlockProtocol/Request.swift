@@ -31,6 +31,10 @@ public struct RequestFrame: Sendable, Hashable, Codable {
         case "stdin": request = .stdin(try StdinRequest(from: decoder))
         case "ping": request = .ping
         default:
+            if let kind = StreamFrame.Kind(rawValue: type) {
+                request = .stream(try StreamFrame(kind: kind, from: decoder))
+                return
+            }
             throw DecodingError.dataCorruptedError(
                 forKey: .type, in: keys, debugDescription: "unknown request type '\(type)'")
         }
@@ -47,6 +51,7 @@ public struct RequestFrame: Sendable, Hashable, Codable {
         case .editFile(let body): try body.encode(to: encoder)
         case .cancel(let body): try body.encode(to: encoder)
         case .stdin(let body): try body.encode(to: encoder)
+        case .stream(let body): try body.encodeBody(to: encoder)
         case .ping: break
         }
     }
@@ -62,6 +67,8 @@ public enum Request: Sendable, Hashable {
     case cancel(CancelRequest)
     /// More input for a running `interactive` exec.
     case stdin(StdinRequest)
+    /// A frame of an egress stream (never `stream_open`: only the guest opens streams).
+    case stream(StreamFrame)
     /// The harness's heartbeat, answered `ok` at once; a guest started with `--heartbeat N`
     /// exits when N seconds pass without any frame (a remote stream that dropped silently).
     case ping
@@ -76,6 +83,7 @@ public enum Request: Sendable, Hashable {
         case .stat: "stat"
         case .cancel: "cancel"
         case .stdin: "stdin"
+        case .stream(let frame): frame.kind.rawValue
         case .ping: "ping"
         }
     }

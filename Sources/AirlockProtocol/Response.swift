@@ -32,6 +32,10 @@ public struct ResponseFrame: Sendable, Hashable, Codable {
         case "ok": response = .ok
         case "error": response = .error(try ErrorFrame(from: decoder))
         default:
+            if let kind = StreamFrame.Kind(rawValue: type) {
+                response = .stream(try StreamFrame(kind: kind, from: decoder))
+                return
+            }
             throw DecodingError.dataCorruptedError(
                 forKey: .type, in: keys, debugDescription: "unknown response type '\(type)'")
         }
@@ -50,6 +54,7 @@ public struct ResponseFrame: Sendable, Hashable, Codable {
         case .stat(let body): try body.encode(to: encoder)
         case .ok: break
         case .error(let body): try body.encode(to: encoder)
+        case .stream(let body): try body.encodeBody(to: encoder)
         }
     }
 }
@@ -68,6 +73,8 @@ public enum Response: Sendable, Hashable {
     case ok
     /// The request failed; the last frame of its request.
     case error(ErrorFrame)
+    /// A frame of an egress stream; answers no request (its frame id is 0).
+    case stream(StreamFrame)
 
     public var type: String {
         switch self {
@@ -80,13 +87,14 @@ public enum Response: Sendable, Hashable {
         case .stat: "stat"
         case .ok: "ok"
         case .error: "error"
+        case .stream(let frame): frame.kind.rawValue
         }
     }
 
     /// Whether this frame ends its request.
     public var isFinal: Bool {
         switch self {
-        case .stdout, .stderr: false
+        case .stdout, .stderr, .stream: false
         default: true
         }
     }

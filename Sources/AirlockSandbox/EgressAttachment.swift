@@ -31,7 +31,10 @@ public struct EgressAttachment: Sendable, Hashable {
 
     /// The variables HTTP clients read: proxies (both spellings), and the CA bundle for
     /// OpenSSL, curl, Python requests, pip, git and Node.
-    public var environment: [String: String] {
+    public var environment: [String: String] { environment(ca: Self.caInside, bundle: Self.bundleInside) }
+
+    /// The same variables with the trust files at other paths (a pod's `/run` is read-only).
+    public func environment(ca: String, bundle: String) -> [String: String] {
         let proxy = "http://127.0.0.1:\(port)"
         var env = [
             "HTTP_PROXY": proxy, "HTTPS_PROXY": proxy, "ALL_PROXY": proxy,
@@ -43,15 +46,15 @@ public struct EgressAttachment: Sendable, Hashable {
         if certificateAuthorityPEM != nil {
             for key in ["SSL_CERT_FILE", "CURL_CA_BUNDLE", "REQUESTS_CA_BUNDLE", "PIP_CERT",
                         "GIT_SSL_CAINFO"] {
-                env[key] = Self.bundleInside
+                env[key] = bundle
             }
-            env["NODE_EXTRA_CA_CERTS"] = Self.caInside
+            env["NODE_EXTRA_CA_CERTS"] = ca
         }
         return env
     }
 
     /// The trust bundle shown inside: the system's roots followed by the per-run CA.
-    package var bundlePEM: String? {
+    public var bundlePEM: String? {
         guard let ca = certificateAuthorityPEM else { return nil }
         guard let system = systemBundlePEM, !system.isEmpty else { return ca }
         return system.hasSuffix("\n") ? system + ca : system + "\n" + ca

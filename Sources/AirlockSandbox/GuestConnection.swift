@@ -1,4 +1,6 @@
 import AirlockProtocol
+import AirlockStreams
+import CAirlockSys
 import Foundation
 import Glibc
 import Synchronization
@@ -27,8 +29,12 @@ public final class GuestConnection: Sendable {
     private let input: Int32
     private let output: Int32
     private let state = Mutex(State())
-    private let writeLock = Mutex(())
+    /// Held for each frame written; false once the input is closed, so a late writer (a
+    /// stream's pump) never writes to a descriptor number that was closed and reused.
+    private let writeLock = Mutex(true)
     private let codec = FrameCodec()
+    /// The guest's egress streams, once `carryStreams` has said where they go.
+    private let streams = Mutex<StreamTable?>(nil)
 
     /// Takes ownership of both descriptors.
     public init(input: Int32, output: Int32) {
@@ -113,15 +119,41 @@ public final class GuestConnection: Sendable {
                                                                             close: close ? true : nil))))
     }
 
-    /// Closes the guest's stdin: a well-behaved guest exits.
+    /// Carries the guest's egress streams (a guest started with `--egress-stream`): each
+    /// `stream_open` becomes a connection to the Unix socket at `path`, the egress proxy's,
+    /// pumped both ways until either end closes. Call before the guest can open one.
+    public func carryStreams(toUnixSocket path: String) {
+        let table = StreamTable(send: { [weak self] frame in self?.write(stream: frame) ?? false },
+                                connect: { airlock_connect_unix(path) })
+        streams.withLock { $0 = table }
+        if isClosed { table.closeAll() }
+    }
+
+    /// Egress streams open now (0 without `carryStreams`).
+    public var openStreams: Int { streams.withLock { $0 }?.count ?? 0 }
+
+    /// Closes the guest's stdin: a well-behaved guest exits. Its streams end with it.
     public func close() {
-        writeLock.withLock { _ in _ = Glibc.close(input) }
+        streams.withLock { $0 }?.closeAll()
+        writeLock.withLock { open in
+            if open { _ = Glibc.close(input) }
+            open = false
+        }
+    }
+
+    private func write(stream frame: StreamFrame) -> Bool {
+        writeBytes(codec.encode(stream: frame))
     }
 
     private func write(_ frame: RequestFrame) -> Bool {
         guard let bytes = try? codec.encode(frame) else { return false }
-        return writeLock.withLock { _ in
-            bytes.withUnsafeBytes { buffer in
+        return writeBytes(bytes)
+    }
+
+    private func writeBytes(_ bytes: [UInt8]) -> Bool {
+        writeLock.withLock { open in
+            guard open else { return false }
+            return bytes.withUnsafeBytes { buffer in
                 var offset = 0
                 while offset < buffer.count {
                     let count = Glibc.write(input, buffer.baseAddress.map { $0 + offset }, buffer.count - offset)
@@ -156,6 +188,7 @@ public final class GuestConnection: Sendable {
             }
         }
         Glibc.close(output)
+        streams.withLock { $0 }?.closeAll()
         let (routes, waiter) = state.withLock { state in
             state.closed = true
             defer { state.routes.removeAll(); state.helloWaiter = nil }
@@ -169,8 +202,16 @@ public final class GuestConnection: Sendable {
     }
 
     private func route(_ line: [UInt8]) {
+        if let stream = codec.decodeStreamData(line) {
+            routeStream(stream)
+            return
+        }
         guard case .success(let frame) = codec.decode(ResponseFrame.self, from: line) else {
             violation("undecodable frame")
+            return
+        }
+        if case .stream(let stream) = frame.response {
+            routeStream(stream)
             return
         }
         if case .hello(let hello) = frame.response {
@@ -198,6 +239,18 @@ public final class GuestConnection: Sendable {
         observer?(.received, frame.id, frame.response.type)
         route.yield(frame.response)
         if frame.response.isFinal { route.finish() }
+    }
+
+    /// Stream frames skip the observer: they are egress bytes, which the proxy records.
+    private func routeStream(_ frame: StreamFrame) {
+        guard let table = streams.withLock({ $0 }) else {
+            if frame.kind == .open {
+                _ = write(stream: .reset(frame.stream, "this sandbox has no egress"))
+                violation("stream_open from a guest that was given no egress")
+            }
+            return
+        }
+        if let fault = table.deliver(frame) { violation(fault) }
     }
 
     private func violation(_ text: String) {

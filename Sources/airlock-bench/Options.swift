@@ -13,6 +13,8 @@ struct Options: Sendable {
                airlock-bench ledger [APPENDS]    ledger appends/s and verify cost per 10,000 entries
                airlock-bench loop [STEPS]        harness overhead per agent step (scripted model)
                airlock-bench egress [REQUESTS]   the egress proxy's cost per request and per byte, vs direct
+               airlock-bench egress-streams [REQUESTS]  the guest's relay to a bound socket (local tiers) vs as
+                                                 streams over its channel (pods): latency and throughput
                airlock-bench tiers [ROUNDS] [TIER…]  every isolation tier (or those named: bwrap, oci/crun,
                                                  oci/runc, gvisor, landlock) vs raw crun/runc/runsc and the bare guest
                airlock-bench otlp [STEPS]        a step's cost with live OTLP export on vs off; exporter memory, collector down

@@ -51,8 +51,8 @@ if CommandLine.arguments.dropFirst().first == "image" {
 }
 
 // `airlock-bench ledger`, `loop`, `egress`, `mcp`, `otlp` and `queue`: the harness's own costs.
-if let mode = CommandLine.arguments.dropFirst().first, ["ledger", "loop", "egress", "mcp", "otlp", "queue", "batch"].contains(mode) {
-    let count = CommandLine.arguments.dropFirst(2).first.flatMap { Int($0) } ?? (mode == "ledger" ? 1000 : mode == "egress" ? 300 : mode == "queue" ? 20 : 100)
+if let mode = CommandLine.arguments.dropFirst().first, ["ledger", "loop", "egress", "egress-streams", "mcp", "otlp", "queue", "batch"].contains(mode) {
+    let count = CommandLine.arguments.dropFirst(2).first.flatMap { Int($0) } ?? (mode == "ledger" ? 1000 : mode == "egress" || mode == "egress-streams" ? 300 : mode == "queue" ? 20 : 100)
     do {
         if mode == "batch" {
             let host = try BenchHost.make()
@@ -72,6 +72,10 @@ if let mode = CommandLine.arguments.dropFirst().first, ["ledger", "loop", "egres
             print(try await MCPBench.run(calls: count, workspace: host.workspace))
         } else if mode == "ledger" {
             print(try LedgerBench.run(appends: count))
+        } else if mode == "egress-streams" {
+            let host = try BenchHost.make()
+            defer { host.remove() }
+            print(try await EgressStreamBench.run(requests: count, workspace: host.workspace))
         } else if mode == "egress" {
             let host = try BenchHost.make()
             defer { host.remove() }

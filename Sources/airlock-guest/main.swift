@@ -88,7 +88,20 @@ if arguments.contains("--help") {
         }
         heartbeat = seconds
     }
-    GuestServer(workspace: workspace, directory: directory, fenced: fenced, heartbeat: heartbeat).serve()
+    let server = GuestServer(workspace: workspace, directory: directory, fenced: fenced, heartbeat: heartbeat)
+    // `--egress-stream PORT`: the same proxy, its connections carried over this channel
+    // (a pod, where nothing of the harness can be bound in).
+    if let index = arguments.firstIndex(of: "--egress-stream"), index + 1 < arguments.count {
+        guard let relay = StreamRelay(argument: arguments[index + 1]) else {
+            complain("airlock-guest: --egress-stream takes a port (1-65535)")
+            exit(64)
+        }
+        if let error = relay.start(into: server.streams) {
+            complain("airlock-guest: cannot listen on 127.0.0.1:\(relay.port): \(String(cString: strerror(error)))")
+            exit(71)
+        }
+    }
+    server.serve()
     // `--own-session`: no pid namespace ends what the commands left running; this does.
     if arguments.contains("--own-session") { SessionCleanup.killSession() }
 }

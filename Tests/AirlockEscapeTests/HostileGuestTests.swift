@@ -13,7 +13,7 @@ import Testing
 /// must report an error or record a protocol violation, and keep working.
 @Suite("Escape: hostile guest")
 struct HostileGuestTests {
-    static let hello = #"{"id":0,"type":"hello","version":1,"pid":1,"workspace":"/workspace"}"#
+    static let hello = #"{"id":0,"type":"hello","version":\#(ProtocolVersion.current),"pid":1,"workspace":"/workspace"}"#
     static let exitBody = #""type":"exit","code":0,"timed_out":false,"cancelled":false,"stdout_truncated":false,"stderr_truncated":false,"usage":{"wall_ms":1,"user_cpu_ms":0,"system_cpu_ms":0,"max_rss_kb":0}}"#
 
     /// A guest script: greets (unless told not to), then runs `body` for every request line
@@ -153,6 +153,37 @@ struct HostileGuestTests {
         }
         #expect(violations.filter { $0.hasPrefix("frame for unknown request id") }.count >= 2, "\(violations)")
         #expect(violations.contains { $0.contains("hello") }, "a second greeting went unnoticed: \(violations)")
+        await sandbox.kill()
+        try await fixture.expectHarnessAlive()
+    }
+
+    @Test("attack: hostile guest opens egress streams it was not given and sends stream frames past the rules")
+    func hostileStreams() async throws {
+        let fixture = try SandboxFixture()
+        defer { fixture.remove() }
+        // This sandbox has no egress: every stream frame is refused, the exec still answers.
+        // The harness's answers (stream_reset) are not requests: the script skips them.
+        let (sandbox, path) = try await Self.start(fixture, Self.script(#"""
+              case "$line" in *'"type":"stream_'*) continue;; esac
+              printf '{"id":0,"type":"stream_open","stream":1}\n'
+              printf '{"id":0,"type":"stream_data","stream":1,"data":"R0VUIC8gSFRUUC8xLjENCg0K"}\n'
+              printf '{"id":0,"type":"stream_credit","stream":1,"bytes":999999999}\n'
+              printf '{"id":0,"type":"stream_data","stream":0,"data":"QUFB"}\n'
+              printf '{"id":0,"type":"stream_open","stream":2}\n'
+              printf '{"id":%s,%s\n' "$id" "$EXIT"
+            """#))
+        defer { Self.remove(path) }
+        let result = try await withLimit(.seconds(20)) { try await sandbox.guest.exec(ExecRequest(shell: "true")) }
+        #expect(result.status.code == 0)
+        var violations: [String] = []
+        for _ in 0..<100 {
+            violations = sandbox.guest.violations
+            if violations.count >= 4 { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(violations.filter { $0.contains("no egress") }.count == 2, "\(violations)")
+        #expect(violations.filter { $0 == "undecodable frame" }.count == 2, "credit past the window and stream 0: \(violations)")
+        #expect(sandbox.guest.openStreams == 0)
         await sandbox.kill()
         try await fixture.expectHarnessAlive()
     }
