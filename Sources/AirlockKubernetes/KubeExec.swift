@@ -16,8 +16,11 @@ public struct KubeExec: Sendable {
     /// Largest WebSocket message accepted (WSClient's default of 16 KiB is far too small for
     /// guest frames, which may reach the protocol's frame cap).
     public var maxMessageBytes = 32 * 1024 * 1024
-    /// Ping every period; no pong by the next ping closes the stream (the watchdog).
-    public var pingPeriod: Duration = .seconds(10)
+    /// Ping every period; no pong by the next ping closes the stream (the watchdog). Off for
+    /// a one-shot exec, which its deadline bounds: a frame the client sends while the command
+    /// ends can make the apiserver's and kubelet's stream proxies (v1.20, which drop both
+    /// directions as soon as one fails) cut the Status off. The long-lived guest stream turns it on.
+    public var pingPeriod: Duration?
 
     public init(pod: String, namespace: String, container: String = "main", command: [String]) {
         self.pod = pod
@@ -52,7 +55,7 @@ extension KubeClient {
             headers[name] = "v5.channel.k8s.io, v4.channel.k8s.io"
         }
         var configuration = WebSocketClientConfiguration(maxFrameSize: exec.maxMessageBytes, additionalHeaders: headers,
-                                                         closeTimeout: .seconds(5), autoPing: .enabled(timePeriod: exec.pingPeriod))
+                                                         closeTimeout: .seconds(5), autoPing: exec.pingPeriod.map { .enabled(timePeriod: $0) } ?? .disabled)
         configuration.sniHostname = config.tlsServerName ?? Self.serverNameForIP(config.server)
         let status = StatusBox()
         let maxBytes = exec.maxMessageBytes
