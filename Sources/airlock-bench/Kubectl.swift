@@ -8,10 +8,12 @@ struct Kubectl {
     var namespace: String?
     var limit: TimeInterval = 120
 
-    /// `/usr/bin/kubectl` (Debian's kubernetes-client), the test cluster's, or the one on PATH.
+    /// `$AIRLOCK_BENCH_KUBECTL`; the test cluster's (Debian's kubernetes-client, the cluster's
+    /// version); `/usr/bin/kubectl`; the first on PATH.
     static func locate() -> String? {
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-        let candidates = ["/usr/bin/kubectl", "/var/cache/airlock-test/k8s/root/usr/bin/kubectl"]
+        let environment = ProcessInfo.processInfo.environment
+        let path = environment["PATH"] ?? "/usr/bin:/bin"
+        let candidates = [environment["AIRLOCK_BENCH_KUBECTL"] ?? "", "/var/cache/airlock-test/k8s/root/usr/bin/kubectl", "/usr/bin/kubectl"]
             + path.split(separator: ":").map { $0 + "/kubectl" }
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
     }

@@ -8,7 +8,8 @@ extension KubernetesBench {
                                         [--namespace NS] [--image REF] [--guest-image REF] [--json]
         RUNS pod starts (default 5) each way, N exec round trips (30) and a copy of N MiB (32) three times each
         way, against kubectl (run + wait + exec; exec per command; exec -i cat) on the same cluster in the same run.
-        The kubeconfig defaults to $AIRLOCK_K8S_KUBECONFIG, then $KUBECONFIG; the image to $AIRLOCK_K8S_IMAGE.
+        The kubeconfig defaults to $AIRLOCK_K8S_KUBECONFIG, then $KUBECONFIG; the image to $AIRLOCK_K8S_IMAGE; kubectl
+        is $AIRLOCK_BENCH_KUBECTL, else the test cluster's (Debian's kubernetes-client), /usr/bin/kubectl, PATH.
         """
 
     /// Parses the mode's arguments (after `kubernetes`); an error message, or the bench and `--json`.
@@ -61,7 +62,7 @@ extension KubernetesBench {
         }
         let header = "  " + "series".padding(toLength: 46, withPad: " ", startingAt: 0) + "median ms    p99 ms  p99/p50"
         var lines = ["airlock-bench kubernetes — \(figures.start.first?.count ?? 0) starts, \(figures.exec.first?.count ?? 0) execs, "
-                     + "\(figures.copyMiB) MiB copies", "", "1. pod create → first result", header]
+                     + "\(figures.copyMiB) MiB copies; kubectl: \(figures.kubectl)", "", "1. pod create → first result", header]
         lines += figures.start.map(row)
         lines += ["   where airlock's start goes (each step's own time):"] + figures.startPhases.map { "  " + row($0) }
         lines += ["", "2. exec round trip in a running pod", header] + figures.exec.map(row)

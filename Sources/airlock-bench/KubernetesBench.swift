@@ -20,11 +20,13 @@ struct KubernetesBench {
         var exec: [Series] = []
         var copy: [Series] = []
         var copyMiB = 0
+        var kubectl = ""
     }
 
     func run(workspace: String) async throws -> Figures {
         var figures = Figures()
         figures.copyMiB = copyMiB
+        figures.kubectl = kubectl.path
         try Data("bench\n".utf8).write(to: URL(fileURLWithPath: workspace + "/README"))
         let client = try KubernetesBackend(options: options).client()
         defer { Task { await client.shutdown() } }
@@ -131,8 +133,8 @@ struct KubernetesBench {
             guard size == copyMiB << 20 else { throw BenchError("the copy back brought \(size) bytes (\(entries) entries)") }
 
             began = ContinuousClock.now
-            // `cat > file` alone often lost the end of its stdin here (kubectl 1.20's SPDY
-            // stdin close races the data); with a command after it, every byte arrived. Checked below.
+            // `cat > file` alone lost the end of its stdin here (kubectl 1.20 and 1.32 alike, against
+            // the v1.20 cluster); with a command after it, every byte arrived. Checked below.
             try kubectl.check(["exec", "-i", pod, "-c", "main", "--", "sh", "-c", "cat > /tmp/kubectl.bin && wc -c < /tmp/kubectl.bin"],
                               stdin: blob, stdout: root + "/count")
             inKubectl.append((ContinuousClock.now - began).ms)
