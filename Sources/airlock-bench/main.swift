@@ -31,6 +31,7 @@ if CommandLine.arguments.dropFirst().first == "kubernetes" {
             let host = try BenchHost.make()
             defer { host.remove() }
             let figures = try await bench.run(workspace: host.workspace)
+            host.remove()  // exit() skips the defer
             print(json ? KubernetesBench.json(figures) : KubernetesBench.table(figures))
             Glibc.exit(0)
         } catch {
