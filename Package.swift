@@ -187,7 +187,7 @@ let package = Package(
         .executableTarget(name: "airlock-bench", dependencies: [
             "AirlockSandbox", "AirlockProtocol", "CAirlockSys", "AirlockCore", "AirlockModels", "AirlockImages", "AirlockMCP", "AirlockOTLP",
             "AirlockStoreSQLite", "AirlockStorePostgres", "AirlockTestSupport",
-            "AirlockSandboxHost", "AirlockBubblewrap", "AirlockLandlock", "AirlockOCI",
+            "AirlockSandboxHost", "AirlockBubblewrap", "AirlockLandlock", "AirlockOCI", "AirlockKubernetes",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),

@@ -46,6 +46,9 @@ final class ExecBridge: Sendable {
 
     /// Runs the exec until its stream ends; then the guest connection sees end of file.
     func run(client: KubeClient, exec: KubeExec, timeout: Duration) async -> ExecExit {
+        // Hours long, and its end is the guest protocol's, not the Status: worth a watchdog.
+        var exec = exec
+        exec.pingPeriod = exec.pingPeriod ?? Self.pingPeriod
         let sink = toHarness
         let tail = stderrTail
         let exit: ExecExit
@@ -72,6 +75,9 @@ final class ExecBridge: Sendable {
         inputContinuation.finish()
         return exit
     }
+
+    /// The guest stream's watchdog period.
+    static let pingPeriod: Duration = .seconds(10)
 
     /// The end of what the guest wrote on stderr (shown when it fails to greet).
     var diagnostics: String { stderrTail.text }

@@ -43,14 +43,22 @@ extension KubeClient {
 
     /// Waits (polling, bounded by `timeout`) until the pod's `main` container runs. Image
     /// pull failures, a failed init container and a pod that ended are reported at once.
-    public func waitForRunning(_ name: String, namespace: String, timeout: Duration) async throws(KubeError) -> PodStatus {
+    /// With a `probe` command, once the init containers are done it is also exec'd in `main`
+    /// on each poll: exit 0 means `main` runs, though the status (which the kubelet refreshes
+    /// about once a second) may not say so yet.
+    public func waitForRunning(_ name: String, namespace: String, timeout: Duration,
+                               probe: [String]? = nil) async throws(KubeError) -> PodStatus {
         let deadline = ContinuousClock.now + timeout
         var last = PodStatus(object: [:])
         while ContinuousClock.now < deadline {
             last = PodStatus(object: try await pod(name, namespace: namespace))
             if let failure = last.failure { throw KubeError(status: 0, reason: failure.reason, message: failure.message) }
             if last.mainRunning { return last }
-            try? await Task.sleep(for: .milliseconds(200))
+            if let probe, last.initialized,
+               (try? await run(KubeExec(pod: name, namespace: namespace, command: probe), timeout: .seconds(5)) { _, _ in }) == .code(0) {
+                return last
+            }
+            try? await Task.sleep(for: .milliseconds(last.initialized ? 50 : 200))
         }
         throw KubeError(status: 0, reason: "Timeout",
                         message: "pod \(name) did not start within \(timeout) (phase \(last.phase)\(last.waitingSummary))")

@@ -16,8 +16,11 @@ public struct KubeExec: Sendable {
     /// Largest WebSocket message accepted (WSClient's default of 16 KiB is far too small for
     /// guest frames, which may reach the protocol's frame cap).
     public var maxMessageBytes = 32 * 1024 * 1024
-    /// Ping every period; no pong by the next ping closes the stream (the watchdog).
-    public var pingPeriod: Duration = .seconds(10)
+    /// Ping every period; no pong by the next ping closes the stream (the watchdog). Off for
+    /// a one-shot exec, which its deadline bounds: a frame the client sends while the command
+    /// ends can make the apiserver's and kubelet's stream proxies (v1.20, which drop both
+    /// directions as soon as one fails) cut the Status off. The long-lived guest stream turns it on.
+    public var pingPeriod: Duration?
 
     public init(pod: String, namespace: String, container: String = "main", command: [String]) {
         self.pod = pod
@@ -52,10 +55,14 @@ extension KubeClient {
             headers[name] = "v5.channel.k8s.io, v4.channel.k8s.io"
         }
         var configuration = WebSocketClientConfiguration(maxFrameSize: exec.maxMessageBytes, additionalHeaders: headers,
-                                                         closeTimeout: .seconds(5), autoPing: .enabled(timePeriod: exec.pingPeriod))
+                                                         closeTimeout: .seconds(5), autoPing: exec.pingPeriod.map { .enabled(timePeriod: $0) } ?? .disabled)
         configuration.sniHostname = config.tlsServerName ?? Self.serverNameForIP(config.server)
         let status = StatusBox()
         let maxBytes = exec.maxMessageBytes
+        // The Status is the last thing that matters (output comes before it): the exec has its
+        // outcome then, without waiting for the close handshake, which a server may hold up
+        // (1 exec in 30 here waited out WSClient's 5 s close timeout after its Status).
+        let settled = SettleBox()
         let client = UnsafeTransfer(WebSocketClient(url: exec.url(server: config.server), configuration: configuration, tlsConfiguration: tls,
                                      logger: Logger(label: "airlock.kubernetes.exec")) { inbound, outbound, _ in
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -80,7 +87,9 @@ extension KubeClient {
                     guard let channel: UInt8 = buffer.readInteger() else { continue }
                     switch channel {
                     case 1, 2: output(channel, buffer)
-                    case 3: status.set(ExecExit.parse(Data(buffer.readableBytesView)))
+                    case 3:
+                        status.set(ExecExit.parse(Data(buffer.readableBytesView)))
+                        settled.settle()
                     default: continue
                     }
                 }
@@ -88,7 +97,8 @@ extension KubeClient {
             }
         })
         let outcome = await Race.run(timeout: timeout, timedOut: KubeError(status: 0, reason: "Timeout",
-                                                                          message: "the exec in pod \(exec.pod) ran past \(timeout)")) {
+                                                                          message: "the exec in pod \(exec.pod) ran past \(timeout)")) { settle in
+            settled.onSettle(settle)
             _ = try await client.value.run()
         }
         if case .failure(let error) = outcome {
@@ -120,6 +130,29 @@ final class StatusBox: @unchecked Sendable {
     private var stored: ExecExit?
     var value: ExecExit? { lock.withLock { stored } }
     func set(_ exit: ExecExit) { lock.withLock { stored = exit } }
+}
+
+/// Ends an exec's race once its Status is in, whichever comes first: the Status or the hook.
+final class SettleBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var settled = false
+    private var hook: (@Sendable () -> Void)?
+
+    func onSettle(_ action: @escaping @Sendable () -> Void) {
+        let now = lock.withLock {
+            hook = action
+            return settled
+        }
+        if now { action() }
+    }
+
+    func settle() {
+        let action = lock.withLock {
+            settled = true
+            return hook
+        }
+        action?()
+    }
 }
 
 /// WSClient's client is a value of immutable settings that is not marked Sendable; it is

@@ -83,7 +83,8 @@ public struct KubernetesBackend: SandboxBackend {
         phaseObserver?("create")
         let running: PodStatus
         do {
-            running = try await client.waitForRunning(podName, namespace: namespace, timeout: options.startTimeout)
+            running = try await client.waitForRunning(podName, namespace: namespace, timeout: options.startTimeout,
+                                                      probe: GuestImage.launch(directory: GuestImage.installDirectory, arguments: ["--help"]))
         } catch {
             await client.deletePodAndWait(podName, namespace: namespace)
             await client.shutdown()

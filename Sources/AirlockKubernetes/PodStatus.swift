@@ -27,6 +27,13 @@ public struct PodStatus: @unchecked Sendable {
         }
     }
 
+    /// The init containers have all finished (the kubelet is starting `main`).
+    public var initialized: Bool {
+        (status["conditions"] as? [[String: Any]] ?? []).contains {
+            $0["type"] as? String == "Initialized" && $0["status"] as? String == "True"
+        }
+    }
+
     /// Why the pod can never run, when that is already known.
     public var failure: (reason: String, message: String)? {
         if phase == "Failed" || phase == "Succeeded" {

@@ -5,6 +5,13 @@ import Synchronization
 enum Race {
     static func run(timeout: Duration, timedOut: any Error & Sendable,
                     _ body: @escaping @Sendable () async throws -> Void) async -> Result<Void, any Error> {
+        await run(timeout: timeout, timedOut: timedOut) { _ in try await body() }
+    }
+
+    /// The same, and `body` may end the race early with success by calling the closure it is
+    /// given (its own work then goes on, cancelled, in the background).
+    static func run(timeout: Duration, timedOut: any Error & Sendable,
+                    _ body: @escaping @Sendable (_ settle: @escaping @Sendable () -> Void) async throws -> Void) async -> Result<Void, any Error> {
         let once = Mutex<CheckedContinuation<Result<Void, any Error>, Never>?>(nil)
         let finish: @Sendable (Result<Void, any Error>) -> Void = { result in
             once.withLock { continuation in
@@ -17,7 +24,7 @@ enum Race {
         let result = await withCheckedContinuation { continuation in
             once.withLock { $0 = continuation }
             work = Task {
-                do { try await body(); finish(.success(())) } catch { finish(.failure(error)) }
+                do { try await body { finish(.success(())) }; finish(.success(())) } catch { finish(.failure(error)) }
             }
             timer = Task {
                 try? await Task.sleep(for: timeout)

@@ -22,6 +22,8 @@ struct Options: Sendable {
                                                  memory, fds, threads; runs/min through `airlock batch` vs `airlock run`
                airlock-bench exec-process [RUNS] [AIRLOCK…]  whole `airlock exec -- /bin/true` processes (the
                                                  installed one on PATH, the built one) vs raw bwrap
+               airlock-bench kubernetes [RUNS]  pod start, exec round trip and workspace copy vs kubectl on a cluster
+                                                 (airlock-bench kubernetes --help)
                airlock-bench queue [RUNS]        PostgreSQL vs SQLite appends, claim and stop latency, runs/min
                                                  with 1, 2, 4 workers ($AIRLOCK_BENCH_DATABASE_URL or its own server)
 

@@ -19,6 +19,28 @@ if CommandLine.arguments.dropFirst().first == "tiers" {
     }
 }
 
+// `airlock-bench kubernetes [RUNS] …`: the pod tier against kubectl on the same cluster.
+if CommandLine.arguments.dropFirst().first == "kubernetes" {
+    switch KubernetesBench.parse(Array(CommandLine.arguments.dropFirst(2))) {
+    case .failure(let error):
+        let help = CommandLine.arguments.contains("--help") || CommandLine.arguments.contains("-h")
+        if help { print(error.description) } else { Progress.say("airlock-bench: \(error)") }
+        Glibc.exit(help ? 0 : 2)
+    case .success(let (bench, json)):
+        do {
+            let host = try BenchHost.make()
+            defer { host.remove() }
+            let figures = try await bench.run(workspace: host.workspace)
+            host.remove()  // exit() skips the defer
+            print(json ? KubernetesBench.json(figures) : KubernetesBench.table(figures))
+            Glibc.exit(0)
+        } catch {
+            Progress.say("airlock-bench: \(error)")
+            Glibc.exit(1)
+        }
+    }
+}
+
 // `airlock-bench exec-process [RUNS] [AIRLOCK…]`: whole `airlock exec` processes vs raw bwrap.
 if CommandLine.arguments.dropFirst().first == "exec-process" {
     let runs = CommandLine.arguments.dropFirst(2).first.flatMap { Int($0) } ?? 30

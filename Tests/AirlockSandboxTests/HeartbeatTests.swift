@@ -33,14 +33,16 @@ struct HeartbeatTests {
 
         // Five seconds of pings, one every half second: more than twice the heartbeat.
         let codec = FrameCodec()
+        var silent = ContinuousClock.now
         for id in 1...10 {
             let bytes = try codec.encode(RequestFrame(id: UInt64(id), request: .ping))
             #expect(bytes.withUnsafeBytes { write(input[1], $0.baseAddress, $0.count) } == bytes.count)
+            silent = ContinuousClock.now
             try await Task.sleep(for: .milliseconds(500))
         }
         #expect(process.isRunning, "the guest died although it was pinged")
-        // Then silence: it must go within the heartbeat plus its one-second check.
-        let silent = ContinuousClock.now
+        // Then silence (since the last ping): it must go within the heartbeat plus its
+        // one-second check.
         while process.isRunning && ContinuousClock.now - silent < .seconds(8) {
             try await Task.sleep(for: .milliseconds(100))
         }
