@@ -9,6 +9,8 @@ extension KubeClient {
 
     /// Copies the pod's `/workspace` back over `root` as the backend does at the end; the entries.
     package func benchCopyOut(root: String, limit: Int, pod: String, namespace: String) async throws(SandboxError) -> Int {
-        try await copyWorkspaceOut(WorkspaceSync(root: root, limit: limit), pod: pod, namespace: namespace, timeout: .seconds(120)).entries
+        let back = try await copyWorkspaceOut(WorkspaceSync(root: root, limit: limit), pod: pod, namespace: namespace, timeout: .seconds(120))
+        guard case .copied(let summary) = back else { throw SandboxError(.unavailable, "pod \(pod) is held by another sandbox") }
+        return summary.entries
     }
 }
