@@ -99,11 +99,14 @@ if command -v python3 >/dev/null 2>&1; then
 fi
 fi
 
-if [ "$tests" = 1 ] && [ "${AIRLOCK_SETUP_K8S:-${AIRLOCK_TEST_K8S:-0}}" = 1 ]; then
+# The Kubernetes tests run by default as root (they start a cluster); AIRLOCK_TEST_K8S=0 opts out.
+k8s_default=0
+[ "$(id -u)" = 0 ] && k8s_default=1
+if [ "$tests" = 1 ] && [ "${AIRLOCK_SETUP_K8S:-${AIRLOCK_TEST_K8S:-$k8s_default}}" = 1 ]; then
 # The Kubernetes tests' cluster (v1.20.2 from Debian's source package, docs/kubernetes.md):
-# built once into /var/cache/airlock-test/k8s (~7 min on 2 cores), reused after, when the
-# Kubernetes tests are asked for (AIRLOCK_TEST_K8S=1, see scripts/test.sh). A failed build is
-# a warning: the Kubernetes tests then print why they skipped.
+# built once into /var/cache/airlock-test/k8s (~7 min on 2 cores), reused after, for the
+# Kubernetes tests (see scripts/test.sh). A failed build is a warning: the Kubernetes tests
+# then print why they skipped.
 command -v openssl >/dev/null 2>&1 || { DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq openssl >/dev/null || true; }
 "${sudo_cmd[@]}" scripts/k8s-test-cluster.sh build >&2 \
     || echo "setup: warning: the Kubernetes test cluster could not be built; the Kubernetes tests will be skipped" >&2

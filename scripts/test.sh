@@ -26,12 +26,11 @@ fi
 
 # The Kubernetes tests' cluster: up before the tests, down after whatever happens (the trap
 # below). Its kubeconfig reaches the tests as AIRLOCK_K8S_KUBECONFIG; when it cannot start,
-# the Kubernetes tests print why they skipped. Opt in with AIRLOCK_TEST_K8S=1 (one command:
-# `AIRLOCK_TEST_K8S=1 scripts/test.sh`): under the suite's full load, pod exec over the
-# cluster's WebSocket sometimes ends without its status, so CI leaves the cluster out until
-# that is understood; without it those tests say why they are skipped.
+# the Kubernetes tests print why they skipped. On by default as root (the cluster needs it;
+# setup.sh builds it once, ~7 min, cached outside the checkout); AIRLOCK_TEST_K8S=0 leaves it
+# out. (The pod-exec status loss that kept it opt-in is understood and fixed: docs/kubernetes.md.)
 k8s_up=0
-if [ "${AIRLOCK_TEST_K8S:-0}" = 1 ] && [ "$(id -u)" = 0 ]; then
+if [ "${AIRLOCK_TEST_K8S:-1}" = 1 ] && [ "$(id -u)" = 0 ]; then
     k8s_up=1
     trap 'scripts/k8s-test-cluster.sh down >/dev/null 2>&1 || true' EXIT
     if kubeconfig=$(timeout 180 scripts/k8s-test-cluster.sh up); then
