@@ -1,6 +1,7 @@
 import AirlockProtocol
 import Foundation
 import Glibc
+import Synchronization
 import Testing
 
 /// `airlock-guest --heartbeat N`: a guest whose harness falls silent (a remote stream that
@@ -23,7 +24,7 @@ struct HeartbeatTests {
         defer { try? FileManager.default.removeItem(atPath: outputPath) }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: guest)
-        process.arguments = ["--workspace", workspace, "--heartbeat", "2"]
+        process.arguments = ["--workspace", workspace, "--heartbeat", "3"]
         process.standardInput = FileHandle(fileDescriptor: input[0], closeOnDealloc: false)
         process.standardOutput = FileHandle(forWritingAtPath: outputPath)
         process.standardError = FileHandle.nullDevice
@@ -31,24 +32,32 @@ struct HeartbeatTests {
         close(input[0])
         defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) }; process.waitUntilExit() }
 
-        // Five seconds of pings, one every half second: more than twice the heartbeat.
+        // Four seconds of pings, one every quarter second, from a thread of their own (a busy
+        // test process must not delay them past the heartbeat): more than the heartbeat.
         let codec = FrameCodec()
-        var silent = ContinuousClock.now
-        for id in 1...10 {
-            let bytes = try codec.encode(RequestFrame(id: UInt64(id), request: .ping))
-            #expect(bytes.withUnsafeBytes { write(input[1], $0.baseAddress, $0.count) } == bytes.count)
-            silent = ContinuousClock.now
-            try await Task.sleep(for: .milliseconds(500))
-        }
+        let pinger = Mutex<(lastPing: ContinuousClock.Instant, written: Int, done: Bool)>((.now, 0, false))
+        let writeEnd = input[1]
+        let pings = try (1...16).map { try codec.encode(RequestFrame(id: UInt64($0), request: .ping)) }
+        Thread {
+            for bytes in pings {
+                let written = bytes.withUnsafeBytes { write(writeEnd, $0.baseAddress, $0.count) }
+                pinger.withLock { $0.lastPing = .now; if written == bytes.count { $0.written += 1 } }
+                usleep(250_000)
+            }
+            pinger.withLock { $0.done = true }
+        }.start()
+        while !pinger.withLock({ $0.done }) { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(pinger.withLock { $0.written } == 16, "every ping was written")
         #expect(process.isRunning, "the guest died although it was pinged")
-        // Then silence (since the last ping): it must go within the heartbeat plus its
-        // one-second check.
-        while process.isRunning && ContinuousClock.now - silent < .seconds(8) {
+        // Then silence (since the last ping): it must go after the heartbeat, and well within
+        // the heartbeat plus its one-second check (a loaded machine is allowed slack).
+        let silent = pinger.withLock { $0.lastPing }
+        while process.isRunning && ContinuousClock.now - silent < .seconds(12) {
             try await Task.sleep(for: .milliseconds(100))
         }
         let waited = ContinuousClock.now - silent
         #expect(!process.isRunning, "the guest outlived its heartbeat by far")
-        #expect(waited >= .seconds(2) && waited < .seconds(5), "it left after \(waited)")
+        #expect(waited >= .seconds(3) && waited < .seconds(9), "it left after \(waited)")
         process.waitUntilExit()
         #expect(process.terminationStatus == 76)
         // Every ping was answered `ok`, by id.
@@ -58,6 +67,6 @@ struct HeartbeatTests {
             return nil
         }
         let answered = Set(frames.filter { $0.response == .ok }.map(\.id))
-        #expect(answered == Set((1...10).map(UInt64.init)), "\(lines)")
+        #expect(answered == Set((1...16).map(UInt64.init)), "\(lines)")
     }
 }
