@@ -28,43 +28,18 @@ public enum PodFence {
 
     /// The pids in /proc that are not zombies.
     static func livePids() -> [pid_t] {
-        guard let directory = opendir("/proc") else { return [] }
-        defer { closedir(directory) }
-        var pids: [pid_t] = []
-        while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-            }
-            guard let pid = pid_t(name), state(of: pid) != "Z", state(of: pid) != "X" else { continue }
-            pids.append(pid)
-        }
-        return pids
+        ProcFiles.pids().filter { state(of: $0) != "Z" && state(of: $0) != "X" }
     }
 
     /// The state letter of /proc/PID/stat (after the command name, which may hold spaces).
     static func state(of pid: pid_t) -> Character? {
-        let text = read("/proc/\(pid)/stat")
+        let text = ProcFiles.text("/proc/\(pid)/stat")
         guard let close = text.lastIndex(of: ")") else { return nil }
         return text[text.index(after: close)...].first { $0 != " " }
     }
 
     static func arguments(of pid: pid_t) -> [String] {
-        read("/proc/\(pid)/cmdline").split(separator: "\0").map(String.init)
-    }
-
-    private static func read(_ path: String) -> String {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return "" }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while bytes.count < 65536 {
-            let count = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if count < 0 && errno == EINTR { continue }
-            guard count > 0 else { break }
-            bytes += buffer[0..<count]
-        }
-        return String(decoding: bytes, as: UTF8.self)
+        ProcFiles.text("/proc/\(pid)/cmdline").split(separator: "\0").map(String.init)
     }
 }
 

@@ -11,11 +11,10 @@ public enum PodHolder {
 
     /// In the pod's writable run-time volume (the guest's own volume is read-only there).
     static let directory = "/run/airlock"
-    static var path: String? { directory + "/holder" }
+    static let path = directory + "/holder"
 
     /// Records `id` as the holder (written aside, then renamed: never half a name).
     public static func claim(_ id: String) -> Bool {
-        guard let path else { return false }
         let temporary = path + ".\(getpid())"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o600)
         guard fd >= 0 else { return false }
@@ -31,13 +30,7 @@ public enum PodHolder {
 
     /// The holder recorded, if any.
     public static func current() -> String? {
-        guard let path else { return nil }
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var buffer = [UInt8](repeating: 0, count: 256)
-        let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        guard count > 0 else { return nil }
-        return String(decoding: buffer[0..<count], as: UTF8.self)
+        let text = ProcFiles.text(path, followLinks: false)
+        return text.isEmpty ? nil : text
     }
 }

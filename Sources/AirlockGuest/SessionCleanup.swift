@@ -9,16 +9,10 @@ public enum SessionCleanup {
         let me = getpid()
         for _ in 0..<50 {
             var found = false
-            guard let directory = opendir("/proc") else { return }
-            while let entry = readdir(directory) {
-                let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                    String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-                }
-                guard let pid = pid_t(name), pid != me, getsid(pid) == session else { continue }
+            for pid in ProcFiles.pids() where pid != me && getsid(pid) == session {
                 kill(pid, SIGKILL)
                 found = true
             }
-            closedir(directory)
             if !found { return }
             usleep(1000)
         }

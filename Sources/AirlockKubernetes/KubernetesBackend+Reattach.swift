@@ -11,11 +11,8 @@ import Foundation
 /// running, its guest does not greet), the caller falls back to recovering its work and
 /// starting a new pod.
 extension KubernetesBackend {
-    func reattach(run: String, id: String, namespace: String, client: KubeClient, began: ContinuousClock.Instant,
+    func reattach(_ pods: [PodStatus], id: String, namespace: String, client: KubeClient, began: ContinuousClock.Instant,
                   egress: EgressAttachment?) async -> KubernetesSandbox? {
-        let selector = "\(PodSpec.runLabel)=\(PodSpec.labelValue(run))"
-        guard let objects = try? await client.pods(namespace: namespace, selector: selector) else { return nil }
-        let pods = objects.map(PodStatus.init(object:)).filter { !$0.name.isEmpty }
         // The newest running pod that is not being deleted.
         guard let live = pods.filter({ $0.mainRunning && !$0.deleting })
             .max(by: { $0.creationTimestamp < $1.creationTimestamp }) else { return nil }

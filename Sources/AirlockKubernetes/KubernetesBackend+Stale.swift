@@ -12,12 +12,17 @@ extension KubernetesBackend {
         var failures: [String] = []
     }
 
-    func recoverStalePods(run: String, workspace: WorkspaceSync?, namespace: String,
+    /// The run's pods (by its label); none when they cannot be listed.
+    func runPods(_ run: String, namespace: String, client: KubeClient) async -> [PodStatus] {
+        let selector = "\(PodSpec.runLabel)=\(PodSpec.labelValue(run))"
+        guard let objects = try? await client.pods(namespace: namespace, selector: selector) else { return [] }
+        return objects.map(PodStatus.init(object:)).filter { !$0.name.isEmpty }
+    }
+
+    func recoverStalePods(_ pods: [PodStatus], workspace: WorkspaceSync?, namespace: String,
                           client: KubeClient) async -> Recovered {
         var recovered = Recovered()
-        let selector = "\(PodSpec.runLabel)=\(PodSpec.labelValue(run))"
-        guard let objects = try? await client.pods(namespace: namespace, selector: selector) else { return recovered }
-        for pod in objects.map(PodStatus.init(object:)) where !pod.name.isEmpty {
+        for pod in pods {
             if let workspace, pod.phase == "Running", pod.mainRunning {
                 do {
                     if case .copied(let summary) = try await client.copyWorkspaceOut(workspace, pod: pod.name, namespace: namespace,

@@ -64,13 +64,15 @@ public struct KubernetesBackend: SandboxBackend {
         let workspace = configuration.workspace.isEmpty || !FileManager.default.fileExists(atPath: configuration.workspace) ? nil
             : WorkspaceSync(root: configuration.workspace, limit: options.workspaceLimitBytes)
         var recovered = Recovered()
+        // One listing of the run's pods serves both: reattach to a live one, else recover and delete.
         if let run = options.runID {
-            if let sandbox = await reattach(run: run, id: id, namespace: namespace, client: client, began: began, egress: egress) {
+            let pods = await runPods(run, namespace: namespace, client: client)
+            if let sandbox = await reattach(pods, id: id, namespace: namespace, client: client, began: began, egress: egress) {
                 sandbox.workspace = workspace
                 sandbox.syncTimeout = options.syncTimeout
                 return sandbox
             }
-            recovered = await recoverStalePods(run: run, workspace: workspace, namespace: namespace, client: client)
+            recovered = await recoverStalePods(pods, workspace: workspace, namespace: namespace, client: client)
         }
         let created: PodStatus
         do {

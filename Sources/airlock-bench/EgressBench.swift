@@ -14,9 +14,7 @@ enum EgressBench {
     static func run(requests: Int, workspace: String) async throws -> String {
         let server = try BlockingHTTPServer()
         defer { server.stop() }
-        var settings = EgressSettings(allowHosts: ["bench.test:\(server.port)"])
-        settings.resolve = ["bench.test": ["127.0.0.1"]]
-        let gate = try await EgressGate.open(settings, secretValues: [:], maxBytes: nil)
+        let gate = try await proxyGate(for: server)
         let socket = gate.attachment.socketOnHost
         let authority = "bench.test:\(server.port)"
 
@@ -92,6 +90,13 @@ enum EgressBench {
                             ratio(rows[1].1.median, rows[0].1.median), ratio(rows[2].1.median, rows[0].1.median),
                             ratio(rows[4].1.median, rows[3].1.median)))
         return lines.joined(separator: "\n")
+    }
+
+    /// The harness's egress proxy allowing only `bench.test:PORT`, pinned to the loopback server.
+    static func proxyGate(for server: BlockingHTTPServer) async throws -> EgressGate {
+        var settings = EgressSettings(allowHosts: ["bench.test:\(server.port)"])
+        settings.resolve = ["bench.test": ["127.0.0.1"]]
+        return try await EgressGate.open(settings, secretValues: [:], maxBytes: nil)
     }
 
     static func timed(_ body: () throws -> Void) throws -> Double {

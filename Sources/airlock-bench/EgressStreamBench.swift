@@ -15,9 +15,7 @@ enum EgressStreamBench {
     static func run(requests: Int, workspace: String) async throws -> String {
         let server = try BlockingHTTPServer()
         defer { server.stop() }
-        var settings = EgressSettings(allowHosts: ["bench.test:\(server.port)"])
-        settings.resolve = ["bench.test": ["127.0.0.1"]]
-        let gate = try await EgressGate.open(settings, secretValues: [:], maxBytes: nil)
+        let gate = try await EgressBench.proxyGate(for: server)
         let socket = gate.attachment.socketOnHost
         let guestPath = try GuestBinary.locate(nil)
         let relay = try await BenchGuest.start(guestPath, workspace: workspace) { ["--egress-relay", "\($0)=\(socket)"] }

@@ -1,3 +1,4 @@
+import AirlockKubernetes
 import ArgumentParser
 
 /// Which cluster and namespace the kubernetes tier talks to: the same three options on
@@ -14,4 +15,16 @@ struct ClusterOptions: ParsableArguments {
 
     /// True when any of the three was given.
     var given: Bool { kubeconfig != nil || kubeContext != nil || namespace != nil }
+
+    /// The tier's options: these three, and the pod's image, runtime class and guest image
+    /// (the same mapping for `run`/`exec`/`submit` and `doctor --sandbox kubernetes`).
+    func kubernetes(image: String?, runtimeClass: String?, guestImage: String?) -> KubernetesOptions {
+        var options = KubernetesOptions(image: image ?? KubernetesOptions.defaultImage)
+        options.kubeconfig = kubeconfig
+        options.context = kubeContext
+        options.namespace = namespace
+        options.runtimeClass = runtimeClass
+        if let guestImage { options.guestImage = guestImage }
+        return options
+    }
 }

@@ -124,13 +124,8 @@ struct DoctorCommand: AsyncParsableCommand {
     private func checkKubernetes() async throws {
         var checks = await KubernetesDiagnosis.run(kubeconfig: cluster.kubeconfig, context: cluster.kubeContext, namespace: cluster.namespace)
         if checks.allSatisfy(\.ok) {
-            var options = KubernetesOptions(image: image ?? KubernetesOptions.defaultImage)
-            options.kubeconfig = cluster.kubeconfig
-            options.context = cluster.kubeContext
-            options.namespace = cluster.namespace
-            options.runtimeClass = runtimeClass
-            if let guestImage { options.guestImage = guestImage }
-            checks += await KubernetesDiagnosis.podChecks(options: options)
+            checks += await KubernetesDiagnosis.podChecks(
+                options: cluster.kubernetes(image: image, runtimeClass: runtimeClass, guestImage: guestImage))
         }
         let ok = checks.allSatisfy(\.ok)
         if json {

@@ -43,12 +43,7 @@ struct SandboxOptions: ParsableArguments {
 
     /// The Kubernetes options; `image` is `--image`, a registry reference on this tier.
     func kubernetes(image: String?) -> KubernetesOptions {
-        var options = KubernetesOptions(image: image ?? KubernetesOptions.defaultImage)
-        options.kubeconfig = cluster.kubeconfig
-        options.context = cluster.kubeContext
-        options.namespace = cluster.namespace
-        options.runtimeClass = runtimeClass
-        if let guestImage { options.guestImage = guestImage }
+        var options = cluster.kubernetes(image: image, runtimeClass: runtimeClass, guestImage: guestImage)
         if let kubeWorkspaceLimit { options.workspaceLimitBytes = kubeWorkspaceLimit * 1024 * 1024 }
         return options
     }

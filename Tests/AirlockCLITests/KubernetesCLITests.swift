@@ -24,6 +24,22 @@ struct KubernetesCLITests {
         ["--sandbox", "kubernetes", "--kubeconfig", kubeconfig, "--image", image]
     }
 
+    /// `airlock run TASK --json` on a pod, handed back once its first tool call is in flight,
+    /// with the run's id (the harness is cleaned up here if it never gets there).
+    static func runInCall(_ scene: RunScene, _ task: String, model: String,
+                          kubeconfig: String) async throws -> (DurabilityHarness, String) {
+        let harness = try scene.harness(["run", task, "--model", model, "--workspace", scene.workspace, "--json"]
+                                        + kubeArguments(kubeconfig))
+        let inCall = await harness.waitForOutput(limit: .seconds(60)) { $0.contains("\"type\":\"tool_call\"") }
+        let run = harness.stdout.split(separator: "\n").lazy
+            .compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any] }
+            .first { $0["type"] as? String == "run_started" }?["run"] as? String
+        let said = "the run never reached its tool call; stdout: \(harness.stdout) stderr: \(harness.stderr)"
+        if !inCall || run == nil { harness.cleanUp() }
+        try #require(inCall, "\(said)")
+        return (harness, try #require(run, "\(said)"))
+    }
+
     /// Sandbox pods of the test namespace, by name (kubectl as the harness's account).
     /// With `run`: only that run's pods (other tests' pods may share the namespace).
     static func pods(_ kubeconfig: String, run: String? = nil) -> [String] {
@@ -160,15 +176,8 @@ struct KubernetesCLITests {
             RunScene.shell("cat begun.txt > after.txt && echo after >> after.txt"),
             RunScene.submit("resumed in a fresh pod"),
         ])
-        let harness = try scene.harness(["run", "survive a kill", "--model", model, "--workspace", scene.workspace, "--json"]
-                                        + Self.kubeArguments(kubeconfig))
+        let (harness, runID) = try await Self.runInCall(scene, "survive a kill", model: model, kubeconfig: kubeconfig)
         defer { harness.cleanUp() }
-        let inCall = await harness.waitForOutput(limit: .seconds(60)) { $0.contains("\"type\":\"tool_call\"") }
-        try #require(inCall, "the run never reached its tool call; stdout: \(harness.stdout) stderr: \(harness.stderr)")
-        let started = harness.stdout.split(separator: "\n").lazy
-            .compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any] }
-            .first { $0["type"] as? String == "run_started" }
-        let runID = try #require(started?["run"] as? String)
         // The shell call is in the pod (its frame went out at once); let it write begun.txt.
         try await Task.sleep(for: .seconds(3))
         kill(harness.pid, SIGKILL)
@@ -209,14 +218,8 @@ struct KubernetesCLITests {
             RunScene.shell("cat input.txt > after.txt && ls > listing.txt"),
             RunScene.submit("survived the pod's deletion"),
         ])
-        let harness = try scene.harness(["run", "lose a pod", "--model", model, "--workspace", scene.workspace, "--json"]
-                                        + Self.kubeArguments(kubeconfig))
+        let (harness, runID) = try await Self.runInCall(scene, "lose a pod", model: model, kubeconfig: kubeconfig)
         defer { harness.cleanUp() }
-        let inCall = await harness.waitForOutput(limit: .seconds(60)) { $0.contains("\"type\":\"tool_call\"") }
-        try #require(inCall, "the run never reached its tool call; stdout: \(harness.stdout) stderr: \(harness.stderr)")
-        let runID = try #require(harness.stdout.split(separator: "\n").lazy
-            .compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any] }
-            .first { $0["type"] as? String == "run_started" }?["run"] as? String)
         try await Task.sleep(for: .seconds(2))
         let (listed, names) = Self.kubectl(kubeconfig, ["get", "pods", "-l", "airlock.dev/run=\(runID)", "-o", "name"])
         let pod = try #require(names.split(separator: "\n").first.map(String.init), "the run's pod: \(listed) \(names)")
@@ -279,14 +282,8 @@ struct KubernetesCLITests {
             RunScene.shell("echo after > after.txt"),
             RunScene.submit("survived the container's death"),
         ])
-        let harness = try scene.harness(["run", "lose a container", "--model", model, "--workspace", scene.workspace, "--json"]
-                                        + Self.kubeArguments(kubeconfig))
+        let (harness, runID) = try await Self.runInCall(scene, "lose a container", model: model, kubeconfig: kubeconfig)
         defer { harness.cleanUp() }
-        let inCall = await harness.waitForOutput(limit: .seconds(60)) { $0.contains("\"type\":\"tool_call\"") }
-        try #require(inCall, "the run never reached its tool call; stdout: \(harness.stdout) stderr: \(harness.stderr)")
-        let runID = try #require(harness.stdout.split(separator: "\n").lazy
-            .compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any] }
-            .first { $0["type"] as? String == "run_started" }?["run"] as? String)
         try await Task.sleep(for: .seconds(2))
         let (_, uidText) = Self.kubectl(kubeconfig, ["get", "pods", "-l", "airlock.dev/run=\(runID)", "-o", "jsonpath={.items[0].metadata.uid}"])
         let uid = uidText.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -493,14 +490,8 @@ struct KubernetesCLITests {
         defer { scene.remove() }
         // An interrupted run: its harness SIGKILLed mid-call leaves its pod.
         let model = try scene.script([RunScene.shell("sleep 40"), RunScene.submit()])
-        let harness = try scene.harness(["run", "to be killed", "--model", model, "--workspace", scene.workspace, "--json"]
-                                        + Self.kubeArguments(kubeconfig))
+        let (harness, interruptedRun) = try await Self.runInCall(scene, "to be killed", model: model, kubeconfig: kubeconfig)
         defer { harness.cleanUp() }
-        let inCall = await harness.waitForOutput(limit: .seconds(60)) { $0.contains("\"type\":\"tool_call\"") }
-        try #require(inCall, "\(harness.stdout) \(harness.stderr)")
-        let interruptedRun = try #require(harness.stdout.split(separator: "\n").lazy
-            .compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any] }
-            .first { $0["type"] as? String == "run_started" }?["run"] as? String)
         kill(harness.pid, SIGKILL)
         _ = await harness.wait(limit: .seconds(10))
         // (Only this test's runs' pods are counted: other tests may share the namespace.)
