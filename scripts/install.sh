@@ -14,10 +14,16 @@ scratch=${AIRLOCK_BUILD_DIR:-.build}
 AIRLOCK_SETUP_NO_BUILD=1 scripts/setup.sh
 
 echo "install.sh: building release airlock and airlock-guest (static Swift runtime) in $scratch" >&2
+# Start-up is part of every `airlock exec`: the toolchain's lld packs the 165,000 relative
+# relocations of a position-independent Swift binary (DT_RELR, glibc >= 2.36), and nothing
+# needs the 68,000 symbols the static runtime's link flags export (ld.so's dladdr scans them).
+# Together about 2 ms of each start (docs/benchmarks.md).
+flags=(-c release --static-swift-stdlib --scratch-path "$scratch"
+       -Xswiftc -use-ld=lld -Xlinker -z -Xlinker pack-relative-relocs -Xlinker --no-export-dynamic)
 for product in airlock airlock-guest; do
-    swift build -c release --static-swift-stdlib --scratch-path "$scratch" --product "$product"
+    swift build "${flags[@]}" --product "$product"
 done
-bin=$(swift build -c release --static-swift-stdlib --scratch-path "$scratch" --show-bin-path)
+bin=$(swift build "${flags[@]}" --show-bin-path)
 
 # The binary must not need the toolchain: no Swift library may be resolved at run time.
 if ldd "$bin/airlock" | grep -E 'libswift|libFoundation|libdispatch|not found'; then

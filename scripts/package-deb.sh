@@ -15,6 +15,8 @@ arch=$(dpkg --print-architecture)
 libs=$(ldd "$stage/root/usr/lib/airlock/airlock" | awk '/=> \//{print $3}' | sort -u)
 depends=$(for lib in $libs; do dpkg -S "$(realpath "$lib")" 2>/dev/null || dpkg -S "$lib" 2>/dev/null; done \
     | cut -d: -f1 | sort -u | grep -v '^libgcc-s1$' | paste -sd, | sed 's/,/, /g')
+# The binary's packed relocations (DT_RELR) need glibc 2.36 (Debian 12) or later.
+depends=$(echo "$depends" | sed 's/\blibc6\b/libc6 (>= 2.36)/')
 depends="bubblewrap${depends:+, $depends}"
 
 mkdir -p "$stage/root/DEBIAN"

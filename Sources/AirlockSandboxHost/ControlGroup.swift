@@ -56,9 +56,31 @@ package enum CgroupFile {
 
     /// rmdir succeeds only once the kernel has let go of the last task; retry briefly.
     package static func removeDirectory(_ path: String) {
-        for _ in 0..<50 {
+        for _ in 0..<500 {
             if rmdir(path) == 0 || errno == ENOENT { return }
-            usleep(2000)
+            usleep(200)
+        }
+    }
+
+    /// Waits until a cgroup v2 `cgroup.events` file reads `populated 0`, woken by the
+    /// kernel's POLLPRI on each change. False when the file cannot be watched or the group
+    /// is still populated at the deadline (the caller then polls `cgroup.procs`).
+    package static func awaitUnpopulated(_ eventsFile: String, timeoutMs: Int) -> Bool {
+        let fd = open(eventsFile, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        let deadline = ContinuousClock.now + .milliseconds(timeoutMs)
+        var buffer = [UInt8](repeating: 0, count: 256)
+        while true {
+            let count = pread(fd, &buffer, buffer.count, 0)
+            guard count > 0 else { return false }
+            let text = String(decoding: buffer[0..<count], as: UTF8.self)
+            if text.split(whereSeparator: \.isNewline).contains("populated 0") { return true }
+            let left = deadline - ContinuousClock.now
+            guard left > .zero else { return false }
+            var watch = pollfd(fd: fd, events: Int16(POLLPRI), revents: 0)
+            let waitMs = Int32(min(Double(timeoutMs), left / .milliseconds(1)).rounded(.up))
+            if poll(&watch, 1, max(1, waitMs)) < 0 && errno != EINTR { return false }
         }
     }
 }

@@ -7,6 +7,9 @@ import Foundation
 struct ExecCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "exec",
+        // `airlock exec` is also parsed as a root of its own (Airlock.main): its help and
+        // errors still say `airlock exec`.
+        _superCommandName: "airlock",
         abstract: "Run one command in a fresh sandbox and exit with its status.",
         discussion: """
         The command runs in a sandbox of the tier --sandbox picks (default auto: bwrap, else \
