@@ -31,14 +31,10 @@ extension KubeClient {
         }
     }
 
-    /// Deletes, then waits (bounded) until the apiserver no longer has the pod.
+    /// Deletes, then waits (bounded, watching) until the apiserver no longer has the pod.
     public func deletePodAndWait(_ name: String, namespace: String, timeout: Duration = .seconds(20)) async {
         try? await deletePod(name, namespace: namespace)
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            do { _ = try await pod(name, namespace: namespace) } catch { return }
-            try? await Task.sleep(for: .milliseconds(200))
-        }
+        _ = try? await watchPod(name, namespace: namespace, timeout: timeout) { pod in pod == nil ? true : nil }
     }
 
     /// Waits (polling, bounded by `timeout`) until the pod's `main` container runs. Image
