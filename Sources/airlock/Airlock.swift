@@ -39,7 +39,10 @@ struct Airlock: AsyncParsableCommand {
             }
         } catch {
             if root.exitCode(for: error) == .validationFailure {
-                FileHandle.standardError.write(Data((root.fullMessage(for: error) + "\n").utf8))
+                var message = root.fullMessage(for: error)
+                // ArgumentParser's hint leaves out the super-command's name.
+                if execOnly { message = message.replacingOccurrences(of: "See 'exec ", with: "See 'airlock exec ") }
+                FileHandle.standardError.write(Data((message + "\n").utf8))
                 Foundation.exit(2)
             }
             root.exit(withError: error)

@@ -113,12 +113,23 @@ struct ExecCommandTests {
         #expect(!bare.stderr.isEmpty)
         let dashes = try await AirlockCLI.run(["exec", "--workspace", workspace.path, "--"])
         #expect(dashes.status == 2, "exit \(dashes.status), stderr: \(dashes.stderr)")
+        // exec is parsed as a root of its own: its usage still names the whole command.
+        #expect(bare.stderr.contains("Usage: airlock exec"), "\(bare.stderr)")
+        #expect(bare.stderr.contains("See 'airlock exec --help'"), "\(bare.stderr)")
+        let unknown = try await AirlockCLI.run(["exec", "--no-such-option", "--", "true"])
+        #expect(unknown.status == 2, "exit \(unknown.status), stderr: \(unknown.stderr)")
+        #expect(unknown.stderr.contains("--no-such-option"), "\(unknown.stderr)")
     }
 
     @Test("--help exits 0 and documents the exit codes")
     func help() async throws {
         let outcome = try await AirlockCLI.run(["exec", "--help"])
         #expect(outcome.status == 0)
+        #expect(outcome.stdout.contains("USAGE: airlock exec"), "\(outcome.stdout)")
+        // The same help through the command tree.
+        let viaHelp = try await AirlockCLI.run(["help", "exec"])
+        #expect(viaHelp.status == 0)
+        #expect(viaHelp.stdout.contains("USAGE: airlock exec"), "\(viaHelp.stdout)")
         #expect(outcome.stdout.contains("124"))
         #expect(outcome.stdout.contains("125"))
         #expect(outcome.stdout.contains("--timeout"))
