@@ -8,10 +8,13 @@ public protocol SandboxBackend: Sendable {
     /// "crun 1.8.1", "landlock ABI 7").
     var version: String { get }
     func start(_ configuration: SandboxConfiguration) async throws(SandboxError) -> any Sandbox
+    /// Whether a warm pool may start its sandboxes before the run that takes one is known.
+    var poolable: Bool { get }
 }
 
 extension SandboxBackend {
     public var version: String { name }
+    public var poolable: Bool { true }
 }
 
 /// A running sandbox: a guest to talk to, and a life the harness ends.

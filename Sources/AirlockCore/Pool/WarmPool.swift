@@ -62,6 +62,9 @@ public actor WarmPool {
                        inUse: Set<String> = []) {
         guard !closed else { return }
         self.inUse = inUse
+        // A backend that names the run in its sandbox from the start (a pod's run label, which
+        // resume and gc go by) is never started ahead: its runs start cold.
+        let upcoming = upcoming.filter(\.backend.poolable)
         for item in upcoming { backends[item.backend.name] = item.backend }
         wanted = upcoming.prefix(size).map { Key(backend: $0.backend.name, configuration: $0.configuration) }
         var missing = Self.counts(wanted)
