@@ -42,10 +42,11 @@ extension KubeClient {
     }
 
     /// Waits (polling, bounded by `timeout`) until the pod's `main` container runs. Image
-    /// pull failures, a failed init container and a pod that ended are reported at once.
-    /// With a `probe` command, once the init containers are done it is also exec'd in `main`
-    /// on each poll: exit 0 means `main` runs, though the status (which the kubelet refreshes
-    /// about once a second) may not say so yet.
+    /// pull failures, a failed container and a pod that ended are reported at once. With a
+    /// `probe` command, once the pod is on a node it is also exec'd in `main` on each poll:
+    /// exit 0 means `main` runs, though the status (which the kubelet refreshes about once a
+    /// second) may not say so yet. An exec before `main` exists fails at once and costs a
+    /// round trip; probing often is what makes the start as quick as the kubelet is.
     public func waitForRunning(_ name: String, namespace: String, timeout: Duration,
                                probe: [String]? = nil) async throws(KubeError) -> PodStatus {
         let deadline = ContinuousClock.now + timeout
@@ -54,11 +55,11 @@ extension KubeClient {
             last = PodStatus(object: try await pod(name, namespace: namespace))
             if let failure = last.failure { throw KubeError(status: 0, reason: failure.reason, message: failure.message) }
             if last.mainRunning { return last }
-            if let probe, last.initialized,
+            if let probe, last.bound,
                (try? await run(KubeExec(pod: name, namespace: namespace, command: probe), timeout: .seconds(5)) { _, _ in }) == .code(0) {
                 return last
             }
-            try? await Task.sleep(for: .milliseconds(last.initialized ? 50 : 200))
+            try? await Task.sleep(for: .milliseconds(last.bound ? 20 : 50))
         }
         throw KubeError(status: 0, reason: "Timeout",
                         message: "pod \(name) did not start within \(timeout) (phase \(last.phase)\(last.waitingSummary))")

@@ -4,8 +4,9 @@ import AirlockSandboxHost
 import Foundation
 
 /// Sandboxes as pods on a Kubernetes cluster. The harness stays outside: it creates a
-/// hardened pod (PodSpec), whose init container copies the guest in from the guest image,
-/// then starts the guest with `pods/exec` and speaks the usual protocol over that stream.
+/// hardened pod (PodSpec), whose `guest` container copies the guest in from the guest image
+/// before `main` starts, then starts the guest in `main` with `pods/exec` and speaks the
+/// usual protocol over that stream.
 /// Every failure before the greeting deletes the pod: nothing is left behind.
 public struct KubernetesBackend: SandboxBackend {
     public var options: KubernetesOptions

@@ -17,6 +17,7 @@ public struct PodStatus: @unchecked Sendable {
     /// Being deleted (it may run on through its grace period).
     public var deleting: Bool { metadata["deletionTimestamp"] != nil }
 
+    /// Every container's, `guest` first (init containers': pods made by earlier versions).
     var containerStatuses: [[String: Any]] {
         (status["initContainerStatuses"] as? [[String: Any]] ?? []) + (status["containerStatuses"] as? [[String: Any]] ?? [])
     }
@@ -27,12 +28,9 @@ public struct PodStatus: @unchecked Sendable {
         }
     }
 
-    /// The init containers have all finished (the kubelet is starting `main`).
-    public var initialized: Bool {
-        (status["conditions"] as? [[String: Any]] ?? []).contains {
-            $0["type"] as? String == "Initialized" && $0["status"] as? String == "True"
-        }
-    }
+    /// The scheduler has put the pod on a node: from then on the kubelet may start `main`
+    /// (after the `guest` container's postStart hook), well before the status says so.
+    public var bound: Bool { !node.isEmpty }
 
     /// Why the pod can never run, when that is already known.
     public var failure: (reason: String, message: String)? {
