@@ -96,27 +96,28 @@ public struct KubernetesBackend: SandboxBackend {
         }
         phaseObserver?("running")
         _ = created
-        if let workspace {
-            do {
-                _ = try await client.copyWorkspaceIn(workspace, pod: podName, namespace: namespace, timeout: options.syncTimeout)
+        // The guest starts while the workspace (and the egress CA) go in: two execs at once,
+        // and no request reaches the guest before both are done.
+        let attaching = Task { () async -> Result<KubernetesSandbox, SandboxError> in
+            do throws(SandboxError) {
+                return .success(try await attach(pod: running, id: id, namespace: namespace, client: client, began: began, egress: egress))
             } catch {
-                await client.deletePodAndWait(podName, namespace: namespace)
-                await client.shutdown()
-                throw error
-            }
-            phaseObserver?("workspace")
-        }
-        if let egress, let trust = PodEgress.trustArchive(egress) {
-            do {
-                try await client.unpack(trust, into: GuestImage.runDirectory, what: "the egress CA", pod: podName,
-                                        namespace: namespace, timeout: .seconds(30))
-            } catch {
-                await client.deletePodAndWait(podName, namespace: namespace)
-                await client.shutdown()
-                throw error
+                return .failure(error)
             }
         }
-        let sandbox = try await attach(pod: running, id: id, namespace: namespace, client: client, began: began, egress: egress)
+        let copied = await copyIn(workspace, egress: egress, pod: podName, namespace: namespace, client: client)
+        let sandbox: KubernetesSandbox
+        switch await attaching.value {
+        case .success(let attached):
+            if let copied {
+                await attached.kill()
+                throw copied
+            }
+            sandbox = attached
+        case .failure(let error):
+            // The failed attach deleted the pod and closed the client.
+            throw copied ?? error
+        }
         sandbox.workspace = workspace
         if !recovered.pods.isEmpty {
             sandbox.recovered = ["stale_pods": recovered.pods.joined(separator: ","), "recovered_entries": "\(recovered.entries)"]
@@ -124,6 +125,25 @@ public struct KubernetesBackend: SandboxBackend {
         }
         sandbox.syncTimeout = options.syncTimeout
         return sandbox
+    }
+
+    /// The workspace and the egress CA into a started pod; the error, if any (the caller
+    /// cleans up: the guest may be starting beside it).
+    func copyIn(_ workspace: WorkspaceSync?, egress: EgressAttachment?, pod: String, namespace: String,
+                client: KubeClient) async -> SandboxError? {
+        do {
+            if let workspace {
+                _ = try await client.copyWorkspaceIn(workspace, pod: pod, namespace: namespace, timeout: options.syncTimeout)
+                phaseObserver?("workspace")
+            }
+            if let egress, let trust = PodEgress.trustArchive(egress) {
+                try await client.unpack(trust, into: GuestImage.runDirectory, what: "the egress CA", pod: pod,
+                                        namespace: namespace, timeout: .seconds(30))
+            }
+        } catch {
+            return error
+        }
+        return nil
     }
 
     /// The guest exits after this long without a frame; the harness pings three times as often.

@@ -104,10 +104,30 @@ struct PodSandboxTests {
         #expect((spec["activeDeadlineSeconds"] as? Int ?? 0) > 0)
         #expect(spec["dnsPolicy"] as? String == "None")
         #expect(spec["runtimeClassName"] as? String == "runc")
-        let main = (spec["containers"] as? [[String: Any]])?.first ?? [:]
-        let resources = main["resources"] as? [String: Any] ?? [:]
-        #expect(resources["requests"] as? [String: String] == resources["limits"] as? [String: String], "requests = limits")
-        #expect((resources["limits"] as? [String: String])?["ephemeral-storage"] != nil)
+        let containers = spec["containers"] as? [[String: Any]] ?? []
+        #expect(containers.map { $0["name"] as? String } == ["guest", "main"], "the guest's container first: \(containers.map { $0["name"] ?? "?" })")
+        #expect(spec["initContainers"] == nil, "no init container")
+        for container in containers {
+            let name = container["name"] as? String ?? "?"
+            let resources = container["resources"] as? [String: Any] ?? [:]
+            #expect(resources["requests"] as? [String: String] == resources["limits"] as? [String: String], "\(name): requests = limits")
+            for resource in ["cpu", "memory", "ephemeral-storage"] {
+                #expect((resources["limits"] as? [String: String])?[resource] != nil, "\(name): a \(resource) limit")
+            }
+        }
+        let status = object["status"] as? [String: Any] ?? [:]
+        #expect(status["qosClass"] as? String == "Guaranteed", "\(status["qosClass"] ?? "no QoS class")")
+        // The guest's volume: written only by the `guest` container's postStart hook, read-only in `main`.
+        func guestMount(_ name: String) -> [String: Any]? {
+            let container = containers.first { $0["name"] as? String == name }
+            return (container?["volumeMounts"] as? [[String: Any]])?.first { $0["name"] as? String == "airlock-guest" }
+        }
+        #expect(guestMount("main")?["readOnly"] as? Bool == true)
+        #expect(guestMount("guest")?["readOnly"] as? Bool != true)
+        let guest = containers.first { $0["name"] as? String == "guest" } ?? [:]
+        let hook = ((guest["lifecycle"] as? [String: Any])?["postStart"] as? [String: Any])?["exec"] as? [String: Any]
+        #expect((hook?["command"] as? [String])?.contains("--install") == true, "\(guest["lifecycle"] ?? "no lifecycle")")
+        #expect(guest["command"] as? [String] == ["/airlock/airlock-guest", "--idle"])
         let volumes = spec["volumes"] as? [[String: Any]] ?? []
         for name in ["workspace", "tmp", "home"] {
             let volume = volumes.first { $0["name"] as? String == name }
