@@ -218,6 +218,8 @@ public struct KubernetesBackend: SandboxBackend {
         switch error.reason {
         case "ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull":
             return "the cluster cannot pull the image: check --image and the guest image (airlock image guest -o FILE, then push it)"
+        case "GuestFailed":
+            return "the guest image did not run or install the guest: check --guest-image is this airlock's (airlock image guest -o FILE, then push it)"
         case "Timeout":
             return "the pod stayed Pending: check the namespace's quota, node capacity and --runtime-class (kubectl describe pod)"
         default:

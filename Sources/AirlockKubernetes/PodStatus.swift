@@ -33,10 +33,9 @@ public struct PodStatus: @unchecked Sendable {
     public var bound: Bool { !node.isEmpty }
 
     /// Why the pod can never run, when that is already known.
+    /// A container's own reason comes first: it says what to fix (the `guest` container
+    /// first, whose failure also fails `main`).
     public var failure: (reason: String, message: String)? {
-        if phase == "Failed" || phase == "Succeeded" {
-            return ("PodEnded", "the pod ended (phase \(phase)\(status["reason"].map { ", \($0)" } ?? ""))")
-        }
         for container in containerStatuses {
             let name = container["name"] as? String ?? "?"
             let state = container["state"] as? [String: Any] ?? [:]
@@ -47,8 +46,11 @@ public struct PodStatus: @unchecked Sendable {
                 return (reason, "container \(name) (image \(image)): \(reason): \(waiting["message"] as? String ?? "")")
             }
             if let terminated = state["terminated"] as? [String: Any], let code = terminated["exitCode"] as? Int, code != 0 {
-                return ("ContainerFailed", "container \(name) exited with \(code): \(terminated["reason"] as? String ?? "") \(terminated["message"] as? String ?? "")")
+                return (name == GuestImage.containerName ? "GuestFailed" : "ContainerFailed", "container \(name) exited with \(code): \(terminated["reason"] as? String ?? "") \(terminated["message"] as? String ?? "")")
             }
+        }
+        if phase == "Failed" || phase == "Succeeded" {
+            return ("PodEnded", "the pod ended (phase \(phase)\(status["reason"].map { ", \($0)" } ?? ""))")
         }
         return nil
     }
