@@ -84,40 +84,9 @@ public struct KubernetesBackend: SandboxBackend {
             throw Self.explain(error, doing: "create pod \(podName) in namespace \(namespace)", client: client)
         }
         phaseObserver?("create")
-        let running: PodStatus
-        do {
-            running = try await client.waitForRunning(podName, namespace: namespace, timeout: options.startTimeout,
-                                                      probe: GuestImage.launch(directory: GuestImage.installDirectory, arguments: ["--help"]))
-        } catch {
-            await client.deletePodAndWait(podName, namespace: namespace)
-            await client.shutdown()
-            throw SandboxError(.startFailed, "Kubernetes: pod \(podName) did not start: \(error.message)",
-                               fix: Self.startFix(error))
-        }
-        phaseObserver?("running")
         _ = created
-        // The guest starts while the workspace (and the egress CA) go in: two execs at once,
-        // and no request reaches the guest before both are done.
-        let attaching = Task { () async -> Result<KubernetesSandbox, SandboxError> in
-            do throws(SandboxError) {
-                return .success(try await attach(pod: running, id: id, namespace: namespace, client: client, began: began, egress: egress))
-            } catch {
-                return .failure(error)
-            }
-        }
-        let copied = await copyIn(workspace, egress: egress, pod: podName, namespace: namespace, client: client)
-        let sandbox: KubernetesSandbox
-        switch await attaching.value {
-        case .success(let attached):
-            if let copied {
-                await attached.kill()
-                throw copied
-            }
-            sandbox = attached
-        case .failure(let error):
-            // The failed attach deleted the pod and closed the client.
-            throw copied ?? error
-        }
+        let sandbox = try await launch(pod: podName, id: id, namespace: namespace, client: client, began: began,
+                                       workspace: workspace, egress: egress)
         sandbox.workspace = workspace
         if !recovered.pods.isEmpty {
             sandbox.recovered = ["stale_pods": recovered.pods.joined(separator: ","), "recovered_entries": "\(recovered.entries)"]
@@ -125,25 +94,6 @@ public struct KubernetesBackend: SandboxBackend {
         }
         sandbox.syncTimeout = options.syncTimeout
         return sandbox
-    }
-
-    /// The workspace and the egress CA into a started pod; the error, if any (the caller
-    /// cleans up: the guest may be starting beside it).
-    func copyIn(_ workspace: WorkspaceSync?, egress: EgressAttachment?, pod: String, namespace: String,
-                client: KubeClient) async -> SandboxError? {
-        do {
-            if let workspace {
-                _ = try await client.copyWorkspaceIn(workspace, pod: pod, namespace: namespace, timeout: options.syncTimeout)
-                phaseObserver?("workspace")
-            }
-            if let egress, let trust = PodEgress.trustArchive(egress) {
-                try await client.unpack(trust, into: GuestImage.runDirectory, what: "the egress CA", pod: pod,
-                                        namespace: namespace, timeout: .seconds(30))
-            }
-        } catch {
-            return error
-        }
-        return nil
     }
 
     /// The guest exits after this long without a frame; the harness pings three times as often.
@@ -220,6 +170,8 @@ public struct KubernetesBackend: SandboxBackend {
             return "the cluster cannot pull the image: check --image and the guest image (airlock image guest -o FILE, then push it)"
         case "GuestFailed":
             return "the guest image did not run or install the guest: check --guest-image is this airlock's (airlock image guest -o FILE, then push it)"
+        case "ExecRefused":
+            return "grant pods/exec (create, get) in the namespace (docs/kubernetes.md lists the Role)"
         case "Timeout":
             return "the pod stayed Pending: check the namespace's quota, node capacity and --runtime-class (kubectl describe pod)"
         default:
