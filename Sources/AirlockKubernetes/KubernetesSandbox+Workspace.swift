@@ -64,9 +64,9 @@ extension KubeClient {
         let exit: ExecExit
         let arguments = ["--pack", "/workspace"] + (holder.map { ["--holder", $0] } ?? [])
         do {
-            exit = try await run(KubeExec(pod: pod, namespace: namespace,
-                                          command: GuestImage.launch(directory: GuestImage.installDirectory, arguments: arguments)),
-                                 timeout: timeout) { channel, buffer in (channel == 1 ? archive : errors).append(buffer) }
+            exit = try await runWatched(KubeExec(pod: pod, namespace: namespace,
+                                                 command: GuestImage.launch(directory: GuestImage.installDirectory, arguments: arguments)),
+                                        timeout: timeout) { channel, buffer in (channel == 1 ? archive : errors).append(buffer) }
         } catch {
             throw SandboxError(.unavailable, "Kubernetes: cannot copy the workspace back from pod \(pod): \(error.message)")
         }

@@ -60,7 +60,8 @@ public enum PodSpec {
                 // with the guest in place, without waiting for the kubelet's next look at the
                 // pod (up to 1 s) as it would after an init container.
                 "name": GuestImage.containerName, "image": options.guestImage, "imagePullPolicy": "IfNotPresent",
-                "command": GuestImage.launch(directory: GuestImage.sourceDirectory, arguments: ["--idle"]),
+                // It idles until `main`'s pid 1 ends, then exits, so the pod ends with `main`.
+                "command": GuestImage.launch(directory: GuestImage.sourceDirectory, arguments: ["--idle", "--until-main-ends"]),
                 "lifecycle": ["postStart": ["exec": ["command": GuestImage.launch(
                     directory: GuestImage.sourceDirectory,
                     arguments: ["--install", GuestImage.sourceDirectory, GuestImage.installDirectory])]]],

@@ -28,6 +28,13 @@ public struct PodStatus: @unchecked Sendable {
         }
     }
 
+    /// The pod has ended, or its `main` container has (an exec there can only fail).
+    public var mainEnded: Bool {
+        phase == "Failed" || phase == "Succeeded" || (status["containerStatuses"] as? [[String: Any]] ?? []).contains {
+            $0["name"] as? String == "main" && ($0["state"] as? [String: Any])?["terminated"] != nil
+        }
+    }
+
     /// The scheduler has put the pod on a node: from then on the kubelet may start `main`
     /// (after the `guest` container's postStart hook), well before the status says so.
     public var bound: Bool { !node.isEmpty }

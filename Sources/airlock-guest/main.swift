@@ -24,6 +24,12 @@ if arguments.contains("--help") {
     // are started in `main` with exec.
     // What they leave behind becomes its children: ignoring SIGCHLD reaps them at once.
     signal(SIGCHLD, SIG_IGN)
+    if arguments.contains("--until-main-ends") {
+        // The `guest` container: it ends when `main` does (PodCompanion).
+        PodCompanion.waitForMainToEnd()
+        exit(0)
+    }
+    PodCompanion.announce()
     while true { pause() }
 } else if let index = arguments.firstIndex(of: "--install"), index + 2 < arguments.count {
     // A Kubernetes pod's `guest` container (its postStart hook): copy the guest into the

@@ -73,3 +73,46 @@ struct GuestInstallTests {
         #expect(blocked.0 == 73 && blocked.1.contains("cannot create"), "\(blocked)")
     }
 }
+
+/// `airlock-guest --idle --until-main-ends` (a pod's `guest` container) ends when the
+/// `--idle` process that connected to it (`main`'s pid 1) dies, so a pod ends with `main`.
+/// Both run here in a network namespace of their own (the abstract socket is per namespace).
+@Suite("pod companion", .timeLimit(.minutes(1)))
+struct PodCompanionTests {
+    @Test("the companion exits 0 once the main idle process is SIGKILLed, not before")
+    func endsWithMain() throws {
+        let guest = try #require(guestBinary, "airlock-guest is not built")
+        guard getuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/bin/unshare") else {
+            print("skipping endsWithMain: needs root and unshare for a network namespace of its own")
+            return
+        }
+        let script = """
+        "$0" --idle --until-main-ends & companion=$!
+        sleep 0.3
+        "$0" --idle & main=$!
+        sleep 0.5
+        kill -0 $companion && echo companion-alive-with-main
+        kill -9 $main
+        for i in $(seq 1 50); do kill -0 $companion 2>/dev/null || break; sleep 0.1; done
+        if kill -0 $companion 2>/dev/null; then echo companion-outlived-main; kill -9 $companion; else wait $companion; echo companion-exit-$?; fi
+        """
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
+        process.arguments = ["--net", "--", "/bin/sh", "-c", script, guest]
+        let output = NSTemporaryDirectory() + "companion-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).out"
+        FileManager.default.createFile(atPath: output, contents: nil)
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        process.standardOutput = FileHandle(forWritingAtPath: output)
+        process.standardError = FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let pid = process.processIdentifier
+        let watchdog = DispatchWorkItem { kill(pid, SIGKILL) }
+        DispatchQueue.global().asyncAfter(deadline: .now() + 30, execute: watchdog)
+        process.waitUntilExit()
+        watchdog.cancel()
+        let said = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+        #expect(said.contains("companion-alive-with-main"), "\(said)")
+        #expect(said.contains("companion-exit-0"), "\(said)")
+    }
+}
