@@ -25,11 +25,15 @@ extension KubeClient {
     func unpack(_ archive: Data, into directory: String, what: String, pod: String, namespace: String,
                 timeout: Duration, fix: String? = nil, opened: ExecOpened? = nil) async throws(SandboxError) {
         let (input, continuation) = AsyncStream<Data>.makeStream(bufferingPolicy: .unbounded)
-        var offset = 0
-        while offset < archive.count {
-            let end = min(archive.count, offset + 1 << 20)
-            continuation.yield(archive.subdata(in: offset..<end))
-            offset = end
+        // Fed once the exec opens: a probe the kubelet refuses (start) copies nothing.
+        let feed = ExecOpened {
+            opened?.open()
+            var offset = 0
+            while offset < archive.count {
+                let end = min(archive.count, offset + 1 << 20)
+                continuation.yield(archive.subdata(in: offset..<end))
+                offset = end
+            }
         }
         // Not finished before the Status: closing stdin (v4 has no half-close) would close the
         // whole stream. The guest stops at the archive's trailer.
@@ -39,7 +43,7 @@ extension KubeClient {
         do {
             exit = try await run(KubeExec(pod: pod, namespace: namespace,
                                           command: GuestImage.launch(directory: GuestImage.installDirectory, arguments: ["--unpack", directory])),
-                                 input: input, timeout: timeout, opened: opened) { channel, buffer in if channel == 2 { errors.append(buffer) } }
+                                 input: input, timeout: timeout, opened: feed) { channel, buffer in if channel == 2 { errors.append(buffer) } }
         } catch {
             throw SandboxError(.startFailed, "Kubernetes: cannot copy \(what) into pod \(pod): \(error.message)")
         }
