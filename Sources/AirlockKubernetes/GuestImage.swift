@@ -4,14 +4,16 @@ import AirlockSandboxHost
 import Crypto
 import Foundation
 
-/// The small image an init container copies the guest from: `/airlock/airlock-guest`, a
+/// The small image a pod's `guest` container copies the guest from: `/airlock/airlock-guest`, a
 /// fully static executable, so the sandbox's own image needs neither a shell nor a libc.
 /// Written as an OCI archive (`airlock image guest -o FILE`) for `docker load`/`ctr images
 /// import`/`skopeo copy`.
 public enum GuestImage {
     /// The reference the backend runs by default; the tag follows the guest protocol.
     public static let defaultReference = "ghcr.io/airlock-sandbox/airlock-guest:protocol-\(ProtocolVersion.current)"
-    /// Where the init container finds the guest, and where the sandbox container runs it.
+    /// The pod's container that runs the guest image (and copies the guest in).
+    static let containerName = "guest"
+    /// Where the `guest` container finds the guest, and where the sandbox container runs it.
     static let sourceDirectory = "/airlock"
     static let installDirectory = "/opt/airlock"
     /// A small writable emptyDir for what the harness puts beside the guest at run time (the

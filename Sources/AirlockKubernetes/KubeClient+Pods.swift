@@ -38,23 +38,35 @@ extension KubeClient {
     }
 
     /// Waits (polling, bounded by `timeout`) until the pod's `main` container runs. Image
-    /// pull failures, a failed init container and a pod that ended are reported at once.
-    /// With a `probe` command, once the init containers are done it is also exec'd in `main`
-    /// on each poll: exit 0 means `main` runs, though the status (which the kubelet refreshes
-    /// about once a second) may not say so yet.
+    /// pull failures, a failed container and a pod that ended are reported at once. With a
+    /// `probe`, once the pod is on a node the probe runs on each poll (an exec in `main`):
+    /// true means `main` runs, though the status (which the kubelet refreshes about once a
+    /// second) may not say so yet, and ends the wait. An exec before `main` exists is refused
+    /// at once and costs a round trip; probing often is what makes the start as quick as the
+    /// kubelet. A probe still refused 5 s after the status says `main` runs is an error.
     public func waitForRunning(_ name: String, namespace: String, timeout: Duration,
-                               probe: [String]? = nil) async throws(KubeError) -> PodStatus {
+                               probe: (@Sendable (PodStatus) async -> Bool)? = nil) async throws(KubeError) -> PodStatus {
         let deadline = ContinuousClock.now + timeout
         var last = PodStatus(object: [:])
+        var refusedSince: ContinuousClock.Instant?
         while ContinuousClock.now < deadline {
             last = PodStatus(object: try await pod(name, namespace: namespace))
             if let failure = last.failure { throw KubeError(status: 0, reason: failure.reason, message: failure.message) }
-            if last.mainRunning { return last }
-            if let probe, last.initialized,
-               (try? await run(KubeExec(pod: name, namespace: namespace, command: probe), timeout: .seconds(5)) { _, _ in }) == .code(0) {
-                return last
+            guard let probe else {
+                if last.mainRunning { return last }
+                try? await Task.sleep(for: .milliseconds(200))
+                continue
             }
-            try? await Task.sleep(for: .milliseconds(last.initialized ? 50 : 200))
+            if last.bound, await probe(last) { return last }
+            if last.mainRunning {
+                let since = refusedSince ?? .now
+                refusedSince = since
+                if ContinuousClock.now - since > .seconds(5) {
+                    throw KubeError(status: 0, reason: "ExecRefused",
+                                    message: "pod \(name) runs, but an exec in its main container is refused (are pods/exec create and get allowed?)")
+                }
+            }
+            try? await Task.sleep(for: .milliseconds(last.bound ? 20 : 50))
         }
         throw KubeError(status: 0, reason: "Timeout",
                         message: "pod \(name) did not start within \(timeout) (phase \(last.phase)\(last.waitingSummary))")

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Logging
 import NIOCore
+import Synchronization
 import WSClient
 
 /// `pods/exec` over WebSocket. Both `v5.channel.k8s.io` and `v4.channel.k8s.io` are offered;
@@ -47,7 +48,8 @@ extension KubeClient {
     /// Runs the exec until the stream ends: `input` chunks go to the command's stdin (when it
     /// finishes, the stream is closed), stdout and stderr chunks go to `output` with their
     /// channel number as they arrive. `timeout` bounds the whole exchange.
-    public func run(_ exec: KubeExec, input: AsyncStream<Data>? = nil, timeout: Duration,
+    /// `opened` is told when the upgrade succeeded: the kubelet found the container running.
+    public func run(_ exec: KubeExec, input: AsyncStream<Data>? = nil, timeout: Duration, opened: ExecOpened? = nil,
                     output: @escaping @Sendable (UInt8, ByteBuffer) -> Void) async throws(KubeError) -> ExecExit {
         var headers = HTTPFields()
         if let token = config.bearerToken() { headers[.authorization] = "Bearer \(token)" }
@@ -65,6 +67,7 @@ extension KubeClient {
         let settled = SettleBox()
         let client = UnsafeTransfer(WebSocketClient(url: exec.url(server: config.server), configuration: configuration, tlsConfiguration: tls,
                                      logger: Logger(label: "airlock.kubernetes.exec")) { inbound, outbound, _ in
+            opened?.open()
             try await withThrowingTaskGroup(of: Void.self) { group in
                 if let input {
                     group.addTask {
@@ -122,6 +125,24 @@ extension KubeClient {
         guard isIP else { return nil }
         return host.hasPrefix("127.") || host == "::1" ? "localhost" : "kubernetes"
     }
+}
+
+/// Whether an exec got past its upgrade, and what to do the moment it does (once).
+public final class ExecOpened: Sendable {
+    private let state: Mutex<(happened: Bool, action: (@Sendable () -> Void)?)>
+
+    public init(_ action: (@Sendable () -> Void)? = nil) { state = Mutex((false, action)) }
+
+    func open() {
+        let action = state.withLock { state in
+            defer { state.action = nil }
+            state.happened = true
+            return state.action
+        }
+        action?()
+    }
+
+    public var happened: Bool { state.withLock { $0.happened } }
 }
 
 /// The Status seen on channel 3, set from the handler and read after it.

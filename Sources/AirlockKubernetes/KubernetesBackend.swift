@@ -4,8 +4,9 @@ import AirlockSandboxHost
 import Foundation
 
 /// Sandboxes as pods on a Kubernetes cluster. The harness stays outside: it creates a
-/// hardened pod (PodSpec), whose init container copies the guest in from the guest image,
-/// then starts the guest with `pods/exec` and speaks the usual protocol over that stream.
+/// hardened pod (PodSpec), whose `guest` container copies the guest in from the guest image
+/// before `main` starts, then starts the guest in `main` with `pods/exec` and speaks the
+/// usual protocol over that stream.
 /// Every failure before the greeting deletes the pod: nothing is left behind.
 public struct KubernetesBackend: SandboxBackend {
     public var options: KubernetesOptions
@@ -83,39 +84,9 @@ public struct KubernetesBackend: SandboxBackend {
             throw Self.explain(error, doing: "create pod \(podName) in namespace \(namespace)", client: client)
         }
         phaseObserver?("create")
-        let running: PodStatus
-        do {
-            running = try await client.waitForRunning(podName, namespace: namespace, timeout: options.startTimeout,
-                                                      probe: GuestImage.launch(directory: GuestImage.installDirectory, arguments: ["--help"]))
-        } catch {
-            await client.deletePodAndWait(podName, namespace: namespace)
-            await client.shutdown()
-            throw SandboxError(.startFailed, "Kubernetes: pod \(podName) did not start: \(error.message)",
-                               fix: Self.startFix(error))
-        }
-        phaseObserver?("running")
         _ = created
-        if let workspace {
-            do {
-                _ = try await client.copyWorkspaceIn(workspace, pod: podName, namespace: namespace, timeout: options.syncTimeout)
-            } catch {
-                await client.deletePodAndWait(podName, namespace: namespace)
-                await client.shutdown()
-                throw error
-            }
-            phaseObserver?("workspace")
-        }
-        if let egress, let trust = PodEgress.trustArchive(egress) {
-            do {
-                try await client.unpack(trust, into: GuestImage.runDirectory, what: "the egress CA", pod: podName,
-                                        namespace: namespace, timeout: .seconds(30))
-            } catch {
-                await client.deletePodAndWait(podName, namespace: namespace)
-                await client.shutdown()
-                throw error
-            }
-        }
-        let sandbox = try await attach(pod: running, id: id, namespace: namespace, client: client, began: began, egress: egress)
+        let sandbox = try await launch(pod: podName, id: id, namespace: namespace, client: client, began: began,
+                                       workspace: workspace, egress: egress)
         sandbox.workspace = workspace
         if !recovered.pods.isEmpty {
             sandbox.recovered = ["stale_pods": recovered.pods.joined(separator: ","), "recovered_entries": "\(recovered.entries)"]
@@ -197,6 +168,10 @@ public struct KubernetesBackend: SandboxBackend {
         switch error.reason {
         case "ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull":
             return "the cluster cannot pull the image: check --image and the guest image (airlock image guest -o FILE, then push it)"
+        case "GuestFailed":
+            return "the guest image did not run or install the guest: check --guest-image is this airlock's (airlock image guest -o FILE, then push it)"
+        case "ExecRefused":
+            return "grant pods/exec (create, get) in the namespace (docs/kubernetes.md lists the Role)"
         case "Timeout":
             return "the pod stayed Pending: check the namespace's quota, node capacity and --runtime-class (kubectl describe pod)"
         default:

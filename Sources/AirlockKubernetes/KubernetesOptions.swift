@@ -9,7 +9,7 @@ public struct KubernetesOptions: Sendable, Hashable {
     public var runtimeClass: String?
     /// The sandbox's image, as the cluster pulls it (a registry reference).
     public var image: String
-    /// The image the init container copies the guest from (`airlock image guest`).
+    /// The image the pod's `guest` container copies the guest from (`airlock image guest`).
     public var guestImage: String = GuestImage.defaultReference
     /// The run the pod belongs to (a label; `resume` and `gc` find pods by it).
     public var runID: String?

@@ -9,21 +9,31 @@ extension KubeClient {
     func copyWorkspaceIn(_ sync: WorkspaceSync, pod: String, namespace: String,
                          timeout: Duration) async throws(SandboxError) -> WorkspaceSync.Summary {
         let (archive, summary) = try sync.pack()
-        try await unpack(archive, into: "/workspace", what: "the workspace", pod: pod, namespace: namespace, timeout: timeout,
-                         fix: "check the pod's /workspace emptyDir is large enough for the workspace")
+        try await copyWorkspaceIn(archive, pod: pod, namespace: namespace, timeout: timeout)
         return summary
+    }
+
+    /// The workspace already packed (`WorkspaceSync.pack`).
+    func copyWorkspaceIn(_ archive: Data, pod: String, namespace: String, timeout: Duration,
+                         opened: ExecOpened? = nil) async throws(SandboxError) {
+        try await unpack(archive, into: "/workspace", what: "the workspace", pod: pod, namespace: namespace, timeout: timeout,
+                         fix: "check the pod's /workspace emptyDir is large enough for the workspace", opened: opened)
     }
 
     /// Streams a tar into `directory` of the pod through `airlock-guest --unpack` (which adds
     /// and replaces entries, never removes any).
     func unpack(_ archive: Data, into directory: String, what: String, pod: String, namespace: String,
-                timeout: Duration, fix: String? = nil) async throws(SandboxError) {
+                timeout: Duration, fix: String? = nil, opened: ExecOpened? = nil) async throws(SandboxError) {
         let (input, continuation) = AsyncStream<Data>.makeStream(bufferingPolicy: .unbounded)
-        var offset = 0
-        while offset < archive.count {
-            let end = min(archive.count, offset + 1 << 20)
-            continuation.yield(archive.subdata(in: offset..<end))
-            offset = end
+        // Fed once the exec opens: a probe the kubelet refuses (start) copies nothing.
+        let feed = ExecOpened {
+            opened?.open()
+            var offset = 0
+            while offset < archive.count {
+                let end = min(archive.count, offset + 1 << 20)
+                continuation.yield(archive.subdata(in: offset..<end))
+                offset = end
+            }
         }
         // Not finished before the Status: closing stdin (v4 has no half-close) would close the
         // whole stream. The guest stops at the archive's trailer.
@@ -33,7 +43,7 @@ extension KubeClient {
         do {
             exit = try await run(KubeExec(pod: pod, namespace: namespace,
                                           command: GuestImage.launch(directory: GuestImage.installDirectory, arguments: ["--unpack", directory])),
-                                 input: input, timeout: timeout) { channel, buffer in if channel == 2 { errors.append(buffer) } }
+                                 input: input, timeout: timeout, opened: feed) { channel, buffer in if channel == 2 { errors.append(buffer) } }
         } catch {
             throw SandboxError(.startFailed, "Kubernetes: cannot copy \(what) into pod \(pod): \(error.message)")
         }
@@ -58,9 +68,9 @@ extension KubeClient {
         let exit: ExecExit
         let arguments = ["--pack", "/workspace"] + (holder.map { ["--holder", $0] } ?? [])
         do {
-            exit = try await run(KubeExec(pod: pod, namespace: namespace,
-                                          command: GuestImage.launch(directory: GuestImage.installDirectory, arguments: arguments)),
-                                 timeout: timeout) { channel, buffer in (channel == 1 ? archive : errors).append(buffer) }
+            exit = try await runWatched(KubeExec(pod: pod, namespace: namespace,
+                                                 command: GuestImage.launch(directory: GuestImage.installDirectory, arguments: arguments)),
+                                        timeout: timeout) { channel, buffer in (channel == 1 ? archive : errors).append(buffer) }
         } catch {
             throw SandboxError(.unavailable, "Kubernetes: cannot copy the workspace back from pod \(pod): \(error.message)")
         }

@@ -17,6 +17,7 @@ public struct PodStatus: @unchecked Sendable {
     /// Being deleted (it may run on through its grace period).
     public var deleting: Bool { metadata["deletionTimestamp"] != nil }
 
+    /// Every container's, `guest` first (init containers': pods made by earlier versions).
     var containerStatuses: [[String: Any]] {
         (status["initContainerStatuses"] as? [[String: Any]] ?? []) + (status["containerStatuses"] as? [[String: Any]] ?? [])
     }
@@ -27,18 +28,21 @@ public struct PodStatus: @unchecked Sendable {
         }
     }
 
-    /// The init containers have all finished (the kubelet is starting `main`).
-    public var initialized: Bool {
-        (status["conditions"] as? [[String: Any]] ?? []).contains {
-            $0["type"] as? String == "Initialized" && $0["status"] as? String == "True"
+    /// The pod has ended, or its `main` container has (an exec there can only fail).
+    public var mainEnded: Bool {
+        phase == "Failed" || phase == "Succeeded" || (status["containerStatuses"] as? [[String: Any]] ?? []).contains {
+            $0["name"] as? String == "main" && ($0["state"] as? [String: Any])?["terminated"] != nil
         }
     }
 
+    /// The scheduler has put the pod on a node: from then on the kubelet may start `main`
+    /// (after the `guest` container's postStart hook), well before the status says so.
+    public var bound: Bool { !node.isEmpty }
+
     /// Why the pod can never run, when that is already known.
+    /// A container's own reason comes first: it says what to fix (the `guest` container
+    /// first, whose failure also fails `main`).
     public var failure: (reason: String, message: String)? {
-        if phase == "Failed" || phase == "Succeeded" {
-            return ("PodEnded", "the pod ended (phase \(phase)\(status["reason"].map { ", \($0)" } ?? ""))")
-        }
         for container in containerStatuses {
             let name = container["name"] as? String ?? "?"
             let state = container["state"] as? [String: Any] ?? [:]
@@ -49,8 +53,11 @@ public struct PodStatus: @unchecked Sendable {
                 return (reason, "container \(name) (image \(image)): \(reason): \(waiting["message"] as? String ?? "")")
             }
             if let terminated = state["terminated"] as? [String: Any], let code = terminated["exitCode"] as? Int, code != 0 {
-                return ("ContainerFailed", "container \(name) exited with \(code): \(terminated["reason"] as? String ?? "") \(terminated["message"] as? String ?? "")")
+                return (name == GuestImage.containerName ? "GuestFailed" : "ContainerFailed", "container \(name) exited with \(code): \(terminated["reason"] as? String ?? "") \(terminated["message"] as? String ?? "")")
             }
+        }
+        if phase == "Failed" || phase == "Succeeded" {
+            return ("PodEnded", "the pod ended (phase \(phase)\(status["reason"].map { ", \($0)" } ?? ""))")
         }
         return nil
     }

@@ -46,13 +46,17 @@ struct KubernetesBench {
         return figures
     }
 
-    /// Pod create → first result, airlock and kubectl interleaved run by run; each pod is
-    /// deleted (and waited for) outside the timing.
+    /// Pod create → first result, airlock and kubectl interleaved run by run, each after a
+    /// random pause; each pod is deleted (and waited for) outside the timing.
     func startSeries(workspace: String, into figures: inout Figures) async throws {
         Progress.say("kubernetes: \(runs) pod starts → first result, airlock and kubectl (run, wait, exec) in turn")
         var airlock: [Double] = [], kubectlStart: [Double] = []
         var phases: [String: [Double]] = [:]
         for index in 0..<runs {
+            // A random pause first (outside the timing): kubectl's pod is Ready only at the
+            // kubelet's next relist (a 1 s tick), and a run of the same length each time would
+            // meet that tick at the same phase every time, always lucky or always not.
+            try await Task.sleep(for: .milliseconds(Int.random(in: 0..<1000)))
             let marks = PhaseMarks()
             var backend = KubernetesBackend(options: options)
             backend.phaseObserver = { marks.mark($0) }
@@ -67,6 +71,7 @@ struct KubernetesBench {
             airlock.append(took)
             for (name, value) in marks.durations() { phases[name, default: []].append(value) }
 
+            try await Task.sleep(for: .milliseconds(Int.random(in: 0..<1000)))
             let name = "airlock-bench-kubectl-\(getpid())-\(index)"
             let kubectlBegan = ContinuousClock.now
             try kubectl.check(["run", name, "--image", options.image, "--restart=Never", "--labels", "airlock.dev/bench=kubectl",

@@ -20,12 +20,20 @@ if arguments.contains("--help") {
     It is started by the harness as the sandbox's first process; you do not run it yourself.
     """)
 } else if arguments.contains("--idle") {
-    // A Kubernetes pod's main process: it only waits; guests are started in it with exec.
+    // A Kubernetes pod's main process (and its `guest` container's): it only waits; guests
+    // are started in `main` with exec.
     // What they leave behind becomes its children: ignoring SIGCHLD reaps them at once.
     signal(SIGCHLD, SIG_IGN)
+    if arguments.contains("--until-main-ends") {
+        // The `guest` container: it ends when `main` does (PodCompanion).
+        PodCompanion.waitForMainToEnd()
+        exit(0)
+    }
+    PodCompanion.announce()
     while true { pause() }
 } else if let index = arguments.firstIndex(of: "--install"), index + 2 < arguments.count {
-    // The Kubernetes init container: copy the guest into the pod's shared volume.
+    // A Kubernetes pod's `guest` container (its postStart hook): copy the guest into the
+    // pod's shared volume, whole files only, before the kubelet starts `main`.
     if let failure = GuestInstall.copy(from: arguments[index + 1], to: arguments[index + 2]) {
         complain("airlock-guest: --install: \(failure)")
         exit(73)

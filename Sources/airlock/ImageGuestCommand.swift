@@ -5,7 +5,7 @@ import ArgumentParser
 struct ImageGuestCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "guest",
-        abstract: "Write the guest image the kubernetes tier's init container copies the guest from.",
+        abstract: "Write the guest image the kubernetes tier's pods copy the guest from.",
         discussion: """
         The image holds /airlock/airlock-guest (this build's guest) and, when it is dynamically \
         linked, its loader and libraries under /airlock/lib, so the sandbox's own image needs \

@@ -19,7 +19,7 @@ struct SandboxOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("--sandbox kubernetes: the pods' RuntimeClass (e.g. gvisor, kata).", valueName: "name"))
     var runtimeClass: String?
 
-    @Option(name: .long, help: ArgumentHelp("--sandbox kubernetes: the image the init container copies the guest from (default: \(GuestImage.defaultReference); write it with `airlock image guest -o FILE`).", valueName: "ref"))
+    @Option(name: .long, help: ArgumentHelp("--sandbox kubernetes: the image the pod's guest container copies the guest from (default: \(GuestImage.defaultReference); write it with `airlock image guest -o FILE`).", valueName: "ref"))
     var guestImage: String?
 
     @Option(name: .long, help: ArgumentHelp("--sandbox kubernetes: the most the workspace may weigh (MiB, default 256) when it is copied into the pod and back.", valueName: "MiB"))

@@ -20,8 +20,10 @@ struct KubernetesCLITests {
 
     static let image = ProcessInfo.processInfo.environment["AIRLOCK_K8S_IMAGE"] ?? "docker.io/probe/sandbox:1"
 
+    /// Half a CPU (plus the guest container's 0.2): the test node has 2, shared with the
+    /// other Kubernetes suites' pods.
     static func kubeArguments(_ kubeconfig: String, image: String = image) -> [String] {
-        ["--sandbox", "kubernetes", "--kubeconfig", kubeconfig, "--image", image]
+        ["--sandbox", "kubernetes", "--kubeconfig", kubeconfig, "--image", image, "--cpus", "0.5"]
     }
 
     /// `airlock run TASK --json` on a pod, handed back once its first tool call is in flight,
@@ -288,9 +290,10 @@ struct KubernetesCLITests {
         let (_, uidText) = Self.kubectl(kubeconfig, ["get", "pods", "-l", "airlock.dev/run=\(runID)", "-o", "jsonpath={.items[0].metadata.uid}"])
         let uid = uidText.trimmingCharacters(in: .whitespacesAndNewlines)
         try #require(!uid.isEmpty, "the run's pod uid")
-        // The main container's init process: the idle guest, in this pod's cgroup.
+        // The main container's init process: the idle guest, in this pod's cgroup (the `guest`
+        // container idles too, as /airlock/airlock-guest: not the one the sandbox lives in).
         let victims = Self.hostProcesses { pid, cmdline, cgroup in
-            cmdline.contains("airlock-guest") && cmdline.contains("--idle")
+            cmdline.contains("/opt/airlock/airlock-guest") && cmdline.contains("--idle")
                 && (cgroup.contains("pod\(uid)") || cgroup.contains("pod\(uid.replacingOccurrences(of: "-", with: "_"))"))
         }
         try #require(victims.count == 1, "exactly one init process of the pod: \(victims)")

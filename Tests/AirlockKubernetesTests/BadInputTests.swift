@@ -44,6 +44,19 @@ struct BadInputTests {
         #expect(try await Self.noAirlockPods().isEmpty)
     }
 
+    @Test("a guest image without the guest in it: the guest container's failure reported as such, at once, the pod deleted")
+    func guestImageWithoutGuest() async throws {
+        guard TestCluster.present("guestImageWithoutGuest") else { return }
+        let began = ContinuousClock.now
+        // The sandbox image is busybox: no /airlock/airlock-guest to run or to copy.
+        let error = try #require(try await Self.failure(TestCluster.backend { $0.guestImage = TestCluster.image }))
+        #expect(error.kind == .startFailed)
+        #expect(error.message.contains("container guest"), "\(error)")
+        #expect(error.fix?.contains("--guest-image") == true, "\(error)")
+        #expect(ContinuousClock.now - began < .seconds(30), "reported when the kubelet does, not at the start bound")
+        #expect(try await Self.noAirlockPods().isEmpty)
+    }
+
     @Test("a context the kubeconfig does not have: a configuration error naming it")
     func wrongContext() async throws {
         guard TestCluster.present("wrongContext") else { return }

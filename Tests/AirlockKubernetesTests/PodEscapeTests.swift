@@ -10,7 +10,7 @@ import Testing
 /// started; nothing here could harm the host if an attack succeeded.
 @Suite("kubernetes: escapes attempted from a pod", .serialized, .timeLimit(.minutes(3)))
 struct PodEscapeTests {
-    @Test("replace the guest, read a token, gain privileges or capabilities, mount, write the root fs or kernel settings, see a host process: all fail")
+    @Test("replace the guest (directly or through the guest container's writable mount), read a token, gain privileges or capabilities, mount, write the root fs or kernel settings, see a host process: all fail")
     func attacksFail() async throws {
         guard TestCluster.present("attacksFail") else { return }
         let workspace = try TestCluster.workspace()
@@ -38,8 +38,20 @@ struct PodEscapeTests {
             #expect(replace.code != 0, "the guest was overwritten: \(replace.out)")
             let plant = try await attempt("touch /opt/airlock/planted")
             #expect(plant.code != 0, "a file was planted beside the guest: \(plant.out)")
-            let guest = try await attempt("/opt/airlock/airlock-guest --help | head -1")
-            #expect(guest.out.contains("airlock-guest"), "the guest is intact: \(guest.out)")
+            // Nor through the `guest` container, which mounts the same volume writable: it is
+            // in its own pid namespace (no /proc/PID/root to reach its mounts), the mount
+            // cannot be made writable here, and a write through every visible process's root fails.
+            let remount = try await attempt("mount -o remount,rw /opt/airlock")
+            #expect(remount.code != 0, "the guest's volume was remounted writable: \(remount.out)")
+            let readOnly = try await attempt("grep ' /opt/airlock ' /proc/self/mountinfo")
+            #expect(readOnly.out.contains(" ro,") || readOnly.out.contains(" ro "), "mounted read-only in main: \(readOnly.out)")
+            let sidecar = try await attempt("grep -l '^/airlock/airlock-guest' /proc/[0-9]*/cmdline; echo end")
+            #expect(!sidecar.out.contains("/cmdline"), "the guest container's process is visible from main: \(sidecar.out)")
+            let through = try await attempt("for p in /proc/[0-9]*; do echo x > $p/root/opt/airlock/airlock-guest && echo WROTE $p; touch $p/root/opt/airlock/planted2 && echo PLANTED $p; done; true")
+            #expect(!through.out.contains("WROTE") && !through.out.contains("PLANTED"), "a write through a process's root: \(through.out)")
+            let guest = try await attempt("/opt/airlock/airlock-guest --help | head -1; ls /opt/airlock")
+            #expect(guest.out.contains("airlock-guest: the in-sandbox side"), "the guest is intact: \(guest.out)")
+            #expect(!guest.out.contains("planted"), "nothing planted beside the guest: \(guest.out)")
             // No credentials of the cluster.
             let token = try await attempt("cat /var/run/secrets/kubernetes.io/serviceaccount/token")
             #expect(token.code != 0, "\(token.out)")

@@ -104,10 +104,30 @@ struct PodSandboxTests {
         #expect((spec["activeDeadlineSeconds"] as? Int ?? 0) > 0)
         #expect(spec["dnsPolicy"] as? String == "None")
         #expect(spec["runtimeClassName"] as? String == "runc")
-        let main = (spec["containers"] as? [[String: Any]])?.first ?? [:]
-        let resources = main["resources"] as? [String: Any] ?? [:]
-        #expect(resources["requests"] as? [String: String] == resources["limits"] as? [String: String], "requests = limits")
-        #expect((resources["limits"] as? [String: String])?["ephemeral-storage"] != nil)
+        let containers = spec["containers"] as? [[String: Any]] ?? []
+        #expect(containers.map { $0["name"] as? String } == ["guest", "main"], "the guest's container first: \(containers.map { $0["name"] ?? "?" })")
+        #expect(spec["initContainers"] == nil, "no init container")
+        for container in containers {
+            let name = container["name"] as? String ?? "?"
+            let resources = container["resources"] as? [String: Any] ?? [:]
+            #expect(resources["requests"] as? [String: String] == resources["limits"] as? [String: String], "\(name): requests = limits")
+            for resource in ["cpu", "memory", "ephemeral-storage"] {
+                #expect((resources["limits"] as? [String: String])?[resource] != nil, "\(name): a \(resource) limit")
+            }
+        }
+        let status = object["status"] as? [String: Any] ?? [:]
+        #expect(status["qosClass"] as? String == "Guaranteed", "\(status["qosClass"] ?? "no QoS class")")
+        // The guest's volume: written only by the `guest` container's postStart hook, read-only in `main`.
+        func guestMount(_ name: String) -> [String: Any]? {
+            let container = containers.first { $0["name"] as? String == name }
+            return (container?["volumeMounts"] as? [[String: Any]])?.first { $0["name"] as? String == "airlock-guest" }
+        }
+        #expect(guestMount("main")?["readOnly"] as? Bool == true)
+        #expect(guestMount("guest")?["readOnly"] as? Bool != true)
+        let guest = containers.first { $0["name"] as? String == "guest" } ?? [:]
+        let hook = ((guest["lifecycle"] as? [String: Any])?["postStart"] as? [String: Any])?["exec"] as? [String: Any]
+        #expect((hook?["command"] as? [String])?.contains("--install") == true, "\(guest["lifecycle"] ?? "no lifecycle")")
+        #expect(guest["command"] as? [String] == ["/airlock/airlock-guest", "--idle", "--until-main-ends"])
         let volumes = spec["volumes"] as? [[String: Any]] ?? []
         for name in ["workspace", "tmp", "home"] {
             let volume = volumes.first { $0["name"] as? String == name }
@@ -115,6 +135,47 @@ struct PodSandboxTests {
         }
         let labels = (object["metadata"] as? [String: Any])?["labels"] as? [String: String] ?? [:]
         #expect(labels["airlock.dev/sandbox"] == sandbox.id)
+    }
+
+    @Test("main's pid 1 killed from the host: the guest container follows, the pod ends (Failed) rather than live on without main")
+    func podEndsWithMain() async throws {
+        guard TestCluster.present("podEndsWithMain") else { return }
+        let client = try TestCluster.client()
+        defer { Task { await client.shutdown() } }
+        let sandbox = try await withLimit(.seconds(90)) {
+            try await TestCluster.backend().start(SandboxConfiguration(workspace: ""))
+        }
+        let kube = try #require(sandbox as? KubernetesSandbox)
+        // `main`'s idle pid 1, by its command line and the pod's cgroup (not the guest container's).
+        let uid = kube.pod.uid
+        let victims = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap(Int32.init).filter { pid in
+            let cmdline = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline").map {
+                String(decoding: $0.map { $0 == 0 ? 32 : $0 }, as: UTF8.self) } ?? ""
+            let cgroup = (try? String(contentsOfFile: "/proc/\(pid)/cgroup", encoding: .utf8)) ?? ""
+            return cmdline.hasPrefix("/opt/airlock/airlock-guest --idle")
+                && (cgroup.contains("pod\(uid)") || cgroup.contains("pod\(uid.replacingOccurrences(of: "-", with: "_"))"))
+        }
+        guard victims.count == 1 else {
+            await sandbox.kill()
+            Issue.record("exactly one idle main process of the pod: \(victims)")
+            return
+        }
+        kill(victims[0], SIGKILL)
+        var last = PodStatus(object: [:])
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
+            if let object = try? await client.pod(kube.podName, namespace: kube.namespace) {
+                last = PodStatus(object: object)
+                if last.phase == "Failed" { break }
+            }
+            try await Task.sleep(for: .milliseconds(300))
+        }
+        await sandbox.kill()
+        #expect(last.phase == "Failed", "the pod outlived main: phase \(last.phase)")
+        let statuses = (last.object["status"] as? [String: Any])?["containerStatuses"] as? [[String: Any]] ?? []
+        let guest = statuses.first { $0["name"] as? String == "guest" }
+        let ended = (guest?["state"] as? [String: Any])?["terminated"] as? [String: Any]
+        #expect(ended?["exitCode"] as? Int == 0, "the guest container ended on its own: \(guest ?? [:])")
     }
 
     @Test("exec statuses over the WebSocket: 0, a non-zero code, output on both channels; a missing command is never exit 0")

@@ -25,6 +25,9 @@ enum TestCluster {
         var options = KubernetesOptions(image: image)
         options.kubeconfig = kubeconfig
         options.startTimeout = .seconds(45)
+        // Half a CPU (plus the guest container's 0.2): the test node has 2, and the suites'
+        // pods run side by side; at 1.2 CPU a pod, one would wait Pending for another's end.
+        options.defaultCPUs = 0.5
         return options
     }
 
