@@ -8,22 +8,7 @@ import Testing
 @Suite("guest install", .timeLimit(.minutes(1)))
 struct GuestInstallTests {
     static func install(_ guest: String, _ from: String, _ to: String) throws -> (Int32, String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: guest)
-        process.arguments = ["--install", from, to]
-        let log = NSTemporaryDirectory() + "install-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).log"
-        FileManager.default.createFile(atPath: log, contents: nil)
-        defer { try? FileManager.default.removeItem(atPath: log) }
-        process.standardError = FileHandle(forWritingAtPath: log)
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        let pid = process.processIdentifier
-        let watchdog = DispatchWorkItem { kill(pid, SIGKILL) }
-        DispatchQueue.global().asyncAfter(deadline: .now() + 20, execute: watchdog)
-        process.waitUntilExit()
-        watchdog.cancel()
-        return (process.terminationStatus, (try? String(contentsOfFile: log, encoding: .utf8)) ?? "")
+        try runBounded(guest, ["--install", from, to], keep: .stderr, limit: 20)
     }
 
     @Test("copies the binary and lib/ (mode 0555), replaces an existing file by rename (an open reader keeps the old bytes), leaves no temporary file")
@@ -96,23 +81,33 @@ struct PodCompanionTests {
         for i in $(seq 1 50); do kill -0 $companion 2>/dev/null || break; sleep 0.1; done
         if kill -0 $companion 2>/dev/null; then echo companion-outlived-main; kill -9 $companion; else wait $companion; echo companion-exit-$?; fi
         """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
-        process.arguments = ["--net", "--", "/bin/sh", "-c", script, guest]
-        let output = NSTemporaryDirectory() + "companion-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).out"
-        FileManager.default.createFile(atPath: output, contents: nil)
-        defer { try? FileManager.default.removeItem(atPath: output) }
-        process.standardOutput = FileHandle(forWritingAtPath: output)
-        process.standardError = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let pid = process.processIdentifier
-        let watchdog = DispatchWorkItem { kill(pid, SIGKILL) }
-        DispatchQueue.global().asyncAfter(deadline: .now() + 30, execute: watchdog)
-        process.waitUntilExit()
-        watchdog.cancel()
-        let said = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+        let (_, said) = try runBounded("/usr/bin/unshare", ["--net", "--", "/bin/sh", "-c", script, guest], keep: .stdout, limit: 30)
         #expect(said.contains("companion-alive-with-main"), "\(said)")
         #expect(said.contains("companion-exit-0"), "\(said)")
     }
+}
+
+enum KeptOutput { case stdout, stderr }
+
+/// Runs `executable` with no input, SIGKILLed after `limit` seconds; returns its status and
+/// the stream it was asked to keep (through a file: a pipe's write end can leak into the
+/// children it leaves behind).
+func runBounded(_ executable: String, _ arguments: [String], keep: KeptOutput, limit: Int) throws -> (Int32, String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    let file = NSTemporaryDirectory() + "bounded-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).out"
+    FileManager.default.createFile(atPath: file, contents: nil)
+    defer { try? FileManager.default.removeItem(atPath: file) }
+    let kept = FileHandle(forWritingAtPath: file)
+    process.standardOutput = keep == .stdout ? kept : FileHandle.nullDevice
+    process.standardError = keep == .stderr ? kept : FileHandle.nullDevice
+    process.standardInput = FileHandle.nullDevice
+    try process.run()
+    let pid = process.processIdentifier
+    let watchdog = DispatchWorkItem { kill(pid, SIGKILL) }
+    DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(limit), execute: watchdog)
+    process.waitUntilExit()
+    watchdog.cancel()
+    return (process.terminationStatus, (try? String(contentsOfFile: file, encoding: .utf8)) ?? "")
 }
