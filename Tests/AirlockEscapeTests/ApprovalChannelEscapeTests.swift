@@ -3,6 +3,7 @@ import AirlockCore
 import AirlockModels
 import AirlockProtocol
 @testable import AirlockSandbox
+import AirlockTestSupport
 import Foundation
 import Glibc
 import Testing
@@ -296,14 +297,8 @@ struct ApprovalChannelEscapeTests {
 
     /// The host itself can connect to the port.
     static func probe(port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        } == 0
+        let fd = Loopback.connect(port)
+        if fd >= 0 { close(fd) }
+        return fd >= 0
     }
 }

@@ -69,7 +69,7 @@ struct FuzzEgressTests {
                 var fuzzer = Fuzzer(corpus: corpus, seed: Fuzzer.seed ^ 0x9E055)
                 for _ in 0..<Fuzzer.iterations {
                     let input = fuzzer.next()
-                    let fd = Self.connect(port)
+                    let fd = Loopback.connect(port)
                     guard fd >= 0 else {
                         findings.record("the proxy stopped accepting")
                         break
@@ -110,23 +110,10 @@ struct FuzzEgressTests {
         return bytes
     }
 
-    static func connect(_ port: Int) -> Int32 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        if connected != 0 { close(fd); return -1 }
-        return fd
-    }
-
     /// One request on a fresh connection; the answer until the proxy closes (20 s at most: a
     /// hang guard for a loaded machine, not a timing claim).
     static func exchange(_ port: Int, _ request: String) -> String {
-        let fd = connect(port)
+        let fd = Loopback.connect(port)
         guard fd >= 0 else { return "" }
         defer { close(fd) }
         _ = Array(request.utf8).withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }

@@ -1,6 +1,7 @@
 import AirlockProtocol
 import AirlockSandbox
 import CAirlockSys
+import AirlockTestSupport
 import Foundation
 import Glibc
 import Synchronization
@@ -101,19 +102,6 @@ struct GuestStreamTests {
         }
     }
 
-    static func connect(_ port: Int) -> Int32 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        if connected != 0 { close(fd); return -1 }
-        return fd
-    }
-
     /// Sends `payload` (from a thread of its own), half-closes, and reads to the end
     /// (bounded); the bytes read back, nil when time ran out or the write failed.
     static func exchange(_ fd: Int32, _ payload: [UInt8], within limit: Duration = .seconds(20)) -> [UInt8]? {
@@ -152,7 +140,7 @@ struct GuestStreamTests {
         defer { guest.stop() }
 
         let payload = (0..<(1 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
-        let fd = Self.connect(guest.port)
+        let fd = Loopback.connect(guest.port)
         try #require(fd >= 0)
         let back = Self.exchange(fd, payload)
         close(fd)
@@ -163,7 +151,7 @@ struct GuestStreamTests {
         for index in 0..<8 {
             Thread.detachNewThread {
                 let piece = [UInt8](repeating: UInt8(index), count: 64 << 10 + index)
-                let fd = Self.connect(guest.port)
+                let fd = Loopback.connect(guest.port)
                 let ok = fd >= 0 && Self.exchange(fd, piece) == piece
                 if fd >= 0 { close(fd) }
                 outcomes.withLock { $0[index] = ok }
@@ -186,7 +174,7 @@ struct GuestStreamTests {
         let echo = try UnixEcho(directory: directory.path)
         defer { echo.stop() }
         let guest = try await StreamGuest.start(workspace: directory.path, carryTo: echo.path)
-        let fd = Self.connect(guest.port)
+        let fd = Loopback.connect(guest.port)
         try #require(fd >= 0)
         defer { close(fd) }
         _ = send(fd, "ping", 4, Int32(MSG_NOSIGNAL))
@@ -212,7 +200,7 @@ struct GuestStreamTests {
         defer { directory.remove() }
         let guest = try await StreamGuest.start(workspace: directory.path, carryTo: nil)
         defer { guest.stop() }
-        let fd = Self.connect(guest.port)
+        let fd = Loopback.connect(guest.port)
         try #require(fd >= 0)
         defer { close(fd) }
         let back = Self.exchange(fd, Array("GET / HTTP/1.1\r\n\r\n".utf8), within: .seconds(10))
