@@ -33,7 +33,7 @@ struct BatchRunOptions: ParsableArguments {
     @Flag(name: .long, help: "Every run's events as JSON lines on stdout (each with \"run\" and \"batch\"), then batch_finished.")
     var json = false
 
-    @Option(name: .long, help: ArgumentHelp("Keep this many sandboxes of the next runs started ahead (a warm pool).", valueName: "n"))
+    @Option(name: .long, help: ArgumentHelp("Keep this many sandboxes of the next runs started ahead (a warm pool; pods are never pooled: docs/batch.md).", valueName: "n"))
     var warm: Int = 0
 
     func validate() throws {

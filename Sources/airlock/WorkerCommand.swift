@@ -52,7 +52,7 @@ struct WorkerCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "One JSON event per line on stdout: every run's events, plus worker_* events.")
     var json = false
 
-    @Option(name: .long, help: ArgumentHelp("Keep this many sandboxes of the last claimed run's configuration started ahead for the next runs (a warm pool; a run of another configuration drains it).", valueName: "n"))
+    @Option(name: .long, help: ArgumentHelp("Keep this many sandboxes of the last claimed run's configuration started ahead for the next runs (a warm pool; a run of another configuration drains it; pods are never pooled: docs/batch.md).", valueName: "n"))
     var warm: Int = 0
 
     @Option(name: .long, help: ArgumentHelp("Serve /metrics on this port (0 picks a free one).", valueName: "port"))
