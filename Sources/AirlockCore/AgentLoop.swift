@@ -334,14 +334,24 @@ public struct AgentLoop: Sendable {
         let started = ContinuousClock.now
         run.egress?.setTag(callID)
         defer { run.egress?.setTag(nil) }
-        // Raced against the run's deadline and against the harness's own limit for an
-        // answer, whichever comes first: a guest the call stopped must not hang the run.
+        // Bounded by the run's deadline or the harness's own limit for an answer, whichever
+        // comes first: a guest the call stopped must not hang the run. (The watchdog ends
+        // the wait, not a racing task: that would cost every step a task and a timer.)
         let answerLimit = executor.answerLimit(for: request)
         let callDeadline = started + answerLimit
         let runDeadlineFirst = run.deadline.map { $0 <= callDeadline } ?? false
-        let raced = await Deadline.race(runDeadlineFirst ? run.deadline : callDeadline) { () -> Result<ToolOutcome, SandboxError> in
-            do throws(SandboxError) { return .success(try await executor.execute(call, request: request, in: sandbox)) }
-            catch { return .failure(error) }
+        let raced: Deadline.Raced<Result<ToolOutcome, SandboxError>>
+        if let deadline = run.deadline, deadline <= started {
+            raced = .expired
+        } else {
+            do throws(SandboxError) {
+                raced = .value(.success(try await executor.execute(call, request: request, in: sandbox,
+                                                                    deadline: runDeadlineFirst ? run.deadline : callDeadline)))
+            } catch where error.kind == .deadlinePassed {
+                raced = .expired
+            } catch {
+                raced = .value(.failure(error))
+            }
         }
         let elapsed = (ContinuousClock.now - started).milliseconds
         try await run.recordEgress()

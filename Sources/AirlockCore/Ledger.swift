@@ -19,8 +19,10 @@ public actor Ledger {
     private var last: LedgerEntry?
     /// Staged writes, committed with the next append.
     private var pending = RunWrites()
-    /// The commit under way, which the next one waits for.
-    private var inFlight: Task<[LedgerEntry], any Error>?
+    /// Whether a commit is under way; callers arriving meanwhile wait in `waiting`, in order,
+    /// and each is handed the turn when the one before it ends.
+    private var committing = false
+    private var waiting: [CheckedContinuation<Void, Never>] = []
 
     /// `redactor` defaults to the store's. `clock` is for tests.
     public init(store: any RunStore, run: String, redactor: Redactor? = nil,
@@ -85,19 +87,22 @@ public actor Ledger {
     /// and the chain's order is the order of the calls. A failed commit's staged writes are
     /// put back in front, for the next one.
     private func commit(adding items: [(LedgerKind, JSONValue)], synced: Bool = true) async throws -> [LedgerEntry] {
-        while let current = inFlight { _ = await current.result }
+        if committing { await withCheckedContinuation { waiting.append($0) } }
+        committing = true
+        defer { if waiting.isEmpty { committing = false } else { waiting.removeFirst().resume() } }
         let staged = pending
         var writes = staged
         writes.ledger += items
         writes.synced = synced
         pending = RunWrites()
         let began = DispatchTime.now()
-        let work = Task { [store, run, clock] in try await store.commit(run: run, writes, now: clock) }
-        inFlight = work
-        defer { inFlight = nil }
         let entries: [LedgerEntry]
         do {
-            entries = try await work.value
+            if store.commitsInPlace {
+                entries = try await store.commit(run: run, writes, now: clock)
+            } else {
+                entries = try await Task { [store, run, clock] in try await store.commit(run: run, writes, now: clock) }.value
+            }
         } catch {
             var restored = staged
             restored.append(pending)

@@ -180,12 +180,10 @@ final class RunState: Sendable {
     /// (staged: written with the step's next commit).
     func saveProgress() async {
         let usage = self.usage
-        await stageRun { record in
-            record.steps = usage.steps
-            record.inputTokens = usage.inputTokens
-            record.outputTokens = usage.outputTokens
-            record.costUSD = usage.costUSD
-        }
+        var writes = RunWrites()
+        writes.progress = RunProgress(steps: usage.steps, inputTokens: usage.inputTokens,
+                                      outputTokens: usage.outputTokens, costUSD: usage.costUSD)
+        await ledger.stage(writes)
     }
 
     /// Records the end everywhere: ledger, runs table, event stream.

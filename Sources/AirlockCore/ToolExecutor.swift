@@ -50,12 +50,14 @@ struct ToolExecutor: Sendable {
 
     /// Throws `SandboxError` only when the sandbox itself failed (dead guest, broken
     /// protocol); a failing command or a refused path is an outcome.
-    func execute(_ call: ValidToolCall, request: Request, in sandbox: any Sandbox) async throws(SandboxError) -> ToolOutcome {
+    /// Past `deadline` the call throws `.deadlinePassed` at once, whatever the guest does.
+    func execute(_ call: ValidToolCall, request: Request, in sandbox: any Sandbox,
+                 deadline: ContinuousClock.Instant? = nil) async throws(SandboxError) -> ToolOutcome {
         if case .exec(let exec) = request {
-            let result = try await sandbox.guest.exec(exec) { _, _ in FaultInjection.point("tool_output") }
+            let result = try await sandbox.guest.exec(exec, deadline: deadline) { _, _ in FaultInjection.point("tool_output") }
             return shellOutcome(result)
         }
-        let response = try await sandbox.guest.call(request)
+        let response = try await sandbox.guest.call(request, deadline: deadline)
         return fileOutcome(call, response)
     }
 

@@ -1,5 +1,6 @@
 import AirlockProtocol
 import Foundation
+import Synchronization
 
 /// The result of one exec, collected. Output is capped here too, whatever the guest sends.
 public struct ExecResult: Sendable, Hashable {
@@ -20,10 +21,21 @@ extension GuestConnection {
     /// Runs a command and collects its output, streaming chunks to `onOutput` as they come.
     /// Throws when the sandbox died or the guest broke the protocol; a failing command is
     /// an `ExitStatus`, not an error. Cancelling the task cancels the command in the guest.
-    public func exec(_ request: ExecRequest,
+    /// Past `deadline` the command is cancelled too and the call throws `.deadlinePassed`
+    /// without waiting for the guest: a guest that does not answer cannot hold the caller.
+    public func exec(_ request: ExecRequest, deadline: ContinuousClock.Instant? = nil,
                      onOutput: (@Sendable (OutputStream, Data) -> Void)? = nil) async throws(SandboxError) -> ExecResult {
         let cap = request.outputCap ?? ProtocolVersion.defaultOutputCap
         let (id, responses) = send(.exec(request))
+        let passed = DeadlineFlag()
+        let watch = deadline.map { deadline in
+            Watchdog.shared.arm(deadline) { [weak self] in
+                passed.set()
+                self?.cancel(id)
+                self?.stopWaiting(id)
+            }
+        }
+        defer { watch.map(Watchdog.shared.disarm) }
         var stdout = Data(), stderr = Data()
         var overflow = [false, false]
         let outcome: Result<ExitStatus, SandboxError> = await withTaskCancellationHandler {
@@ -45,7 +57,7 @@ extension GuestConnection {
                     return .failure(SandboxError(.protocolViolation, "the guest answered an exec with '\(response.type)'"))
                 }
             }
-            return .failure(SandboxError(.guestDied, "the sandbox ended during the call"))
+            return .failure(passed.isSet ? Self.deadlinePassed : SandboxError(.guestDied, "the sandbox ended during the call"))
         } onCancel: {
             cancel(id)
         }
@@ -54,17 +66,28 @@ extension GuestConnection {
     }
 
     /// Sends a file request and returns its final answer (`.file`, `.entries`, `.stat`,
-    /// `.ok`, or `.error` with the guest's reason, e.g. `path_escape`).
-    public func call(_ request: Request) async throws(SandboxError) -> Response {
-        let (_, responses) = send(request)
+    /// `.ok`, or `.error` with the guest's reason, e.g. `path_escape`). Past `deadline` it
+    /// throws `.deadlinePassed` without waiting for the guest.
+    public func call(_ request: Request, deadline: ContinuousClock.Instant? = nil) async throws(SandboxError) -> Response {
+        let (id, responses) = send(request)
+        let passed = DeadlineFlag()
+        let watch = deadline.map { deadline in
+            Watchdog.shared.arm(deadline) { [weak self] in
+                passed.set()
+                self?.stopWaiting(id)
+            }
+        }
+        defer { watch.map(Watchdog.shared.disarm) }
         for await response in responses where response.isFinal {
             if case .error(let error) = response, error.code == "guest_died" {
                 throw Self.sandboxError(error)
             }
             return response
         }
-        throw SandboxError(.guestDied, "the sandbox ended during the call")
+        throw passed.isSet ? Self.deadlinePassed : SandboxError(.guestDied, "the sandbox ended during the call")
     }
+
+    private static let deadlinePassed = SandboxError(.deadlinePassed, "the sandbox did not answer before the call's deadline")
 
     private static func append(_ data: Data, to buffer: inout Data, cap: Int) -> Bool {
         let room = cap - buffer.count
@@ -78,4 +101,11 @@ extension GuestConnection {
             ? SandboxError(.guestDied, error.message)
             : SandboxError(.protocolViolation, "guest error \(error.code): \(error.message)")
     }
+}
+
+/// Set once by the watchdog when a call's deadline passes; read by the call when its wait ends.
+private final class DeadlineFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+    func set() { value.store(true, ordering: .releasing) }
+    var isSet: Bool { value.load(ordering: .acquiring) }
 }

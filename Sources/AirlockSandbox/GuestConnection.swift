@@ -98,6 +98,12 @@ public final class GuestConnection: Sendable {
         return (id, stream)
     }
 
+    /// Ends the wait for request `id`'s answer here, without a word to the guest: its stream
+    /// finishes. Frames the guest still sends for it are dropped.
+    func stopWaiting(_ id: UInt64) {
+        state.withLock { $0.routes[id] }?.finish()
+    }
+
     /// Asks the guest to cancel a running exec (it sends TERM, then KILL after the grace).
     public func cancel(_ id: UInt64) {
         let cancelID = state.withLock { state -> UInt64 in

@@ -7,6 +7,7 @@ public struct SandboxError: Error, Sendable, Hashable, CustomStringConvertible {
         case startFailed      // the sandbox process failed before the guest greeted
         case guestDied        // the guest or the sandbox ended mid-call
         case protocolViolation // the guest sent something it must not
+        case deadlinePassed   // the harness stopped waiting for the answer (`deadline:` of a call)
     }
     public var kind: Kind
     public var message: String

@@ -9,6 +9,7 @@ extension PostgresStore {
         let time = now()
         let redactor = self.redactor
         let toolCalls = writes.toolCalls
+        let progress = writes.progress
         let changes = writes.runChanges
         let items = writes.ledger.map { LedgerItem(kind: $0.0, payload: $0.1) }
         return try await transaction { connection in
@@ -23,6 +24,16 @@ extension PostgresStore {
                     _ = try await changeToolCall(run: run, callID: callID, status: status, result: result, exitCode: exitCode,
                                                  finished: finished, now: time, connection)
                 }
+            }
+            if let progress {
+                // The counters alone, without reading the row back.
+                let rows = try await connection.query("""
+                    UPDATE runs SET steps = \(progress.steps), input_tokens = \(progress.inputTokens),
+                        output_tokens = \(progress.outputTokens), cost_usd = \(progress.costUSD),
+                        updated_at = \(Timestamp.rfc3339(time))
+                    WHERE id = \(run) RETURNING id
+                    """, logger: logger)
+                guard try await rows.collect().count > 0 else { throw StoreError.runNotFound(run) }
             }
             if !changes.isEmpty { _ = try await changeRun(run, now: time, { record in for change in changes { change(&record) } }, connection) }
             return try await appendLedger(run: run, items: items, now: now, connection)

@@ -59,6 +59,9 @@ extension PostgresStore {
     }
 
     public var sharedAcrossMachines: Bool { true }
+    /// A query suspends: the commit runs in a task of its own, so that a cancelled caller
+    /// (a run being stopped) cannot abandon it half-sent.
+    public var commitsInPlace: Bool { false }
 
     public func releaseRun(_ claim: RunClaim) async throws {
         try await statement { connection in

@@ -65,6 +65,7 @@ extension Store {
 
     /// One machine's file: its lock files say whether a local run's harness lives.
     public var sharedAcrossMachines: Bool { false }
+    public var commitsInPlace: Bool { true }
 
     public func releaseRun(_ claim: RunClaim) throws {
         try write { db in

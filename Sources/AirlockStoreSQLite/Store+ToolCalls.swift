@@ -55,6 +55,18 @@ extension Store {
         return record
     }
 
+    /// Inside a write: `changeToolCall` without reading the row back (a commit's writes).
+    func applyToolCallUpdate(run: String, callID: String, status: ToolCallStatus, result: String?, exitCode: Int?,
+                             finished: Bool, now: Date, _ db: Database) throws {
+        try db.cachedStatement(sql: """
+            UPDATE tool_calls SET status = ?, result = COALESCE(?, result), exit_code = COALESCE(?, exit_code),
+                finished_at = COALESCE(?, finished_at)
+            WHERE run_id = ? AND call_id = ?
+            """).execute(arguments: [status.rawValue, result.map { redactor.redact($0) }, exitCode,
+                                     finished ? Timestamp.rfc3339(now) : nil, run, callID])
+        guard db.changesCount > 0 else { throw StoreError.toolCallNotFound(run: run, callID: callID) }
+    }
+
     public func toolCall(run: String, callID: String) throws -> ToolCallRecord? {
         try read { db in try fetchToolCall(run: run, callID: callID, db) }
     }

@@ -39,6 +39,10 @@ public protocol RunStore: Sendable {
     /// Applies `writes` to `run` in one durable transaction (fenced like every write) and
     /// returns the ledger entries as stored: what the loop writes between two actions.
     func commit(run: String, _ writes: RunWrites, now: @Sendable () -> Date) async throws -> [LedgerEntry]
+    /// True when `commit` never suspends (it blocks instead, as SQLite does), so a cancelled
+    /// caller cannot cut it short: `Ledger` then calls it in place rather than in a task of
+    /// its own, which saves every commit a thread hand-off.
+    var commitsInPlace: Bool { get }
     /// Write transactions this store (and its fenced and redacting copies) committed.
     var commits: CommitCounter { get }
     /// A run's entries with `seq > after`, in seq order, as stored.

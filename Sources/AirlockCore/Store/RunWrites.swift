@@ -17,6 +17,9 @@ public struct RunWrites: Sendable {
     /// Applied in order, before the ledger entries (another table: the order only matters
     /// among writes to one call).
     public var toolCalls: [ToolCallWrite] = []
+    /// The run's counters, written straight to its row (with `updated_at`) before
+    /// `runChanges`: the per-step update, which needs no read of the row. The last one staged wins.
+    public var progress: RunProgress?
     /// Applied in order to the run's row; `updated_at` (and `finished_at`) as in `updateRun`.
     public var runChanges: [@Sendable (inout RunRecord) -> Void] = []
     /// Appended in order, chained to the run's last entry. Payloads already redacted.
@@ -34,12 +37,28 @@ public struct RunWrites: Sendable {
         self.ledger = ledger
     }
 
-    public var isEmpty: Bool { toolCalls.isEmpty && runChanges.isEmpty && ledger.isEmpty }
+    public var isEmpty: Bool { toolCalls.isEmpty && progress == nil && runChanges.isEmpty && ledger.isEmpty }
 
     /// `other` after these.
     public mutating func append(_ other: RunWrites) {
         toolCalls += other.toolCalls
+        progress = other.progress ?? progress
         runChanges += other.runChanges
         ledger += other.ledger
+    }
+}
+
+/// A run's counters as the runs table shows them while it runs.
+public struct RunProgress: Sendable, Equatable {
+    public var steps: Int
+    public var inputTokens: Int
+    public var outputTokens: Int
+    public var costUSD: Double
+
+    public init(steps: Int, inputTokens: Int, outputTokens: Int, costUSD: Double) {
+        self.steps = steps
+        self.inputTokens = inputTokens
+        self.outputTokens = outputTokens
+        self.costUSD = costUSD
     }
 }
