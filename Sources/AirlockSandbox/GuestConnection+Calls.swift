@@ -30,8 +30,9 @@ extension GuestConnection {
         let passed = DeadlineFlag()
         let watch = deadline.map { deadline in
             Watchdog.shared.arm(deadline) { [weak self] in
+                // No write here: the watchdog's thread serves every call of the process, and
+                // a write to a guest that stopped reading could block it.
                 passed.set()
-                self?.cancel(id)
                 self?.stopWaiting(id)
             }
         }
@@ -57,7 +58,9 @@ extension GuestConnection {
                     return .failure(SandboxError(.protocolViolation, "the guest answered an exec with '\(response.type)'"))
                 }
             }
-            return .failure(passed.isSet ? Self.deadlinePassed : SandboxError(.guestDied, "the sandbox ended during the call"))
+            guard passed.isSet else { return .failure(SandboxError(.guestDied, "the sandbox ended during the call")) }
+            cancel(id)
+            return .failure(Self.deadlinePassed)
         } onCancel: {
             cancel(id)
         }

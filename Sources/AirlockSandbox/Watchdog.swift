@@ -27,8 +27,9 @@ public final class Watchdog: @unchecked Sendable {
         self.linger = linger
     }
 
-    /// Calls `fire` (on the watchdog's thread: it must be quick) once `deadline` has passed,
-    /// unless `disarm` came first.
+    /// Calls `fire` once `deadline` has passed, unless `disarm` came first. It runs on the
+    /// watchdog's one thread, which serves every deadline of the process: it must be quick
+    /// and must never block (no I/O, no lock that I/O may hold).
     public func arm(_ deadline: ContinuousClock.Instant, _ fire: @escaping @Sendable () -> Void) -> Token {
         condition.lock()
         defer { condition.unlock() }
