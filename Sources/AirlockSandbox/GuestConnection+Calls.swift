@@ -27,16 +27,8 @@ extension GuestConnection {
                      onOutput: (@Sendable (OutputStream, Data) -> Void)? = nil) async throws(SandboxError) -> ExecResult {
         let cap = request.outputCap ?? ProtocolVersion.defaultOutputCap
         let (id, responses) = send(.exec(request))
-        let passed = DeadlineFlag()
-        let watch = deadline.map { deadline in
-            Watchdog.shared.arm(deadline) { [weak self] in
-                // No write here: the watchdog's thread serves every call of the process, and
-                // a write to a guest that stopped reading could block it.
-                passed.set()
-                self?.stopWaiting(id)
-            }
-        }
-        defer { watch.map(Watchdog.shared.disarm) }
+        let watch = CallDeadline(deadline, request: id, on: self)
+        defer { watch.disarm() }
         var stdout = Data(), stderr = Data()
         var overflow = [false, false]
         let outcome: Result<ExitStatus, SandboxError> = await withTaskCancellationHandler {
@@ -58,7 +50,7 @@ extension GuestConnection {
                     return .failure(SandboxError(.protocolViolation, "the guest answered an exec with '\(response.type)'"))
                 }
             }
-            guard passed.isSet else { return .failure(SandboxError(.guestDied, "the sandbox ended during the call")) }
+            guard watch.passed else { return .failure(SandboxError(.guestDied, "the sandbox ended during the call")) }
             cancel(id)
             return .failure(Self.deadlinePassed)
         } onCancel: {
@@ -73,21 +65,15 @@ extension GuestConnection {
     /// throws `.deadlinePassed` without waiting for the guest.
     public func call(_ request: Request, deadline: ContinuousClock.Instant? = nil) async throws(SandboxError) -> Response {
         let (id, responses) = send(request)
-        let passed = DeadlineFlag()
-        let watch = deadline.map { deadline in
-            Watchdog.shared.arm(deadline) { [weak self] in
-                passed.set()
-                self?.stopWaiting(id)
-            }
-        }
-        defer { watch.map(Watchdog.shared.disarm) }
+        let watch = CallDeadline(deadline, request: id, on: self)
+        defer { watch.disarm() }
         for await response in responses where response.isFinal {
             if case .error(let error) = response, error.code == "guest_died" {
                 throw Self.sandboxError(error)
             }
             return response
         }
-        throw passed.isSet ? Self.deadlinePassed : SandboxError(.guestDied, "the sandbox ended during the call")
+        throw watch.passed ? Self.deadlinePassed : SandboxError(.guestDied, "the sandbox ended during the call")
     }
 
     private static let deadlinePassed = SandboxError(.deadlinePassed, "the sandbox did not answer before the call's deadline")
@@ -106,9 +92,29 @@ extension GuestConnection {
     }
 }
 
-/// Set once by the watchdog when a call's deadline passes; read by the call when its wait ends.
-private final class DeadlineFlag: Sendable {
-    private let value = Atomic<Bool>(false)
-    func set() { value.store(true, ordering: .releasing) }
-    var isSet: Bool { value.load(ordering: .acquiring) }
+/// One call's deadline on the process's watchdog: once it passes, the call's wait ends and
+/// `passed` says why. The handler writes nothing to the guest: the watchdog's thread serves
+/// every call of the process, and a write to a guest that stopped reading could block it.
+private struct CallDeadline: Sendable {
+    private final class Flag: Sendable {
+        let value = Atomic<Bool>(false)
+    }
+    private let fired = Flag()
+    private let token: Watchdog.Token?
+
+    init(_ deadline: ContinuousClock.Instant?, request id: UInt64, on connection: GuestConnection) {
+        let fired = self.fired
+        token = deadline.map { deadline in
+            Watchdog.shared.arm(deadline) { [weak connection] in
+                fired.value.store(true, ordering: .releasing)
+                connection?.stopWaiting(id)
+            }
+        }
+    }
+
+    var passed: Bool { fired.value.load(ordering: .acquiring) }
+
+    func disarm() {
+        if let token { Watchdog.shared.disarm(token) }
+    }
 }
