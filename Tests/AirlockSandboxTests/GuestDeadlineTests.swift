@@ -100,12 +100,14 @@ struct GuestDeadlineTests {
     func answeredInTime() async throws {
         let guest = try SilentGuest()
         defer { guest.close() }
-        let call = Task { try await guest.connection.call(.listFiles(PathRequest(path: ".")), deadline: .now + .milliseconds(300)) }
+        // Room for the answer even when the whole suite loads both cores (300 ms was not).
+        let deadline = ContinuousClock.now + .seconds(3)
+        let call = Task { try await guest.connection.call(.listFiles(PathRequest(path: ".")), deadline: deadline) }
         let request = try await guest.nextRequest()
         try guest.answer(ResponseFrame(id: request.id, response: .ok))
         #expect(try await call.value == .ok)
         // Past the old deadline the connection still takes calls: no stray stop of a later one.
-        try await Task.sleep(for: .milliseconds(500))
+        try await Task.sleep(until: deadline + .milliseconds(200), clock: .continuous)
         let again = Task { try await guest.connection.call(.listFiles(PathRequest(path: "."))) }
         let second = try await guest.nextRequest()
         try guest.answer(ResponseFrame(id: second.id, response: .ok))
