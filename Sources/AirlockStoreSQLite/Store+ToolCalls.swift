@@ -37,25 +37,19 @@ extension Store {
         return record
     }
 
-    /// Inside a write: `updateToolCall`'s change.
+    /// Inside a write: `updateToolCall`'s change, and the row as it is after it.
     func changeToolCall(run: String, callID: String, status: ToolCallStatus, result: String?, exitCode: Int?,
                         finished: Bool, now: Date, _ db: Database) throws -> ToolCallRecord {
-        guard var record = try fetchToolCall(run: run, callID: callID, db) else {
+        try applyToolCallUpdate(run: run, callID: callID, status: status, result: result, exitCode: exitCode,
+                                finished: finished, now: now, db)
+        guard let record = try fetchToolCall(run: run, callID: callID, db) else {
             throw StoreError.toolCallNotFound(run: run, callID: callID)
         }
-        record.status = status
-        if let result { record.result = redactor.redact(result) }
-        if let exitCode { record.exitCode = exitCode }
-        if finished { record.finishedAt = Timestamp.rfc3339(now) }
-        try db.cachedStatement(sql: """
-            UPDATE tool_calls SET status = ?, result = ?, exit_code = ?, finished_at = ?
-            WHERE run_id = ? AND call_id = ?
-            """).execute(arguments: [record.status.rawValue, record.result, record.exitCode,
-                             record.finishedAt, run, callID])
         return record
     }
 
-    /// Inside a write: `changeToolCall` without reading the row back (a commit's writes).
+    /// Inside a write: moves a call to `status`; a given result or exit code replaces the stored
+    /// one, `finished` stamps `finished_at`. Nothing is read back (a commit's writes).
     func applyToolCallUpdate(run: String, callID: String, status: ToolCallStatus, result: String?, exitCode: Int?,
                              finished: Bool, now: Date, _ db: Database) throws {
         try db.cachedStatement(sql: """
