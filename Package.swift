@@ -159,6 +159,7 @@ let package = Package(
         .target(name: "AirlockStoreSQLite", dependencies: [
             "AirlockCore",
             .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "GRDBSQLite", package: "GRDB.swift"),
         ]),
 
         // The run store on PostgreSQL (shared by harness replicas), through postgres-nio.

@@ -39,6 +39,8 @@ compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 # gdb: scripts/test.sh prints the test process's threads if the suite ever hangs.
 command -v gdb >/dev/null 2>&1 || missing+=(gdb)
+# strace: the durability test counts the WAL fsyncs a run really makes.
+command -v strace >/dev/null 2>&1 || missing+=(strace)
 fi
 browser=0
 if [ "${AIRLOCK_SETUP_BROWSER:-0}" = 1 ] && ! command -v chromium >/dev/null 2>&1; then browser=1; fi

@@ -8,11 +8,13 @@ import GRDB
 ///
 /// Durability: the ledger is an audit record, and an entry that allows an action (a policy
 /// decision, an approval) must be on disk before the action happens, even across a power
-/// loss. WAL with `synchronous = FULL` fsyncs the WAL on every commit (NORMAL, GRDB's default
-/// for WAL, may lose the last commits on power loss), and every write call is its own transaction
-/// (`commit` groups the writes that lead up to one action). The one exception is a commit
-/// of writes that allow no action (`RunWrites.synced == false`): written, not fsync'd, until
-/// the next commit's fsync.
+/// loss. Every write call is its own transaction (`commit` groups the writes that lead up to
+/// one action), and the connection runs WAL with `synchronous = NORMAL`: a commit is written
+/// to the WAL, and `write` then fsyncs the WAL itself (`WALSync`) before it returns, which
+/// is what `synchronous = FULL` does inside COMMIT. The one exception is a commit of writes
+/// that allow no action (`RunWrites.synced == false`): written, not fsync'd, until the next
+/// commit's fsync. (Switching the pragma per commit cost more than the rest of such a commit:
+/// SQLite prepares a PRAGMA again every time it runs.)
 public final class Store: RunStore {
     public static let fileName = "airlock.sqlite"
 
@@ -25,6 +27,8 @@ public final class Store: RunStore {
     /// Set on a copy made by `fenced(_:)`.
     let fence: RunFence?
     public let commits: CommitCounter
+    /// Set once a WAL fsync failed: this process then writes nothing more (`WALSync`).
+    let syncFault: SyncFault
 
     public var location: String { databaseURL.path }
 
@@ -32,6 +36,7 @@ public final class Store: RunStore {
     public init(stateDirectory: URL, redactor: Redactor = Redactor()) throws {
         self.fence = nil
         self.commits = CommitCounter()
+        self.syncFault = SyncFault()
         self.stateDirectory = stateDirectory
         self.databaseURL = stateDirectory.appendingPathComponent(Self.fileName)
         self.redactor = redactor
@@ -44,7 +49,8 @@ public final class Store: RunStore {
             // Set on the connection itself: GRDB's own WAL setup would choose NORMAL.
             let mode = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
             guard mode == "wal" else { throw StoreError.walUnavailable(mode ?? "unknown") }
-            try db.execute(sql: "PRAGMA synchronous = FULL")
+            // Commits are written here and fsync'd by `write(synced:)`, not by SQLite.
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
         }
         self.database = try DatabaseQueue(path: databaseURL.path, configuration: config)
         // SQLite gives -wal and -shm the main file's mode, so this keeps all three private.
@@ -58,6 +64,7 @@ public final class Store: RunStore {
         self.redactor = redactor
         database = store.database
         commits = store.commits
+        syncFault = store.syncFault
         self.fence = fence
     }
 
@@ -87,6 +94,7 @@ public final class Store: RunStore {
         }
         defer { flock(fd, LOCK_UN) }
         try migrator.migrate(database)
+        try database.writeWithoutTransaction { try WALSync.sync($0) }
     }
 
     /// `AIRLOCK_STATE_DIR`, else `$XDG_STATE_HOME/airlock`, else `~/.local/state/airlock`.
@@ -110,26 +118,22 @@ public final class Store: RunStore {
     /// a power loss may drop it with everything after it, never corrupting the file): the
     /// next synced commit's fsync of the same WAL makes it durable.
     func write<T>(synced: Bool = true, _ body: (Database) throws -> T) throws -> T {
-        try database.writeWithoutTransaction { db in
+        try syncFault.check()
+        return try database.writeWithoutTransaction { db in
             var result: T?
-            if !synced { try db.cachedStatement(sql: "PRAGMA synchronous = NORMAL").execute() }
             // BEGIN and COMMIT as cached statements: GRDB's inTransaction parses both again
             // on every call, a tenth of a commit's CPU on tmpfs (`airlock-bench loop`).
-            let committed = Result {
-                try db.cachedStatement(sql: "BEGIN IMMEDIATE").execute()
-                do {
-                    result = try body(db)
-                    try db.cachedStatement(sql: "COMMIT").execute()
-                } catch {
-                    // A failed COMMIT (busy, disk full) can leave the transaction open.
-                    if db.isInsideTransaction { try? db.execute(sql: "ROLLBACK") }
-                    throw error
-                }
+            try db.cachedStatement(sql: "BEGIN IMMEDIATE").execute()
+            do {
+                result = try body(db)
+                try db.cachedStatement(sql: "COMMIT").execute()
+            } catch {
+                // A failed COMMIT (busy, disk full) can leave the transaction open.
+                if db.isInsideTransaction { try? db.execute(sql: "ROLLBACK") }
+                throw error
             }
-            // Back to FULL whatever happened: every other commit on this connection syncs.
-            if !synced { try db.cachedStatement(sql: "PRAGMA synchronous = FULL").execute() }
-            try committed.get()
             guard let result else { throw StoreError.internalError("transaction produced no result") }
+            if synced { try syncFault.sync { try WALSync.sync(db) } }
             commits.committed(synced: synced)
             return result
         }

@@ -20,7 +20,33 @@ import Testing
             (try String.fetchOne(db, sql: "PRAGMA journal_mode"), try Int.fetchOne(db, sql: "PRAGMA synchronous"))
         }
         #expect(journal == "wal")
-        #expect(synchronous == 2) // FULL
+        // NORMAL: a commit only writes the WAL; the store fsyncs it after the commits that
+        // need it (WALSyncCLITests counts those fsyncs in a real run).
+        #expect(synchronous == 1)
+    }
+
+    @Test("a failed WAL fsync stops every later write of the process, with the reason and the way on")
+    func failedSyncLatches() async throws {
+        let dir = try TempDir()
+        defer { dir.cleanUp() }
+        let store = try Store(stateDirectory: dir.url)
+        let run = try await store.createRun(task: "a", model: "script:x", workspace: "/w", config: .object([:]), now: Date())
+        try store.syncFault.check()
+        try store.syncFault.sync {}
+        try store.syncFault.check()
+        // The fault as WALSync reports it; a real EIO from fsync cannot be made on demand here.
+        #expect(throws: StoreError.self) {
+            try store.syncFault.sync { throw StoreError.unavailable("the fsync of the database's WAL failed (SQLite code 10)") }
+        }
+        do {
+            _ = try store.appendLedgerEntries(run: run.id, items: [(.runStarted, .object([:]))], now: { Date() })
+            Issue.record("a write after a failed fsync went through")
+        } catch let error as StoreError {
+            #expect("\(error)".contains("SQLite code 10") && "\(error)".contains("airlock resume"), "\(error)")
+        }
+        // Copies of the store (fenced, other redactor) share the fault.
+        #expect(throws: StoreError.self) { try (store.withRedactor(.none) as? Store)?.syncFault.check() }
+        #expect(try await store.ledgerEntries(run: run.id).isEmpty, "nothing was written after the fault")
     }
 
     @Test func listsNewestFirstAndResolvesPrefixes() async throws {
