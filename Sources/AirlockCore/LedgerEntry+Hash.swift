@@ -13,6 +13,7 @@ extension LedgerEntry {
     public static func canonicalBytes(run: String, seq: Int, time: String, kind: LedgerKind,
                                       payloadJSON: String) -> [UInt8] {
         var out: [UInt8] = []
+        out.reserveCapacity(payloadJSON.utf8.count + run.utf8.count + 96)
         out.append(contentsOf: #"{"kind":"#.utf8)
         CanonicalJSON.writeString(kind.rawValue, into: &out)
         out.append(contentsOf: #","payload":"#.utf8)
@@ -31,10 +32,16 @@ extension LedgerEntry {
     /// `prevHash` is not 64 hex digits.
     public static func computeHash(prevHash: String, canonicalBytes: [UInt8]) -> String? {
         guard let previous = hexBytes(prevHash), previous.count == 32 else { return nil }
+        return hex(digest(previous: previous, canonicalBytes: canonicalBytes))
+    }
+
+    /// The hash as bytes, from the previous hash as bytes: a chain of several entries
+    /// carries each digest on instead of writing it as hex and reading it back.
+    static func digest(previous: [UInt8], canonicalBytes: [UInt8]) -> [UInt8] {
         var hasher = SHA256()
         hasher.update(data: previous)
         hasher.update(data: canonicalBytes)
-        return hex(Array(hasher.finalize()))
+        return Array(hasher.finalize())
     }
 
     /// The hash this entry should have, recomputed from its own columns.

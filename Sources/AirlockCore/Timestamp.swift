@@ -3,8 +3,14 @@ import Foundation
 /// RFC 3339 UTC timestamps with milliseconds (`2026-11-29T13:45:01.123Z`): fixed width, so
 /// they sort as text, and exact to the millisecond, so the ledger's bytes are reproducible.
 public enum Timestamp {
+    /// Whole milliseconds since the epoch: what `rfc3339` writes, so two dates with the
+    /// same value have the same text.
+    public static func milliseconds(_ date: Date) -> Int64 {
+        Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+    }
+
     public static func rfc3339(_ date: Date = Date()) -> String {
-        let millis = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+        let millis = milliseconds(date)
         let (seconds, milli) = millis.quotientAndRemainder(dividingBy: 1000)
         var time = time_t(seconds)
         var parts = tm()

@@ -91,19 +91,31 @@ extension RunStore {
                              now: () -> Date) throws -> [LedgerEntry] {
         var seq = last?.seq ?? 0
         var prevHash = last?.hash ?? LedgerEntry.genesisHash
+        guard var previous = LedgerEntry.hexBytes(prevHash), previous.count == 32 else {
+            throw StoreError.internalError("stored prev hash of \(run) is not hex: \(prevHash)")
+        }
         var built: [LedgerEntry] = []
+        built.reserveCapacity(items.count)
+        var time = ""
+        var timeMillis: Int64?
         for (kind, payload) in items {
             seq += 1
-            // Taken inside the transaction so times never go backwards along the chain.
-            let time = Timestamp.rfc3339(now())
+            // Taken inside the transaction so times never go backwards along the chain;
+            // the entries of one commit mostly share a millisecond, and so its text.
+            let date = now()
+            let millis = Timestamp.milliseconds(date)
+            if millis != timeMillis {
+                time = Timestamp.rfc3339(date)
+                timeMillis = millis
+            }
             let payloadJSON = payload.canonicalJSON
             let bytes = LedgerEntry.canonicalBytes(run: run, seq: seq, time: time, kind: kind, payloadJSON: payloadJSON)
-            guard let hash = LedgerEntry.computeHash(prevHash: prevHash, canonicalBytes: bytes) else {
-                throw StoreError.internalError("stored prev hash of \(run) is not hex: \(prevHash)")
-            }
+            let digest = LedgerEntry.digest(previous: previous, canonicalBytes: bytes)
+            let hash = LedgerEntry.hex(digest)
             built.append(LedgerEntry(run: run, seq: seq, time: time, kind: kind, payloadJSON: payloadJSON,
                                      prevHash: prevHash, hash: hash))
             prevHash = hash
+            previous = digest
         }
         return built
     }
