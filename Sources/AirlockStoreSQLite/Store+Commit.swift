@@ -6,7 +6,7 @@ import GRDB
 extension Store {
     public func commit(run: String, _ writes: RunWrites, now: @Sendable () -> Date) throws -> [LedgerEntry] {
         guard !writes.isEmpty else { return [] }
-        return try write(synced: writes.synced) { db in
+        let entries = try write(synced: writes.synced) { db in
             try checkFence(run: run, db)
             let time = now()
             for change in writes.toolCalls {
@@ -22,6 +22,8 @@ extension Store {
             if !writes.runChanges.isEmpty { _ = try changeRun(run, now: time, { record in for change in writes.runChanges { change(&record) } }, db) }
             return try appendLedger(run: run, items: writes.ledger, now: now, db)
         }
+        ledgerTails.committed(run: run, entries)
+        return entries
     }
 
     /// Inside a write: the run's counters, without reading its row back.

@@ -29,6 +29,8 @@ public final class Store: RunStore {
     public let commits: CommitCounter
     /// Set once a WAL fsync failed: this process then writes nothing more (`WALSync`).
     let syncFault: SyncFault
+    /// Each run's last committed entry, as far as this process knows (`appendLedger`).
+    let ledgerTails: LedgerTails
 
     public var location: String { databaseURL.path }
 
@@ -37,6 +39,7 @@ public final class Store: RunStore {
         self.fence = nil
         self.commits = CommitCounter()
         self.syncFault = SyncFault()
+        self.ledgerTails = LedgerTails()
         self.stateDirectory = stateDirectory
         self.databaseURL = stateDirectory.appendingPathComponent(Self.fileName)
         self.redactor = redactor
@@ -65,6 +68,7 @@ public final class Store: RunStore {
         database = store.database
         commits = store.commits
         syncFault = store.syncFault
+        ledgerTails = store.ledgerTails
         self.fence = fence
     }
 

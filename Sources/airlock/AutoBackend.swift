@@ -4,15 +4,17 @@ import Synchronization
 /// `--sandbox auto`: the first tier of the ladder that starts a sandbox here. The choice is
 /// made by a real start (a probe can say yes where the start then fails, e.g. bwrap
 /// inside a container whose seccomp profile refuses user namespaces) and kept for the
-/// process, so a run's sandboxes all come from one tier.
+/// process, so a run's sandboxes all come from one tier. A tier's backend is made only when
+/// it is tried: each probes the host when made (cgroups, runtimes on PATH), and `airlock
+/// exec` pays for every probe in its start-up.
 final class AutoBackend: SandboxBackend, Sendable {
-    let candidates: [(tier: SandboxTier, backend: any SandboxBackend)]
+    let candidates: [(tier: SandboxTier, make: @Sendable () -> any SandboxBackend)]
     private let chosen = Mutex<(any SandboxBackend)?>(nil)
     /// Why each skipped tier was skipped, for the error when none works.
     private let skipped = Mutex<[String]>([])
 
-    init(candidates: [(SandboxTier, any SandboxBackend)]) {
-        self.candidates = candidates.map { (tier: $0.0, backend: $0.1) }
+    init(candidates: [(SandboxTier, @Sendable () -> any SandboxBackend)]) {
+        self.candidates = candidates.map { (tier: $0.0, make: $0.1) }
     }
 
     var name: String { chosen.withLock { $0?.name } ?? "auto" }
@@ -23,7 +25,8 @@ final class AutoBackend: SandboxBackend, Sendable {
     func start(_ configuration: SandboxConfiguration) async throws(SandboxError) -> any Sandbox {
         if let backend = chosen.withLock({ $0 }) { return try await backend.start(configuration) }
         var reasons: [String] = []
-        for (tier, backend) in candidates {
+        for (tier, make) in candidates {
+            let backend = make()
             do {
                 let sandbox = try await backend.start(configuration)
                 chosen.withLock { $0 = backend }

@@ -13,7 +13,7 @@ enum SandboxTiers {
         let timeout = startTimeout
         switch tier {
         case .auto:
-            return AutoBackend(candidates: SandboxTier.ladder.map { ($0, backend($0, runsc: runsc)) })
+            return AutoBackend(candidates: SandboxTier.ladder.map { tier in (tier, { backend(tier, runsc: runsc) }) })
         case .bwrap:
             var backend = BubblewrapBackend()
             backend.startTimeout = timeout

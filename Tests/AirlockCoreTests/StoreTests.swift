@@ -25,6 +25,27 @@ import Testing
         #expect(synchronous == 1)
     }
 
+    @Test("a process that appended to a run while another held its last entry in memory: the other chains after it, no fork, no gap")
+    func ledgerTailFromAnotherProcess() async throws {
+        let dir = try TempDir()
+        defer { dir.cleanUp() }
+        // Two stores on one file: two connections, as two processes have.
+        let first = try Store(stateDirectory: dir.url)
+        let second = try Store(stateDirectory: dir.url)
+        let run = try await first.createRun(task: "a", model: "script:x", workspace: "/w", config: .object([:]), now: Date())
+        for index in 0..<2 { _ = try first.appendLedgerEntries(run: run.id, items: [(.note, .object(["first": .int(index)]))], now: { Date() }) }
+        #expect(first.ledgerTails.tail(of: run.id)?.seq == 2)
+        _ = try second.appendLedgerEntries(run: run.id, items: (0..<3).map { (.note, .object(["second": .int($0)])) }, now: { Date() })
+        // `first` still holds seq 2 as the tail; its next commit meets seq 3 taken.
+        let entries = try first.commit(run: run.id, RunWrites(ledger: [(.note, .object(["first": .int(2)])), (.note, .object(["first": .int(3)]))]),
+                                       now: { Date() })
+        #expect(entries.map(\.seq) == [6, 7])
+        #expect(first.ledgerTails.tail(of: run.id)?.seq == 7)
+        let stored = try await first.ledgerEntries(run: run.id)
+        #expect(stored.map(\.seq) == Array(1...7))
+        #expect(try await first.verifyLedger(run: run.id).ok)
+    }
+
     @Test("a failed WAL fsync stops every later write of the process, with the reason and the way on")
     func failedSyncLatches() async throws {
         let dir = try TempDir()
