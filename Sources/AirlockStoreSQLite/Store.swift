@@ -49,7 +49,7 @@ public final class Store: RunStore {
         var config = Configuration()
         config.busyMode = .timeout(10)
         config.prepareDatabase { db in
-            // Set on the connection itself: GRDB's own WAL setup would choose NORMAL.
+            // Set on the connection itself, not through GRDB's WAL setup.
             let mode = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
             guard mode == "wal" else { throw StoreError.walUnavailable(mode ?? "unknown") }
             // Commits are written here and fsync'd by `write(synced:)`, not by SQLite.
