@@ -1,4 +1,5 @@
 import AirlockSandbox
+import CAirlockSys
 import Foundation
 import Glibc
 import Synchronization
@@ -16,24 +17,72 @@ public enum ExecutableLookup {
 
     /// stdout and stderr of `path arguments`, or nil when it cannot run or outlives `timeout`
     /// seconds (it is killed then: a hanging runtime must not hang `doctor`).
+    ///
+    /// Started and reaped here (fork/exec, poll, waitpid on this thread), not with
+    /// Foundation's `Process`: its exit is reported on a dispatch queue, and callers block in
+    /// Swift's concurrency pool (the backend's version, asked for each sandbox's ledger
+    /// entry; an OCI sandbox's teardown). With every pool thread blocked that way the report
+    /// never came, and each waited out its timeout: runs started side by side on this 2-core
+    /// machine stalled 5 s before their first step.
     public static func output(_ path: String, _ arguments: [String], timeout: Double = 5) -> String? {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        process.standardInput = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return nil }
-        let finished = DispatchSemaphore(value: 0)
-        process.terminationHandler = { _ in finished.signal() }
-        if finished.wait(timeout: .now() + timeout) == .timedOut {
-            Glibc.kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+        var pipe: [Int32] = [-1, -1]
+        guard airlock_pipe(&pipe, O_CLOEXEC) == 0 else { return nil }
+        let devNull = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        let environment = ProcessInfo.processInfo.environment.map { "\($0.key)=\($0.value)" }
+        var pid: pid_t = 0
+        let fdMap = [pipe[1], 1, pipe[1], 2] + (devNull >= 0 ? [devNull, 0] : [])
+        let started = withCStringArray([path] + arguments) { argv in
+            withCStringArray(environment) { envp in
+                fdMap.withUnsafeBufferPointer { fdMap in
+                    path.withCString { cPath in
+                        var options = airlock_spawn_options()
+                        options.path = cPath
+                        options.argv = UnsafePointer(argv)
+                        options.envp = UnsafePointer(envp)
+                        options.fd_map = fdMap.baseAddress
+                        options.fd_map_count = Int32(fdMap.count / 2)
+                        return airlock_spawn(&options, &pid)
+                    }
+                }
+            }
+        }
+        close(pipe[1])
+        if devNull >= 0 { close(devNull) }
+        guard started == 0 else {
+            close(pipe[0])
             return nil
         }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        return String(decoding: data, as: UTF8.self)
+        let (output, complete) = readToEnd(pipe[0], until: ContinuousClock.now + .milliseconds(Int(timeout * 1000)))
+        close(pipe[0])
+        if !complete { kill(pid, SIGKILL) }
+        var status: Int32 = 0
+        _ = airlock_wait4(pid, &status, 0, nil)
+        return complete ? String(decoding: output, as: UTF8.self) : nil
+    }
+
+    /// Everything `fd` yields until its end (true), or what came before `deadline` (false).
+    private static func readToEnd(_ fd: Int32, until deadline: ContinuousClock.Instant) -> ([UInt8], Bool) {
+        var output: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let left = deadline - ContinuousClock.now
+            guard left > .zero else { return (output, false) }
+            var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            let ready = poll(&entry, 1, Int32(max(1, left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000)))
+            if ready < 0 {
+                if errno == EINTR { continue }
+                return (output, false)
+            }
+            if ready == 0 { continue }
+            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count > 0 {
+                output += buffer[0..<count]
+            } else if count == 0 {
+                return (output, true)
+            } else if errno != EINTR && errno != EAGAIN {
+                return (output, false)
+            }
+        }
     }
 
     /// The first line of `--version`, trimmed.
@@ -43,13 +92,15 @@ public enum ExecutableLookup {
         }
     }
 
-    private static let versions = Mutex<[String: String]>([:])
+    private static let versions = Mutex<[String: String?]>([:])
 
-    /// `version(path)`, asked once per process (the ledger names it for every sandbox).
+    /// `version(path)`, asked once per process (the ledger names it for every sandbox). A
+    /// tool that gave no version is not asked again either: it would cost every sandbox a
+    /// process, and its timeout if it hangs.
     public static func cachedVersion(_ path: String) -> String? {
         if let known = versions.withLock({ $0[path] }) { return known }
-        guard let found = version(path) else { return nil }
-        versions.withLock { $0[path] = found }
+        let found = version(path)
+        versions.withLock { $0[path] = .some(found) }
         return found
     }
 }
