@@ -31,20 +31,8 @@ public enum ExecutableLookup {
         let environment = ProcessInfo.processInfo.environment.map { "\($0.key)=\($0.value)" }
         var pid: pid_t = 0
         let fdMap = [pipe[1], 1, pipe[1], 2] + (devNull >= 0 ? [devNull, 0] : [])
-        let started = withCStringArray([path] + arguments) { argv in
-            withCStringArray(environment) { envp in
-                fdMap.withUnsafeBufferPointer { fdMap in
-                    path.withCString { cPath in
-                        var options = airlock_spawn_options()
-                        options.path = cPath
-                        options.argv = UnsafePointer(argv)
-                        options.envp = UnsafePointer(envp)
-                        options.fd_map = fdMap.baseAddress
-                        options.fd_map_count = Int32(fdMap.count / 2)
-                        return airlock_spawn(&options, &pid)
-                    }
-                }
-            }
+        let started = withSpawnOptions(argv: [path] + arguments, environment: environment, fdMap: fdMap) {
+            airlock_spawn(&$0, &pid)
         }
         close(pipe[1])
         if devNull >= 0 { close(devNull) }

@@ -118,46 +118,34 @@ package struct SpawnOutcome: Sendable {
 private func forkExec(argv: [String], cgroupProcs: [String], cgroupFD: Int32, fdMap: [Int32],
                       identity: SandboxIdentity, confinement: Confinement?, mounts: RootMounts) -> SpawnOutcome {
     var pid: pid_t = 0
-    var options = airlock_spawn_options()
     let environment = confinement?.environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" } ?? []
     // strdup'd for the life of this call: the child reads them between fork and exec.
     let strings = [mounts.source, mounts.target, mounts.overlay?.idmapSource, mounts.overlay?.idmapTarget,
                    mounts.overlay?.options].map { $0.flatMap { strdup($0) } }
     defer { strings.forEach { free($0) } }
-    options.bind_source = UnsafePointer(strings[0])
-    options.bind_target = UnsafePointer(strings[1])
-    options.idmap_source = UnsafePointer(strings[2])
-    options.idmap_target = UnsafePointer(strings[3])
-    options.overlay_options = UnsafePointer(strings[4])
-    options.idmap_userns_fd = mounts.overlay?.usernsFD ?? -1
-    let result = withCStringArray(argv) { cArgv -> Int32 in
-        withCStringArray(environment) { cEnv -> Int32 in
-            withCStringArray(cgroupProcs) { cProcs -> Int32 in
-                fdMap.withUnsafeBufferPointer { mapBuffer -> Int32 in
-                    argv[0].withCString { path -> Int32 in
-                        options.path = path
-                        options.argv = UnsafePointer(cArgv)
-                        options.envp = UnsafePointer(cEnv)
-                        options.fd_map = mapBuffer.baseAddress
-                        options.fd_map_count = Int32(fdMap.count / 2)
-                        options.cgroup_procs = cgroupProcs.isEmpty ? nil : UnsafeRawPointer(cProcs)
-                            .assumingMemoryBound(to: UnsafePointer<CChar>?.self)
-                        options.change_ids = identity.changesIDs ? 1 : 0
-                        options.uid = identity.uid
-                        options.gid = identity.gid
-                        options.parent_death_signal = SIGKILL
-                        options.cgroup_fd = cgroupFD
-                        guard let confinement else { return airlock_spawn(&options, &pid) }
-                        options.new_session = 1
-                        options.parent_death_signal = confinement.parentDeathSignal
-                        return confinement.withC { confine in
-                            (confinement.workingDirectory ?? "/").withCString { cwd in
-                                options.cwd = confinement.workingDirectory == nil ? nil : cwd
-                                options.confine = confine
-                                return airlock_spawn(&options, &pid)
-                            }
-                        }
-                    }
+    let result = withSpawnOptions(argv: argv, environment: environment, fdMap: fdMap) { options in
+        options.bind_source = UnsafePointer(strings[0])
+        options.bind_target = UnsafePointer(strings[1])
+        options.idmap_source = UnsafePointer(strings[2])
+        options.idmap_target = UnsafePointer(strings[3])
+        options.overlay_options = UnsafePointer(strings[4])
+        options.idmap_userns_fd = mounts.overlay?.usernsFD ?? -1
+        return withCStringArray(cgroupProcs) { cProcs -> Int32 in
+            options.cgroup_procs = cgroupProcs.isEmpty ? nil : UnsafeRawPointer(cProcs)
+                .assumingMemoryBound(to: UnsafePointer<CChar>?.self)
+            options.change_ids = identity.changesIDs ? 1 : 0
+            options.uid = identity.uid
+            options.gid = identity.gid
+            options.parent_death_signal = SIGKILL
+            options.cgroup_fd = cgroupFD
+            guard let confinement else { return airlock_spawn(&options, &pid) }
+            options.new_session = 1
+            options.parent_death_signal = confinement.parentDeathSignal
+            return confinement.withC { confine in
+                (confinement.workingDirectory ?? "/").withCString { cwd in
+                    options.cwd = confinement.workingDirectory == nil ? nil : cwd
+                    options.confine = confine
+                    return airlock_spawn(&options, &pid)
                 }
             }
         }
@@ -171,6 +159,28 @@ package func aboveStdio(_ fd: Int32) -> Int32 {
     let moved = fcntl(fd, F_DUPFD_CLOEXEC, 3)
     close(fd)
     return moved
+}
+
+/// Spawn options for `argv` (its first element is the program's path) with `environment`
+/// as the child's whole environment and `fdMap`'s (source, target) pairs installed; `spawn`
+/// sets the rest and calls `airlock_spawn` while the C strings live.
+package func withSpawnOptions(argv: [String], environment: [String], fdMap: [Int32],
+                              _ spawn: (inout airlock_spawn_options) -> Int32) -> Int32 {
+    withCStringArray(argv) { cArgv in
+        withCStringArray(environment) { cEnv in
+            fdMap.withUnsafeBufferPointer { mapBuffer in
+                argv[0].withCString { path in
+                    var options = airlock_spawn_options()
+                    options.path = path
+                    options.argv = UnsafePointer(cArgv)
+                    options.envp = UnsafePointer(cEnv)
+                    options.fd_map = mapBuffer.baseAddress
+                    options.fd_map_count = Int32(fdMap.count / 2)
+                    return spawn(&options)
+                }
+            }
+        }
+    }
 }
 
 /// Calls `body` with a NULL-terminated C array of the strings.

@@ -145,22 +145,10 @@ struct RawRuntime {
         defer { close(null) }
         var pid: pid_t = 0
         let map: [Int32] = [null, 0, null, 1, null, 2]
-        let rc = withCStringArray(full) { cArgv in
-            withCStringArray(["PATH=/usr/sbin:/usr/bin:/sbin:/bin"]) { cEnv in
-                map.withUnsafeBufferPointer { mapBuffer in
-                    full[0].withCString { path in
-                        confinement.withC { confine in
-                            var options = airlock_spawn_options()
-                            options.path = path
-                            options.argv = UnsafePointer(cArgv)
-                            options.envp = UnsafePointer(cEnv)
-                            options.fd_map = mapBuffer.baseAddress
-                            options.fd_map_count = 3
-                            options.confine = confine
-                            return airlock_spawn(&options, &pid)
-                        }
-                    }
-                }
+        let rc = withSpawnOptions(argv: full, environment: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"], fdMap: map) { options in
+            confinement.withC { confine in
+                options.confine = confine
+                return airlock_spawn(&options, &pid)
             }
         }
         guard rc == 0 else { throw BenchError("\(full[0]): \(String(cString: strerror(rc)))") }
