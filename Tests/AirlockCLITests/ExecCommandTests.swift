@@ -66,6 +66,20 @@ struct ExecCommandTests {
         #expect(ok.status == 0, "stderr: \(ok.stderr)")
     }
 
+    @Test("a command's status 64 is its own, not a usage error's 2")
+    func status64() async throws {
+        let workspace = try CLIWorkspace()
+        defer { workspace.remove() }
+        // 64 is ArgumentParser's code for a validation failure: main once mistook the
+        // command's 64 for one and exited 2. Both parsers' paths (--state-dir is left to
+        // ArgumentParser) must pass it through.
+        for options in [[], ["--state-dir", workspace.path + "/state"]] {
+            let outcome = try await workspace.exec(["sh", "-c", "exit 64"], options: options)
+            #expect(outcome.status == 64, "options \(options), stderr: \(outcome.stderr)")
+            #expect(outcome.stderr.isEmpty, "options \(options)")
+        }
+    }
+
     @Test("a timeout exits 124")
     func timeout() async throws {
         let workspace = try CLIWorkspace()
