@@ -246,7 +246,7 @@ let package = Package(
             "AirlockSandboxHost", "AirlockBubblewrap", "AirlockLandlock", "AirlockOCI",
         ]),
         .testTarget(name: "AirlockCLITests", dependencies: [
-            "AirlockCore", "AirlockTestSupport", "AirlockOTLP", "AirlockStoreSQLite", "AirlockStorePostgres",
+            "airlock", "AirlockCore", "AirlockTestSupport", "AirlockOTLP", "AirlockStoreSQLite", "AirlockStorePostgres",
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             .product(name: "CompressNIO", package: "compress-nio"),
             .product(name: "NIOCore", package: "swift-nio"),

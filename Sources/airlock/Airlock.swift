@@ -29,6 +29,12 @@ struct Airlock: AsyncParsableCommand {
         // --generate-completion-script, about 2 ms of each `airlock exec` (measured).
         let arguments = Array(CommandLine.arguments.dropFirst())
         let execOnly = arguments.first == ExecCommand._commandName
+        if execOnly, let invocation = ExecFastPath.parse(Array(arguments.dropFirst())) {
+            let runner = ExecRunner(configuration: invocation.configuration(), command: invocation.command,
+                                    timeoutMs: invocation.timeoutMs, json: invocation.json,
+                                    backend: SandboxTiers.backend(invocation.tier))
+            Foundation.exit(await runner.run())
+        }
         let root: any ParsableCommand.Type = execOnly ? ExecCommand.self : Airlock.self
         do {
             var command = try root.parseAsRoot(execOnly ? Array(arguments.dropFirst()) : arguments)

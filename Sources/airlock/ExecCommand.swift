@@ -77,8 +77,16 @@ struct ExecCommand: AsyncParsableCommand {
         }
     }
 
+    /// The parsed flags as plain values (what `ExecFastPath` builds from argv directly).
+    var invocation: ExecInvocation {
+        ExecInvocation(workspace: workspace, tier: sandbox.tier, memoryBytes: memory?.bytes, pids: pids, cpus: cpus,
+                       timeoutMs: timeout?.milliseconds, tmpSizeBytes: tmpSize?.bytes, environment: environment,
+                       json: json, command: command)
+    }
+
     func run() async throws {
-        var configuration = SandboxConfiguration(workspace: workspace ?? FileManager.default.currentDirectoryPath)
+        let invocation = invocation
+        var configuration = invocation.configuration()
         do {
             // On the kubernetes tier --image is a registry reference the cluster pulls.
             if sandbox.tier != .kubernetes {
@@ -88,19 +96,14 @@ struct ExecCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("airlock: \(error.description)\n".utf8))
             throw ExitCode(125)
         }
-        configuration.limits = ResourceLimits(memoryBytes: memory?.bytes, pids: pids, cpus: cpus)
-        if let tmpSize { configuration.tmpSize = tmpSize.bytes }
-        for entry in environment {
-            let parts = entry.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            configuration.environment[String(parts[0])] = parts.count > 1 ? String(parts[1]) : ""
-        }
         let settings: EgressSettings?
         do { settings = try egress.settings() } catch let error as CLIError {
             FileHandle.standardError.write(Data("airlock: \(error.description)\n".utf8))
             throw ExitCode(2)
         }
-        var runner = ExecRunner(configuration: configuration, command: command,
-                                timeoutMs: timeout?.milliseconds, json: json, backend: sandbox.backend(image: image.image))
+        var runner = ExecRunner(configuration: configuration, command: invocation.command,
+                                timeoutMs: invocation.timeoutMs, json: invocation.json,
+                                backend: sandbox.backend(image: image.image))
         if let settings {
             runner.egress = settings
             runner.secretValues = egress.secretValues
