@@ -74,7 +74,7 @@ let package = Package(
         // Host-side pieces the backends share: cgroups, seccomp, spawning, the sandbox uid,
         // the staged guest binary, host probing.
         .target(name: "AirlockSandboxHost",
-                dependencies: ["AirlockSandbox", "AirlockProtocol", "CAirlockSys", "CAirlockSeccomp"]),
+                dependencies: ["AirlockSandbox", "AirlockProtocol", "AirlockStreams", "CAirlockSys", "CAirlockSeccomp"]),
         // Backends, one module each (only `airlock`, the bench and tests wire them).
         .target(name: "AirlockBubblewrap",
                 dependencies: ["AirlockSandbox", "AirlockSandboxHost", "AirlockProtocol", "CAirlockSys"]),

@@ -2,7 +2,11 @@ import AirlockProtocol
 import AirlockSandbox
 import AirlockSandboxHost
 import CAirlockSys
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Glibc
 
 /// The default backend: bubblewrap with every namespace, seccomp, cgroup limits, and an

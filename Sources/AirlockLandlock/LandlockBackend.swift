@@ -1,7 +1,11 @@
 import AirlockSandbox
 import AirlockSandboxHost
 import CAirlockSys
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Glibc
 
 /// The tier that needs no namespaces: the guest runs as a plain host process confined by

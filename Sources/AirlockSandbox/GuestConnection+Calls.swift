@@ -1,5 +1,9 @@
 import AirlockProtocol
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Synchronization
 
 /// The result of one exec, collected. Output is capped here too, whatever the guest sends.

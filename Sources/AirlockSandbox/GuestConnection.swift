@@ -1,7 +1,11 @@
 import AirlockProtocol
 import AirlockStreams
 import CAirlockSys
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Glibc
 import Synchronization
 
@@ -40,9 +44,7 @@ public final class GuestConnection: Sendable {
     public init(input: Int32, output: Int32) {
         self.input = input
         self.output = output
-        let thread = Thread { [self] in readLoop() }
-        thread.name = "airlock-guest-reader"
-        thread.start()
+        OSThread.start(name: "airlock-guest-reader") { [self] in readLoop() }
     }
 
     public func setObserver(_ observer: Observer?) {

@@ -1,4 +1,5 @@
-import Foundation
+import AirlockStreams
+import Glibc
 
 /// Deadlines for the whole process, checked by one thread every `tick` while any is armed
 /// (and for `linger` after the last, so a busy loop never puts it to sleep and wakes it again).
@@ -16,7 +17,7 @@ public final class Watchdog: @unchecked Sendable {
     private let tick: Duration
     private let linger: Duration
     // Guarded by `condition`.
-    private let condition = NSCondition()
+    private let condition = ConditionLock()
     private var armed: [UInt64: (deadline: ContinuousClock.Instant, fire: @Sendable () -> Void)] = [:]
     private var next: UInt64 = 0
     private var running = false
@@ -37,9 +38,7 @@ public final class Watchdog: @unchecked Sendable {
         armed[next] = (deadline, fire)
         if !running {
             running = true
-            let thread = Thread { [self] in watch() }
-            thread.name = "airlock-watchdog"
-            thread.start()
+            OSThread.start(name: "airlock-watchdog") { [self] in watch() }
         } else if asleep {
             condition.signal()
         }
@@ -64,7 +63,7 @@ public final class Watchdog: @unchecked Sendable {
                 }
             }
             condition.unlock()
-            Thread.sleep(forTimeInterval: Double(tick.components.attoseconds) / 1e18 + Double(tick.components.seconds))
+            usleep(UInt32(tick.components.seconds) * 1_000_000 + UInt32(tick.components.attoseconds / 1_000_000_000_000))
             condition.lock()
             let now = ContinuousClock.now
             let due = armed.filter { $0.value.deadline <= now }

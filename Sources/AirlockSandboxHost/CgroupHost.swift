@@ -1,5 +1,9 @@
 import AirlockSandbox
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Glibc
 
 /// What this host offers for cgroups, read from /proc/self/mounts and /proc/self/cgroup.

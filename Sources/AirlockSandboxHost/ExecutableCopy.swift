@@ -1,4 +1,3 @@
-import Foundation
 import Glibc
 
 /// Copies a file that will be executed, in a child process (`cp`).
@@ -11,20 +10,11 @@ import Glibc
 package enum ExecutableCopy {
     package static func copy(_ source: String, to target: String) throws(SandboxErrorProxy) {
         guard let cp = ExecutableLookup.find("cp") else { throw SandboxErrorProxy("cp was not found on PATH") }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: cp)
-        process.arguments = ["--", source, target]
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        let errors = Pipe()
-        process.standardError = errors
-        do { try process.run() } catch { throw SandboxErrorProxy("cannot run cp: \(error)") }
-        let message = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationReason == .exit, process.terminationStatus == 0 else {
-            throw SandboxErrorProxy("cp \(source) \(target) failed: "
-                + String(decoding: message, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+        // No timeout: a slow disk makes a slow copy, not a failed one.
+        guard let run = ExecutableLookup.run(cp, ["--", source, target], timeout: nil) else {
+            throw SandboxErrorProxy("cannot run cp")
         }
+        guard run.succeeded else { throw SandboxErrorProxy("cp \(source) \(target) failed: " + run.output.trimmingSpaces) }
         chmod(target, 0o755)
     }
 }

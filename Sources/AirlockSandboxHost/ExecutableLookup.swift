@@ -1,6 +1,10 @@
 import AirlockSandbox
 import CAirlockSys
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Glibc
 import Synchronization
 
@@ -25,6 +29,21 @@ public enum ExecutableLookup {
     /// never came, and each waited out its timeout: runs started side by side on this 2-core
     /// machine stalled 5 s before their first step.
     public static func output(_ path: String, _ arguments: [String], timeout: Double = 5) -> String? {
+        run(path, arguments, timeout: timeout)?.output
+    }
+
+    /// What one run of a host tool gave: its wait status and its stdout and stderr together.
+    public struct ToolRun: Sendable {
+        public var waitStatus: Int32
+        public var output: String
+        /// Exited on its own with status 0.
+        public var succeeded: Bool { airlock_wifexited(waitStatus) != 0 && airlock_wexitstatus(waitStatus) == 0 }
+    }
+
+    /// Runs `path arguments` with stdin on /dev/null, as `output` does; nil when it cannot
+    /// run or outlives `timeout` seconds (then it is killed). A nil timeout waits as long as
+    /// the tool takes (an `rm -rf` of a large tree).
+    public static func run(_ path: String, _ arguments: [String], timeout: Double?) -> ToolRun? {
         var pipe: [Int32] = [-1, -1]
         guard airlock_pipe(&pipe, O_CLOEXEC) == 0 else { return nil }
         let devNull = open("/dev/null", O_RDONLY | O_CLOEXEC)
@@ -40,23 +59,27 @@ public enum ExecutableLookup {
             close(pipe[0])
             return nil
         }
-        let (output, complete) = readToEnd(pipe[0], until: ContinuousClock.now + .milliseconds(Int(timeout * 1000)))
+        let (output, complete) = readToEnd(pipe[0], until: timeout.map { ContinuousClock.now + .milliseconds(Int($0 * 1000)) })
         close(pipe[0])
         if !complete { kill(pid, SIGKILL) }
         var status: Int32 = 0
         _ = airlock_wait4(pid, &status, 0, nil)
-        return complete ? String(decoding: output, as: UTF8.self) : nil
+        return complete ? ToolRun(waitStatus: status, output: String(decoding: output, as: UTF8.self)) : nil
     }
 
     /// Everything `fd` yields until its end (true), or what came before `deadline` (false).
-    private static func readToEnd(_ fd: Int32, until deadline: ContinuousClock.Instant) -> ([UInt8], Bool) {
+    private static func readToEnd(_ fd: Int32, until deadline: ContinuousClock.Instant?) -> ([UInt8], Bool) {
         var output: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
-            let left = deadline - ContinuousClock.now
-            guard left > .zero else { return (output, false) }
+            var waitMs: Int32 = -1
+            if let deadline {
+                let left = deadline - ContinuousClock.now
+                guard left > .zero else { return (output, false) }
+                waitMs = Int32(max(1, left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000))
+            }
             var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            let ready = poll(&entry, 1, Int32(max(1, left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000)))
+            let ready = poll(&entry, 1, waitMs)
             if ready < 0 {
                 if errno == EINTR { continue }
                 return (output, false)
@@ -76,7 +99,7 @@ public enum ExecutableLookup {
     /// The first line of `--version`, trimmed.
     public static func version(_ path: String, flag: String = "--version") -> String? {
         output(path, [flag])?.split(whereSeparator: \.isNewline).first.map {
-            $0.trimmingCharacters(in: .whitespaces)
+            String($0).trimmingSpaces
         }
     }
 

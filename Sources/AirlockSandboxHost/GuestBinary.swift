@@ -1,5 +1,9 @@
 import AirlockSandbox
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Glibc
 
 /// Finds the guest executable and, when the sandbox runs as another uid, stages a copy
@@ -10,10 +14,10 @@ package enum GuestBinary {
         if let explicit { candidates.append(explicit) }
         if let fromEnv = ProcessInfo.processInfo.environment["AIRLOCK_GUEST"] { candidates.append(fromEnv) }
         if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
-            let directory = (exe as NSString).deletingLastPathComponent
+            let directory = HostPath.directory(of: exe)
             candidates.append(directory + "/airlock-guest")
             // Test bundles live one level down in some layouts.
-            candidates.append((directory as NSString).deletingLastPathComponent + "/airlock-guest")
+            candidates.append(HostPath.directory(of: directory) + "/airlock-guest")
         }
         for candidate in candidates where access(candidate, X_OK) == 0 { return candidate }
         throw SandboxError(.unavailable, "the guest executable airlock-guest was not found (looked in: \(candidates.joined(separator: ", ")))",

@@ -1,5 +1,9 @@
 import AirlockSandbox
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Glibc
 
 /// The guest with its own loader and libraries, for image sandboxes: bound at /.airlock
@@ -17,7 +21,7 @@ package struct GuestBundle: Sendable, Hashable {
     package static func stage(_ guest: String) throws(SandboxError) -> GuestBundle {
         var info = stat()
         guard stat(guest, &info) == 0 else { throw SandboxError(.unavailable, "cannot stat the guest \(guest)") }
-        let base = geteuid() == 0 ? "/run/airlock/bin" : NSTemporaryDirectory() + "/airlock-\(geteuid())"
+        let base = geteuid() == 0 ? "/run/airlock/bin" : HostPath.temporaryDirectory + "airlock-\(geteuid())"
         let directory = "\(base)/guest-bundle-\(info.st_size)-\(info.st_mtim.tv_sec)-\(info.st_mtim.tv_nsec)"
         let found: GuestLibraries?
         do { found = try GuestLibraries.resolve(guest) } catch {
@@ -26,7 +30,7 @@ package struct GuestBundle: Sendable, Hashable {
         let libraries = (loader: found?.loader, all: found.map { [$0.loader] + $0.libraries } ?? [])
         let command: [String]
         if let loader = libraries.loader {
-            command = ["\(inside)/lib/\((loader as NSString).lastPathComponent)", "--library-path", "\(inside)/lib",
+            command = ["\(inside)/lib/\(HostPath.lastComponent(loader))", "--library-path", "\(inside)/lib",
                        "\(inside)/airlock-guest"]
         } else {
             command = ["\(inside)/airlock-guest"]
@@ -42,7 +46,7 @@ package struct GuestBundle: Sendable, Hashable {
             // The guest and the loader are executed: copied out of process (see ExecutableCopy).
             try ExecutableCopy.copy(guest, to: temporary + "/airlock-guest")
             for library in libraries.all {
-                let target = temporary + "/lib/" + (library as NSString).lastPathComponent
+                let target = temporary + "/lib/" + HostPath.lastComponent(library)
                 // The real file, not the symlink chain the host keeps (libstdc++.so.6 → …6.0.30).
                 guard let resolved = realpath(library, nil) else {
                     throw SandboxError(.unavailable, "cannot resolve \(library) for the guest bundle")

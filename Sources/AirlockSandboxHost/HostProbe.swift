@@ -1,6 +1,10 @@
 import AirlockSandbox
 import CAirlockSys
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Glibc
 
 /// Facts about this host for `airlock doctor`.
@@ -18,9 +22,9 @@ public struct HostProbe: Sendable {
         let bwrap = ExecutableLookup.find("bwrap")
         let version = bwrap.flatMap { ExecutableLookup.version($0) }
         let clone = (try? String(contentsOfFile: "/proc/sys/kernel/unprivileged_userns_clone", encoding: .utf8))?
-            .trimmingCharacters(in: .whitespacesAndNewlines)
+            .trimmingSpaces
         let maxNamespaces = (try? String(contentsOfFile: "/proc/sys/user/max_user_namespaces", encoding: .utf8))?
-            .trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
+            .trimmingSpaces ?? "?"
         let userns = airlock_probe_userns() != 0
         let detail = "\(userns ? "available" : "refused") (max_user_namespaces=\(maxNamespaces)"
             + (clone.map { ", unprivileged_userns_clone=\($0)" } ?? "") + ")"

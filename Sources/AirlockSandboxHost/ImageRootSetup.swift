@@ -1,6 +1,10 @@
 import AirlockSandbox
 import CAirlockSys
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Glibc
 
 /// Gets an image tree ready for one sandbox: a private copy when the root is writable
@@ -42,7 +46,7 @@ package struct ImageRootSetup: Sendable {
         if image.writable != .readOnly {
             let clock = ContinuousClock()
             let began = clock.now
-            let scratch = image.scratchDirectory ?? NSTemporaryDirectory()
+            let scratch = image.scratchDirectory ?? HostPath.temporaryDirectory
             let target = "\(scratch)/\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
             try run("/bin/cp", ["-a", "--reflink=auto", image.rootfs, target])
             copy = target
@@ -80,7 +84,7 @@ package struct ImageRootSetup: Sendable {
     /// Only a root harness can idmap the store's root-owned tree to the sandbox uid; any
     /// failure here falls back to the copy.
     static func overlaySetup(_ image: ImageRoot, identity: SandboxIdentity) throws(SandboxError) -> ImageRootSetup {
-        let scratch = image.scratchDirectory ?? NSTemporaryDirectory()
+        let scratch = image.scratchDirectory ?? HostPath.temporaryDirectory
         let directory = "\(scratch)/\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
         guard !directory.contains(","), !directory.contains(":"),
               mkdir(directory, 0o711) == 0, mkdir(directory + "/upper", 0o755) == 0, mkdir(directory + "/work", 0o700) == 0,
@@ -110,26 +114,15 @@ package struct ImageRootSetup: Sendable {
     }
 
     package static func remove(_ path: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/rm")
-        process.arguments = ["-rf", "--one-file-system", path]
-        try? process.run()
-        process.waitUntilExit()
+        _ = ExecutableLookup.run("/bin/rm", ["-rf", "--one-file-system", path], timeout: nil)
     }
 
     private static func run(_ tool: String, _ arguments: [String]) throws(SandboxError) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: tool)
-        process.arguments = arguments
-        let errors = Pipe()
-        process.standardError = errors
-        do { try process.run() } catch {
-            throw SandboxError(.startFailed, "cannot run \(tool): \(error)")
+        guard let run = ExecutableLookup.run(tool, arguments, timeout: nil) else {
+            throw SandboxError(.startFailed, "cannot run \(tool)")
         }
-        let detail = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw SandboxError(.startFailed, "preparing the image root failed: \(tool) \(detail.prefix(300))")
+        guard run.succeeded else {
+            throw SandboxError(.startFailed, "preparing the image root failed: \(tool) \(run.output.prefix(300))")
         }
     }
 }

@@ -1,5 +1,11 @@
 import AirlockSandbox
+import AirlockStreams
+import Dispatch
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Glibc
 import Synchronization
 
@@ -61,15 +67,15 @@ package final class ProcessSandbox: Sandbox, @unchecked Sendable {
         // The kill blocks (cgroupfs writes, waiting for the reaper): it gets its own thread
         // so it never holds one of the few threads Swift's concurrency pool has.
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-            let thread = Thread { [self] in
+            let end: @Sendable () -> Void = { [self] in
                 killTree()
                 process.connection.close()
                 _ = process.waitForExit(timeout: 5)
                 finish()
                 done.resume()
             }
-            thread.name = "airlock-sandbox-kill"
-            thread.start()
+            // No thread to be had: the pool's thread does it rather than leave it undone.
+            if !OSThread.start(name: "airlock-sandbox-kill", end) { end() }
         }
     }
 

@@ -1,5 +1,9 @@
 import AirlockSandbox
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Glibc
 
 /// The host uid the sandbox runs as.
@@ -87,9 +91,6 @@ package struct SandboxIdentity: Sendable, Hashable {
             _ = lchown(path, uid, gid)
         }
         apply(root)
-        let enumerator = FileManager.default.enumerator(atPath: root)
-        while let relative = enumerator?.nextObject() as? String {
-            apply(root + "/" + relative)
-        }
+        HostPath.walk(root, apply)
     }
 }

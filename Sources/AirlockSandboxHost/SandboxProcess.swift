@@ -1,6 +1,12 @@
 import AirlockSandbox
 import CAirlockSys
+import AirlockStreams
+import Dispatch
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Glibc
 import Synchronization
 
@@ -17,16 +23,14 @@ package final class SandboxProcess: Sendable {
     private init(pid: pid_t, connection: GuestConnection, stderrFD: Int32) {
         self.pid = pid
         self.connection = connection
-        let reaper = Thread { [self] in
+        OSThread.start(name: "airlock-sandbox-reaper") { [self] in
             var status: Int32 = 0
             var usage = rusage()
             _ = airlock_wait4(pid, &status, 0, &usage)
             exitStatus.withLock { $0 = status }
             exited.signal()
         }
-        reaper.name = "airlock-sandbox-reaper"
-        reaper.start()
-        let errors = Thread { [self] in
+        OSThread.start(name: "airlock-sandbox-stderr") { [self] in
             var buffer = [UInt8](repeating: 0, count: 4096)
             while true {
                 let count = read(stderrFD, &buffer, buffer.count)
@@ -40,8 +44,6 @@ package final class SandboxProcess: Sendable {
             close(stderrFD)
             stderrClosed.signal()
         }
-        errors.name = "airlock-sandbox-stderr"
-        errors.start()
     }
 
     package var hasExited: Bool { exitStatus.withLock { $0 != nil } }

@@ -1,6 +1,10 @@
 import AirlockProtocol
 import AirlockSandbox
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Glibc
 
 /// Steps every backend's `start` shares: the workspace check, the proxy socket's hand-over
@@ -16,8 +20,7 @@ package enum SandboxStart {
         }
         defer { free(resolved) }
         let absolute = String(cString: resolved)
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: absolute, isDirectory: &isDirectory), isDirectory.boolValue else {
+        guard HostPath.isDirectory(absolute) else {
             throw SandboxError(.configuration, "workspace \(absolute) is not a directory")
         }
         return absolute
@@ -30,7 +33,7 @@ package enum SandboxStart {
             throw SandboxError(.configuration, "the egress proxy socket \(path) does not exist")
         }
         guard identity.changesIDs else { return }
-        let directory = (path as NSString).deletingLastPathComponent
+        let directory = HostPath.directory(of: path)
         guard chown(directory, identity.uid, identity.gid) == 0, chown(path, identity.uid, identity.gid) == 0 else {
             throw SandboxError(.configuration,
                                "cannot give the egress proxy socket to uid \(identity.uid): \(String(cString: strerror(errno)))")
@@ -54,7 +57,7 @@ package enum SandboxStart {
                               what: String, fixHint: (String) -> String?) async throws(SandboxError) {
         guard let hello = await sandbox.guest.waitForHello(timeout: timeout) else {
             await sandbox.kill()
-            let detail = sandbox.diagnostics().trimmingCharacters(in: .whitespacesAndNewlines)
+            let detail = sandbox.diagnostics().trimmingSpaces
             throw SandboxError(.startFailed, "the \(what) sandbox did not start" + (detail.isEmpty ? "" : ": \(detail)"),
                                fix: fixHint(detail))
         }

@@ -1,5 +1,9 @@
 import AirlockSandbox
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Glibc
 
 /// Kills a session by hand, for sandboxes with no pid namespace: the guest leads its own

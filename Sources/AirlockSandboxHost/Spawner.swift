@@ -1,6 +1,12 @@
 import AirlockSandbox
 import CAirlockSys
+import AirlockStreams
+import Dispatch
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Synchronization
 
 /// Forks sandboxes from one thread that lives as long as the process.
@@ -16,7 +22,7 @@ package final class Spawner: Sendable {
     private let wake = DispatchSemaphore(value: 0)
 
     private init() {
-        let thread = Thread { [self] in
+        OSThread.start(name: "airlock-spawner") { [self] in
             while true {
                 wake.wait()
                 let jobs = pending.withLock { jobs -> [@Sendable () -> Void] in
@@ -26,8 +32,6 @@ package final class Spawner: Sendable {
                 jobs.forEach { $0() }
             }
         }
-        thread.name = "airlock-spawner"
-        thread.start()
     }
 
     package func run<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {

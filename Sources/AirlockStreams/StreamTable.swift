@@ -53,7 +53,7 @@ public final class StreamTable: Sendable {
             close(fd)
             return false
         }
-        guard send(.open(end.id)), StreamThread.start({ [self] in
+        guard send(.open(end.id)), OSThread.start({ [self] in
             end.run(fd)
             remove(end.id)
         }) else {
@@ -91,7 +91,7 @@ public final class StreamTable: Sendable {
             return refusal == .duplicate ? "stream_open for stream \(frame.stream), which is open" : nil
         case .success(let end):
             // The connect runs on the stream's thread: the channel's reader never waits on it.
-            let started = StreamThread.start { [self] in
+            let started = OSThread.start { [self] in
                 let fd = connect()
                 if fd < 0 {
                     end.abort("cannot reach the local service: \(String(cString: strerror(errno)))", tellPeer: true)

@@ -293,6 +293,8 @@ int airlock_wtermsig(int status) { return WTERMSIG(status); }
 
 int airlock_memfd(const char *name) { return memfd_create(name, MFD_CLOEXEC); }
 
+void airlock_name_thread(const char *name) { prctl(PR_SET_NAME, name, 0, 0, 0); }
+
 int airlock_probe_userns(void) {
     pid_t pid = fork();
     if (pid < 0) return 0;

@@ -60,6 +60,9 @@ int airlock_wtermsig(int status);
 /// memfd_create(2) with MFD_CLOEXEC; -1 on failure.
 int airlock_memfd(const char *name);
 
+/// Names the calling thread (the kernel keeps 15 bytes): prctl is variadic, Swift cannot call it.
+void airlock_name_thread(const char *name);
+
 /// Whether the kernel can create a user namespace for this process (fork + unshare probe).
 int airlock_probe_userns(void);
 
