@@ -21,6 +21,7 @@ let package = Package(
         .executable(name: "airlock", targets: ["airlock"]),
         .executable(name: "airlock-guest", targets: ["airlock-guest"]),
         .executable(name: "airlock-bench", targets: ["airlock-bench"]),
+        .executable(name: "airlock-exec", targets: ["airlock-exec"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -82,6 +83,17 @@ let package = Package(
                 dependencies: ["AirlockSandbox", "AirlockSandboxHost", "CAirlockSys"]),
         .target(name: "AirlockOCI",
                 dependencies: ["AirlockSandbox", "AirlockSandboxHost", "CAirlockSeccomp"]),
+
+        // `airlock exec` without the harness: argv's common forms read without ArgumentParser,
+        // one sandbox, one command. FoundationEssentials only, like everything it imports.
+        .target(name: "AirlockExec", dependencies: ["AirlockSandbox", "AirlockProtocol"]),
+        // The installed `airlock` command: a small, fully static executable that runs `exec`
+        // on the bwrap and Landlock tiers itself and hands every other command (and every
+        // `exec` it cannot decide) to the full `airlock` beside it. `exec` is run once per
+        // sandbox; the full harness's start-up alone was a third of each (docs/benchmarks.md).
+        .executableTarget(name: "airlock-exec", dependencies: [
+            "AirlockExec", "AirlockSandbox", "AirlockSandboxHost", "AirlockBubblewrap", "AirlockLandlock",
+        ], linkerSettings: staticStdlib),
 
         // Sandboxes as Kubernetes pods: a small client of our own (kubeconfig, REST, exec
         // over WebSocket) and the backend that runs the guest in a hardened pod.
@@ -176,7 +188,7 @@ let package = Package(
 
         // Commands: the only place that wires backends and providers to the core.
         .executableTarget(name: "airlock", dependencies: [
-            "AirlockCore", "AirlockSandbox", "AirlockModels", "AirlockProtocol",
+            "AirlockExec", "AirlockCore", "AirlockSandbox", "AirlockModels", "AirlockProtocol",
             "AirlockEgress", "AirlockServe", "AirlockImages", "AirlockSchema", "AirlockMCP", "AirlockOTLP", "AirlockPrometheus",
             "AirlockStoreSQLite", "AirlockStorePostgres",
             "AirlockSandboxHost", "AirlockBubblewrap", "AirlockLandlock", "AirlockOCI", "AirlockKubernetes",
@@ -246,7 +258,7 @@ let package = Package(
             "AirlockSandboxHost", "AirlockBubblewrap", "AirlockLandlock", "AirlockOCI",
         ]),
         .testTarget(name: "AirlockCLITests", dependencies: [
-            "airlock", "AirlockCore", "AirlockTestSupport", "AirlockOTLP", "AirlockStoreSQLite", "AirlockStorePostgres",
+            "airlock", "AirlockExec", "AirlockCore", "AirlockTestSupport", "AirlockOTLP", "AirlockStoreSQLite", "AirlockStorePostgres",
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             .product(name: "CompressNIO", package: "compress-nio"),
             .product(name: "NIOCore", package: "swift-nio"),

@@ -10,8 +10,8 @@ DESTDIR="$stage/root" scripts/install.sh /usr
 
 version=$(sed -n 's/.*static let current = "\(.*\)"/\1/p' Sources/AirlockProtocol/ProductVersion.swift)
 arch=$(dpkg --print-architecture)
-# The packages that own the shared libraries the two binaries load (glibc, libseccomp, ...).
-# (The guest is fully static: ldd has nothing to say of it, and fails on it.)
+# The packages that own the shared libraries the full harness loads (glibc, libseccomp, ...).
+# (The guest and airlock-exec are fully static: ldd has nothing to say of them.)
 libs=$(ldd "$stage/root/usr/lib/airlock/airlock" | awk '/=> \//{print $3}' | sort -u)
 depends=$(for lib in $libs; do dpkg -S "$(realpath "$lib")" 2>/dev/null || dpkg -S "$lib" 2>/dev/null; done \
     | cut -d: -f1 | sort -u | grep -v '^libgcc-s1$' | paste -sd, | sed 's/,/, /g')

@@ -1,3 +1,4 @@
+import AirlockExec
 import AirlockProtocol
 import ArgumentParser
 import Foundation

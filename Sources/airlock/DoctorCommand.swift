@@ -1,3 +1,4 @@
+import AirlockExec
 import AirlockKubernetes
 import AirlockModels
 import AirlockProtocol

@@ -1,3 +1,4 @@
+import AirlockExec
 import AirlockCore
 import AirlockProtocol
 import AirlockSandbox
@@ -105,9 +106,8 @@ struct ExecCommand: AsyncParsableCommand {
                                 timeoutMs: invocation.timeoutMs, json: invocation.json,
                                 backend: sandbox.backend(image: image.image))
         if let settings {
-            runner.egress = settings
-            runner.secretValues = egress.secretValues
-            runner.maxEgressBytes = egress.maxEgress?.bytes
+            runner.network = ExecEgress(settings: settings, secretValues: egress.secretValues,
+                                        maxBytes: egress.maxEgress?.bytes)
         }
         throw ExitCode(await runner.run())
     }

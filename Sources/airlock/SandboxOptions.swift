@@ -1,3 +1,4 @@
+import AirlockExec
 import AirlockCore
 import AirlockKubernetes
 import AirlockSandbox

@@ -1,3 +1,4 @@
+import AirlockExec
 import AirlockBubblewrap
 import AirlockCore
 import AirlockKubernetes
@@ -56,8 +57,5 @@ enum SandboxTiers {
     }
 
     /// How long a sandbox may take to greet: $AIRLOCK_START_TIMEOUT seconds, else 20.
-    static var startTimeout: Duration {
-        let seconds = ProcessInfo.processInfo.environment["AIRLOCK_START_TIMEOUT"].flatMap(Double.init) ?? 20
-        return .milliseconds(Int(max(seconds, 0.1) * 1000))
-    }
+    static var startTimeout: Duration { SandboxTier.startTimeout }
 }

@@ -1,3 +1,4 @@
+import AirlockExec
 import AirlockLandlock
 import AirlockOCI
 import AirlockProtocol

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Testing
+import AirlockExec
 @testable import airlock
 
 /// `airlock exec`'s fast path (argv read without ArgumentParser) against `ExecCommand`, the

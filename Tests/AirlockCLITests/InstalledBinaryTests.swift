@@ -44,6 +44,32 @@ struct InstalledBinaryTests {
         #expect(version.stdout.hasPrefix("airlock ") && version.stdout.contains("(guest protocol "), "\(version.stdout)")
     }
 
+    @Test("the installed command is the fully static airlock-exec, and runs exec in a sandbox by itself")
+    func commandIsTheFront() async throws {
+        let prefix = Self.prefix ?? "/nonexistent"
+        let target = try FileManager.default.destinationOfSymbolicLink(atPath: prefix + "/bin/airlock")
+        #expect(target == "../lib/airlock/airlock-exec")
+        // ldd has no libraries to name for a static executable (and says so on stderr).
+        let ldd = Process()
+        ldd.executableURL = URL(fileURLWithPath: "/usr/bin/ldd")
+        ldd.arguments = [prefix + "/lib/airlock/airlock-exec"]
+        let pipe = Pipe()
+        ldd.standardOutput = pipe
+        ldd.standardError = pipe
+        try ldd.run()
+        let said = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        ldd.waitUntilExit()
+        #expect(said.contains("not a dynamic executable"), "ldd printed: \(said)")
+        let directory = NSTemporaryDirectory() + "airlock-installed-" + UUID().uuidString.prefix(8)
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        chmod(directory, 0o755)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let exec = try await airlock(["exec", "--json", "--", "sh", "-c", "echo inside; exit 5"], in: directory)
+        #expect(exec.status == 5, "stderr: \(exec.stderr)")
+        #expect(exec.stdout == "inside\n")
+        #expect(exec.stderr.contains("\"backend\":\"bwrap\""), "\(exec.stderr)")
+    }
+
     @Test("the demo from another directory: the scripted agent fixes the failing test in a bwrap sandbox, the ledger verifies")
     func runsTheDemo() async throws {
         let root = NSTemporaryDirectory() + "airlock-installed-" + UUID().uuidString.prefix(8)

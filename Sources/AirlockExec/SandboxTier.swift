@@ -1,13 +1,19 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
 /// The isolation tiers `--sandbox` names, strongest first within what `auto` tries.
-enum SandboxTier: String, CaseIterable, Sendable {
+public enum SandboxTier: String, CaseIterable, Sendable {
     case auto, bwrap, oci, gvisor, landlock, kubernetes
 
     /// What `auto` tries, in order. gVisor is the strongest boundary but is only used when
     /// asked for: Debian's runsc is a ptrace-platform build whose every system call costs a
     /// round trip through the sentry (docs/tiers.md has the figures).
-    static let ladder: [SandboxTier] = [.bwrap, .oci, .landlock]
+    public static let ladder: [SandboxTier] = [.bwrap, .oci, .landlock]
 
-    var summary: String {
+    public var summary: String {
         switch self {
         case .auto: return "the strongest tier that works here"
         case .bwrap: return "bubblewrap: every namespace, seccomp, cgroups, unprivileged uid"
@@ -16,5 +22,13 @@ enum SandboxTier: String, CaseIterable, Sendable {
         case .landlock: return "Landlock + seccomp + rlimits, no namespaces (inside containers)"
         case .kubernetes: return "a hardened pod on a Kubernetes cluster (--kube-context, --namespace; docs/kubernetes.md)"
         }
+    }
+}
+
+extension SandboxTier {
+    /// How long a sandbox may take to greet: $AIRLOCK_START_TIMEOUT seconds, else 20.
+    public static var startTimeout: Duration {
+        let seconds = ProcessInfo.processInfo.environment["AIRLOCK_START_TIMEOUT"].flatMap(Double.init) ?? 20
+        return .milliseconds(Int(max(seconds, 0.1) * 1000))
     }
 }

@@ -1,56 +1,64 @@
-import AirlockCore
-import AirlockEgress
 import AirlockProtocol
 import AirlockSandbox
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// `airlock exec`: one sandbox, one command, its status as the exit code.
-struct ExecRunner {
-    let configuration: SandboxConfiguration
-    let command: [String]
-    let timeoutMs: Int?
-    let json: Bool
-    let backend: any SandboxBackend
-    /// Network through the proxy; nil: none.
-    var egress: EgressSettings?
-    var secretValues: [String: String] = [:]
-    var maxEgressBytes: Int?
+public struct ExecRunner: Sendable {
+    public let configuration: SandboxConfiguration
+    public let command: [String]
+    public let timeoutMs: Int?
+    public let json: Bool
+    public let backend: any SandboxBackend
+    /// The proxy's network; nil: none.
+    public var network: (any ExecNetwork)?
+    /// Called instead of reporting a sandbox that could not start (nothing of the command
+    /// ran yet); it may hand the whole call to another program and not return.
+    public var whenStartFails: (@Sendable (SandboxError) -> Void)?
 
-    static let couldNotStart: Int32 = 125
-    static let timedOut: Int32 = 124
+    public static let couldNotStart: Int32 = 125
+    public static let timedOut: Int32 = 124
 
-    func run() async -> Int32 {
+    public init(configuration: SandboxConfiguration, command: [String], timeoutMs: Int?, json: Bool,
+                backend: any SandboxBackend) {
+        self.configuration = configuration
+        self.command = command
+        self.timeoutMs = timeoutMs
+        self.json = json
+        self.backend = backend
+    }
+
+    public func run() async -> Int32 {
         var configuration = configuration
-        var gate: EgressGate?
-        if let egress {
+        if let network {
             do {
-                let opened = try await EgressGate.open(egress, secretValues: secretValues, maxBytes: maxEgressBytes)
-                configuration.network = .proxy
-                configuration.egress = opened.attachment
-                for secret in egress.secrets { configuration.environment[secret.name] = secret.placeholder }
-                gate = opened
+                try await network.open(&configuration)
             } catch {
-                FileHandle.standardError.write(Data("airlock: the egress proxy could not start: \(error)\n".utf8))
+                StandardStreams.complain("airlock: the egress proxy could not start: \(error)")
                 return Self.couldNotStart
             }
         }
-        let code = await run(configuration, gate: gate)
-        if let gate {
-            await gate.close()
-            report(gate.takeRecords())
+        let code = await run(configuration)
+        if let network {
+            await network.close()
+            reportTraffic()
         }
         return code
     }
 
-    private func run(_ configuration: SandboxConfiguration, gate: EgressGate?) async -> Int32 {
+    private func run(_ configuration: SandboxConfiguration) async -> Int32 {
         let sandbox: any Sandbox
         do {
             sandbox = try await backend.start(configuration)
             if let auto = backend as? AutoBackend {
-                for reason in auto.fallbacks { FileHandle.standardError.write(Data("airlock: skipped tier \(reason)\n".utf8)) }
+                for reason in auto.fallbacks { StandardStreams.complain("airlock: skipped tier \(reason)") }
             }
         } catch {
-            FileHandle.standardError.write(Data("airlock: \(error)\n".utf8))
+            whenStartFails?(error)
+            StandardStreams.complain("airlock: \(error)")
             return Self.couldNotStart
         }
         let request = ExecRequest(argv: command, timeoutMs: timeoutMs)
@@ -58,14 +66,14 @@ struct ExecRunner {
         do {
             result = try await withWatchdog(sandbox) { () async throws(SandboxError) -> ExecResult in
                 try await sandbox.guest.exec(request) { stream, data in
-                    (stream == .stdout ? FileHandle.standardOutput : FileHandle.standardError).write(data)
+                    StandardStreams.write(data, to: stream == .stdout ? 1 : 2)
                     // Requests that ended so far, interleaved with the command's own stderr.
-                    if let gate { report(gate.takeRecords()) }
+                    reportTraffic()
                 }
             }
         } catch {
             await sandbox.kill()
-            FileHandle.standardError.write(Data("airlock: \(error)\n".utf8))
+            StandardStreams.complain("airlock: \(error)")
             // A sandbox killed by its memory limit took the command with it.
             return error.kind == .guestDied ? 137 : Self.couldNotStart
         }
@@ -75,7 +83,7 @@ struct ExecRunner {
         return code
     }
 
-    func status(_ status: ExitStatus) -> Int32 {
+    public func status(_ status: ExitStatus) -> Int32 {
         if status.timedOut { return Self.timedOut }
         return status.shellStatus
     }
@@ -103,25 +111,10 @@ struct ExecRunner {
         }
     }
 
-    /// One line per proxied request on stderr: JSON with --json, else a short summary.
-    private func report(_ records: [EgressRecord]) {
-        for record in records {
-            let line: String
-            if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.sortedKeys]
-                encoder.dateEncodingStrategy = .iso8601
-                guard let data = try? encoder.encode(EgressLine(record)) else { continue }
-                line = String(decoding: data, as: UTF8.self)
-            } else {
-                // A path is origin-form; a tunnel's inner CONNECT shows its own target.
-                let inner = record.path.map { $0.hasPrefix("/") ? $0 : " → " + $0 } ?? ""
-                let target = "\(record.host):\(record.port)\(inner)"
-                let verdict = record.allowed ? "allowed" : "refused (\(record.reason ?? "not allowed"))"
-                line = "airlock: egress \(record.method) \(target) \(verdict), \(record.bytesUp) B up, \(record.bytesDown) B down"
-            }
-            FileHandle.standardError.write(Data((line + "\n").utf8))
-        }
+    /// What the network has to say about the requests that ended so far.
+    private func reportTraffic() {
+        guard let network else { return }
+        for line in network.takeLines(json: json) { StandardStreams.complain(line) }
     }
 
     private func report(_ result: ExecResult, code: Int32, startMs: Double) {
@@ -136,14 +129,7 @@ struct ExecRunner {
         encoder.outputFormatting = [.sortedKeys]
         if let data = try? encoder.encode(Report(exit_code: code, status: result.status, sandbox_start_ms: startMs,
                                                     backend: backend.name, backend_version: backend.version)) {
-            FileHandle.standardError.write(data + Data("\n".utf8))
+            StandardStreams.write(data + [UInt8(ascii: "\n")], to: 2)
         }
     }
-}
-
-/// An egress record as `airlock exec --json` prints it.
-private struct EgressLine: Encodable {
-    var type = "egress"
-    var record: EgressRecord
-    init(_ record: EgressRecord) { self.record = record }
 }

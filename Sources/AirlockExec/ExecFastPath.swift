@@ -1,5 +1,3 @@
-import ArgumentParser
-
 /// `airlock exec`'s common forms, read from argv without ArgumentParser.
 ///
 /// `exec` is the command run once per sandbox, so its start-up is part of every call.
@@ -9,11 +7,11 @@ import ArgumentParser
 /// docs/benchmarks.md). This path takes only what it can decide alone — known long options
 /// with valid values, `--`, a command — and declines everything else (help, images,
 /// networks, Kubernetes, any error), which `ExecCommand` then parses and words as always.
-/// Values go through the same `ExpressibleByArgument` initializers, and a test holds the
-/// two parsers to the same result.
-enum ExecFastPath {
+/// Values go through the same `ArgumentValues` functions as the declared options', and a
+/// test holds the two parsers to the same result.
+public enum ExecFastPath {
     /// The invocation, or nil when `ExecCommand` must parse `arguments` (those after `exec`).
-    static func parse(_ arguments: [String]) -> ExecInvocation? {
+    public static func parse(_ arguments: [String]) -> ExecInvocation? {
         var invocation = ExecInvocation()
         var seen: Set<String> = []
         var index = 0
@@ -41,20 +39,20 @@ enum ExecFastPath {
                 guard let tier = SandboxTier(rawValue: value), tier != .kubernetes else { return nil }
                 invocation.tier = tier
             case "--memory":
-                guard let size = ByteSize(argument: value) else { return nil }
-                invocation.memoryBytes = size.bytes
+                guard let bytes = ArgumentValues.bytes(value) else { return nil }
+                invocation.memoryBytes = bytes
             case "--pids":
-                guard let pids = Int(argument: value), pids >= 1 else { return nil }
+                guard let pids = Int(value), pids >= 1 else { return nil }
                 invocation.pids = pids
             case "--cpus":
-                guard let cpus = Double(argument: value), cpus > 0 else { return nil }
+                guard let cpus = Double(value), cpus > 0 else { return nil }
                 invocation.cpus = cpus
             case "--timeout":
-                guard let timeout = DurationValue(argument: value) else { return nil }
-                invocation.timeoutMs = timeout.milliseconds
+                guard let milliseconds = ArgumentValues.milliseconds(value) else { return nil }
+                invocation.timeoutMs = milliseconds
             case "--tmp-size":
-                guard let size = ByteSize(argument: value) else { return nil }
-                invocation.tmpSizeBytes = size.bytes
+                guard let bytes = ArgumentValues.bytes(value) else { return nil }
+                invocation.tmpSizeBytes = bytes
             case "--env":
                 guard value.contains("=") else { return nil }
                 invocation.environment.append(value)

@@ -7,22 +7,22 @@ import Synchronization
 /// process, so a run's sandboxes all come from one tier. A tier's backend is made only when
 /// it is tried: each probes the host when made (cgroups, runtimes on PATH), and `airlock
 /// exec` pays for every probe in its start-up.
-final class AutoBackend: SandboxBackend, Sendable {
-    let candidates: [(tier: SandboxTier, make: @Sendable () -> any SandboxBackend)]
+public final class AutoBackend: SandboxBackend, Sendable {
+    public let candidates: [(tier: SandboxTier, make: @Sendable () -> any SandboxBackend)]
     private let chosen = Mutex<(any SandboxBackend)?>(nil)
     /// Why each skipped tier was skipped, for the error when none works.
     private let skipped = Mutex<[String]>([])
 
-    init(candidates: [(SandboxTier, @Sendable () -> any SandboxBackend)]) {
+    public init(candidates: [(SandboxTier, @Sendable () -> any SandboxBackend)]) {
         self.candidates = candidates.map { (tier: $0.0, make: $0.1) }
     }
 
-    var name: String { chosen.withLock { $0?.name } ?? "auto" }
-    var version: String { chosen.withLock { $0?.version } ?? "auto" }
+    public var name: String { chosen.withLock { $0?.name } ?? "auto" }
+    public var version: String { chosen.withLock { $0?.version } ?? "auto" }
     /// Tiers that failed before the chosen one, with the reason.
-    var fallbacks: [String] { skipped.withLock { $0 } }
+    public var fallbacks: [String] { skipped.withLock { $0 } }
 
-    func start(_ configuration: SandboxConfiguration) async throws(SandboxError) -> any Sandbox {
+    public func start(_ configuration: SandboxConfiguration) async throws(SandboxError) -> any Sandbox {
         if let backend = chosen.withLock({ $0 }) { return try await backend.start(configuration) }
         var reasons: [String] = []
         for (tier, make) in candidates {
