@@ -64,7 +64,11 @@ struct InstalledBinaryTests {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         chmod(directory, 0o755)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let exec = try await airlock(["exec", "--json", "--", "sh", "-c", "echo inside; exit 5"], in: directory)
+        // Not the directory itself: it is $HOME here, which is never handed to the sandbox user.
+        try FileManager.default.createDirectory(atPath: directory + "/ws", withIntermediateDirectories: true)
+        chmod(directory + "/ws", 0o755)
+        let exec = try await airlock(["exec", "--workspace", "ws", "--json", "--", "sh", "-c", "echo inside; exit 5"],
+                                     in: directory)
         #expect(exec.status == 5, "stderr: \(exec.stderr)")
         #expect(exec.stdout == "inside\n")
         #expect(exec.stderr.contains("\"backend\":\"bwrap\""), "\(exec.stderr)")
