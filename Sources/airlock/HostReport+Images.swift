@@ -1,5 +1,6 @@
 import AirlockCore
 import AirlockImages
+import AirlockSandboxHost
 import Foundation
 
 extension HostReport {
@@ -25,15 +26,9 @@ extension HostReport {
         while !FileManager.default.fileExists(atPath: probe) && probe != "/" {
             probe = (probe as NSString).deletingLastPathComponent
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/stat")
-        process.arguments = ["-f", "-c", "%T", probe]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return "unknown" }
-        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let run = ExecutableLookup.run("/usr/bin/stat", ["-f", "-c", "%T", probe], timeout: 5), run.succeeded else {
+            return "unknown"
+        }
+        return run.output.trimmingSpaces
     }
 }
