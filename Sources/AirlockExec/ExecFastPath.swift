@@ -3,8 +3,8 @@
 /// `exec` is the command run once per sandbox, so its start-up is part of every call.
 /// ArgumentParser builds its view of a command by reflecting over the property wrappers,
 /// and each new generic type it meets costs the Swift runtime a scan of every protocol
-/// conformance in this (large) executable: about 4 ms of each `exec` (measured; see
-/// docs/benchmarks.md). This path takes only what it can decide alone — known long options
+/// conformance in the executable: 3.8 → 1.3 ms of each `exec` in the full `airlock`
+/// (measured; docs/benchmarks.md), and `airlock-exec` has no ArgumentParser at all. This path takes only what it can decide alone — known long options
 /// with valid values, `--`, a command — and declines everything else (help, images,
 /// networks, Kubernetes, any error), which `ExecCommand` then parses and words as always.
 /// Values go through the same `ArgumentValues` functions as the declared options', and a
