@@ -31,6 +31,13 @@ public struct ExecRunner: Sendable {
         self.backend = backend
     }
 
+    /// The runner for `invocation`, in the sandbox its flags describe unless `configuration`
+    /// says more (an image root).
+    public init(_ invocation: ExecInvocation, configuration: SandboxConfiguration? = nil, backend: any SandboxBackend) {
+        self.init(configuration: configuration ?? invocation.configuration(), command: invocation.command,
+                  timeoutMs: invocation.timeoutMs, json: invocation.json, backend: backend)
+    }
+
     public func run() async -> Int32 {
         var configuration = configuration
         if let network {

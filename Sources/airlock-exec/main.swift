@@ -3,6 +3,7 @@ import AirlockExec
 import AirlockLandlock
 import AirlockSandbox
 import AirlockSandboxHost
+import FoundationEssentials
 import Glibc
 
 // The installed `airlock` command. `airlock exec` on the bwrap and Landlock tiers, in the
@@ -14,20 +15,13 @@ import Glibc
 
 /// Replaces this process with the full `airlock`; returns only when that cannot be done.
 func handOver(_ arguments: [String]) -> Never {
-    let full = HostPath.directory(of: readLink("/proc/self/exe") ?? ".") + "/airlock"
+    let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? "."
+    let full = HostPath.directory(of: exe) + "/airlock"
     withCStringArray([full] + arguments.dropFirst()) { argv in
         _ = execv(full, argv)
     }
     StandardStreams.complain("airlock: cannot run the full harness \(full): \(String(cString: strerror(errno)))")
     exit(127)
-}
-
-/// Where the symbolic link at `path` points.
-func readLink(_ path: String) -> String? {
-    var buffer = [CChar](repeating: 0, count: 4096)
-    let count = readlink(path, &buffer, buffer.count)
-    guard count > 0 else { return nil }
-    return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }
 
 StandardStreams.openClosed()
@@ -48,8 +42,7 @@ case .landlock:
 case .oci, .gvisor, .kubernetes:
     handOver(arguments)
 }
-var runner = ExecRunner(configuration: invocation.configuration(), command: invocation.command,
-                        timeoutMs: invocation.timeoutMs, json: invocation.json, backend: backend)
+var runner = ExecRunner(invocation, backend: backend)
 if invocation.tier == .auto {
     runner.whenStartFails = { _ in handOver(arguments) }
 }

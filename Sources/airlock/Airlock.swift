@@ -31,10 +31,7 @@ struct Airlock: AsyncParsableCommand {
         let arguments = Array(CommandLine.arguments.dropFirst())
         let execOnly = arguments.first == ExecCommand._commandName
         if execOnly, let invocation = ExecFastPath.parse(Array(arguments.dropFirst())) {
-            let runner = ExecRunner(configuration: invocation.configuration(), command: invocation.command,
-                                    timeoutMs: invocation.timeoutMs, json: invocation.json,
-                                    backend: SandboxTiers.backend(invocation.tier))
-            Foundation.exit(await runner.run())
+            Foundation.exit(await ExecRunner(invocation, backend: SandboxTiers.backend(invocation.tier)).run())
         }
         let root: any ParsableCommand.Type = execOnly ? ExecCommand.self : Airlock.self
         do {

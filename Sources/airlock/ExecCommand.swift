@@ -102,9 +102,7 @@ struct ExecCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("airlock: \(error.description)\n".utf8))
             throw ExitCode(2)
         }
-        var runner = ExecRunner(configuration: configuration, command: invocation.command,
-                                timeoutMs: invocation.timeoutMs, json: invocation.json,
-                                backend: sandbox.backend(image: image.image))
+        var runner = ExecRunner(invocation, configuration: configuration, backend: sandbox.backend(image: image.image))
         if let settings {
             runner.network = ExecEgress(settings: settings, secretValues: egress.secretValues,
                                         maxBytes: egress.maxEgress?.bytes)

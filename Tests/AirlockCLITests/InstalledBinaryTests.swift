@@ -24,16 +24,23 @@ struct InstalledBinaryTests {
         return RunBinary.Outcome(status: process.status, stdout: process.stdout, stderr: process.stderr)
     }
 
-    @Test("the installed command needs no Swift library at run time and prints its version and the protocol's")
-    func standsAlone() async throws {
+    /// What `ldd` prints of `path`, stdout and stderr together.
+    static func ldd(_ path: String) throws -> String {
         let ldd = Process()
         ldd.executableURL = URL(fileURLWithPath: "/usr/bin/ldd")
-        ldd.arguments = [(Self.prefix ?? "") + "/lib/airlock/airlock"]
+        ldd.arguments = [path]
         let pipe = Pipe()
         ldd.standardOutput = pipe
+        ldd.standardError = pipe
         try ldd.run()
-        let libraries = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let said = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         ldd.waitUntilExit()
+        return said
+    }
+
+    @Test("the installed command needs no Swift library at run time and prints its version and the protocol's")
+    func standsAlone() async throws {
+        let libraries = try Self.ldd((Self.prefix ?? "") + "/lib/airlock/airlock")
         #expect(libraries.contains("libc.so"), "ldd printed: \(libraries)")
         #expect(!libraries.contains("swift") && !libraries.contains("Foundation") && !libraries.contains("not found"), "\(libraries)")
         let directory = NSTemporaryDirectory() + "airlock-installed-" + UUID().uuidString.prefix(8)
@@ -50,15 +57,7 @@ struct InstalledBinaryTests {
         let target = try FileManager.default.destinationOfSymbolicLink(atPath: prefix + "/bin/airlock")
         #expect(target == "../lib/airlock/airlock-exec")
         // ldd has no libraries to name for a static executable (and says so on stderr).
-        let ldd = Process()
-        ldd.executableURL = URL(fileURLWithPath: "/usr/bin/ldd")
-        ldd.arguments = [prefix + "/lib/airlock/airlock-exec"]
-        let pipe = Pipe()
-        ldd.standardOutput = pipe
-        ldd.standardError = pipe
-        try ldd.run()
-        let said = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        ldd.waitUntilExit()
+        let said = try Self.ldd(prefix + "/lib/airlock/airlock-exec")
         #expect(said.contains("not a dynamic executable"), "ldd printed: \(said)")
         let directory = NSTemporaryDirectory() + "airlock-installed-" + UUID().uuidString.prefix(8)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
