@@ -76,7 +76,7 @@ let package = Package(
         // the staged guest binary, host probing.
         .target(name: "AirlockSandboxHost",
                 dependencies: ["AirlockSandbox", "AirlockProtocol", "AirlockStreams", "CAirlockSys", "CAirlockSeccomp"]),
-        // Backends, one module each (only `airlock`, the bench and tests wire them).
+        // Backends, one module each (only `airlock`, `airlock-exec`, the bench and tests wire them).
         .target(name: "AirlockBubblewrap",
                 dependencies: ["AirlockSandbox", "AirlockSandboxHost", "AirlockProtocol", "CAirlockSys"]),
         .target(name: "AirlockLandlock",
