@@ -50,7 +50,7 @@ public final class Store: RunStore {
         config.busyMode = .timeout(10)
         config.prepareDatabase { db in
             // Set on the connection itself, not through GRDB's WAL setup.
-            let mode = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
+            let mode = try Self.switchToWAL(db)
             guard mode == "wal" else { throw StoreError.walUnavailable(mode ?? "unknown") }
             // Commits are written here and fsync'd by `write(synced:)`, not by SQLite.
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
@@ -59,6 +59,22 @@ public final class Store: RunStore {
         // SQLite gives -wal and -shm the main file's mode, so this keeps all three private.
         try? FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: databaseURL.path)
         try Self.migrate(database, stateDirectory: stateDirectory)
+    }
+
+    /// `PRAGMA journal_mode = WAL`, retried while another connection holds the lock. A new
+    /// file's first switch needs an exclusive lock, and SQLite answers SQLITE_BUSY at once,
+    /// without the busy handler (waiting could deadlock), to a connection that loses that
+    /// race: processes opening a new state dir together failed with "database is locked".
+    /// Bounded like the busy timeout.
+    static func switchToWAL(_ db: Database) throws -> String? {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while true {
+            do {
+                return try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY && ContinuousClock.now < deadline {
+                usleep(2_000)
+            }
+        }
     }
 
     private init(sharing store: Store, fence: RunFence?, redactor: Redactor) {

@@ -25,6 +25,26 @@ import Testing
         #expect(synchronous == 1)
     }
 
+    @Test("many connections opening one new state dir at once all open it (the first switch to WAL races)")
+    func concurrentFirstOpens() async throws {
+        for _ in 0..<20 {
+            let dir = try TempDir()
+            defer { dir.cleanUp() }
+            let state = dir.url.appendingPathComponent("state")
+            let failures = await withTaskGroup(of: String?.self) { group in
+                for _ in 0..<16 {
+                    group.addTask {
+                        do { _ = try Store(stateDirectory: state); return nil } catch { return "\(error)" }
+                    }
+                }
+                var failures: [String] = []
+                for await failure in group { if let failure { failures.append(failure) } }
+                return failures
+            }
+            #expect(failures.isEmpty, "\(failures.count) of 16 failed, first: \(failures.first ?? "")")
+        }
+    }
+
     @Test("a process that appended to a run while another held its last entry in memory: the other chains after it, no fork, no gap")
     func ledgerTailFromAnotherProcess() async throws {
         let dir = try TempDir()
