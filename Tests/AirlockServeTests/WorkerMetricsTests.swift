@@ -29,7 +29,10 @@ struct WorkerMetricsTests {
             let object = (try? JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8))) as? [String: Any]
             return object?["run"] as? String ?? ""
         }
-        let slow = try script("slow", [RunScene.shell("echo started >> log; sleep 2"), RunScene.submit()])
+        // The call outlasts any stall of this test: the kill must land while it runs, or the
+        // first worker finishes the run itself and nobody takes it over. A takeover does
+        // not run a call in flight again, so the length costs nothing.
+        let slow = try script("slow", [RunScene.shell("echo started >> log; sleep 60"), RunScene.submit()])
         let held = try await submit(slow)
         _ = try await submit(try script("stuck", [RunScene.submit()]), ["--secret-env", "AIRLOCK_TEST_ABSENT_KEY"])
 
@@ -42,6 +45,9 @@ struct WorkerMetricsTests {
         }
         kill(first.pid, SIGKILL)
         _ = await first.waitForExit(limit: .seconds(5))
+        let before = try await AirlockProcess.run(["runs", "--json", "--state-dir", state])
+        #expect(!before.stdout.split(separator: "\n").contains { $0.contains("\"\(held)\"") && $0.contains("\"finished\"") },
+                "the first worker finished the run before it was killed")
 
         let second = try AirlockProcess(["worker", "--name", "b", "--concurrency", "1", "--lease", "1s",
                                          "--metrics-port", "0", "--state-dir", state])
