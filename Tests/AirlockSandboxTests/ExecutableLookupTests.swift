@@ -24,8 +24,9 @@ struct ExecutableLookupTests {
         }
         let elapsed = ContinuousClock.now - began
         #expect(Set(outputs.compactMap { $0 }) == Set((0..<width).map { "tool-\($0)\n" }), "\(outputs)")
-        // Each takes a millisecond or two; a starved one would take its whole 5 s timeout.
-        #expect(elapsed < .seconds(3), "\(width) tools took \(elapsed)")
+        // Each takes a millisecond or two; a starved one would take its whole 5 s timeout,
+        // so anything under that tells them apart, however busy the pool's threads are.
+        #expect(elapsed < .milliseconds(4500), "\(width) tools took \(elapsed)")
     }
 
     @Test("one that outlives its timeout is killed, within its bound; stdout and stderr both come back; a missing tool is nil")

@@ -65,8 +65,10 @@ struct GuestDeadlineTests {
         } catch {
             #expect(error.kind == .deadlinePassed, "\(error)")
         }
+        // On time, not never: the upper bound leaves room for a pool that both cores' worth of
+        // other tests keep busy (the wake-up itself needs one of its threads).
         let waited = ContinuousClock.now - began
-        #expect(waited >= .milliseconds(200) && waited < .seconds(2), "waited \(waited)")
+        #expect(waited >= .milliseconds(200) && waited < .seconds(5), "waited \(waited)")
 
         let unanswered = try await guest.nextRequest()
         try guest.answer(ResponseFrame(id: unanswered.id, response: .ok))
