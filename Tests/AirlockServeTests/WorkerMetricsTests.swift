@@ -34,6 +34,10 @@ struct WorkerMetricsTests {
         // not run a call in flight again, so the length costs nothing.
         let slow = try script("slow", [RunScene.shell("echo started >> log; sleep 60"), RunScene.submit()])
         let held = try await submit(slow)
+        func heldFinished() async throws -> Bool {
+            let shown = try await AirlockProcess.run(["runs", "--json", "--state-dir", state])
+            return shown.stdout.split(separator: "\n").contains { $0.contains("\"\(held)\"") && $0.contains("\"finished\"") }
+        }
         _ = try await submit(try script("stuck", [RunScene.submit()]), ["--secret-env", "AIRLOCK_TEST_ABSENT_KEY"])
 
         let first = try AirlockProcess(["worker", "--name", "a", "--concurrency", "1", "--lease", "1s", "--state-dir", state])
@@ -45,9 +49,7 @@ struct WorkerMetricsTests {
         }
         kill(first.pid, SIGKILL)
         _ = await first.waitForExit(limit: .seconds(5))
-        let before = try await AirlockProcess.run(["runs", "--json", "--state-dir", state])
-        #expect(!before.stdout.split(separator: "\n").contains { $0.contains("\"\(held)\"") && $0.contains("\"finished\"") },
-                "the first worker finished the run before it was killed")
+        #expect(try await heldFinished() == false, "the first worker finished the run before it was killed")
 
         let second = try AirlockProcess(["worker", "--name", "b", "--concurrency", "1", "--lease", "1s",
                                          "--metrics-port", "0", "--state-dir", state])
@@ -61,8 +63,7 @@ struct WorkerMetricsTests {
         // Once the taken-over run has finished, the counters settle.
         var finished = false
         while !finished, ContinuousClock.now < deadline + .seconds(40) {
-            let shown = try await AirlockProcess.run(["runs", "--json", "--state-dir", state])
-            finished = shown.stdout.split(separator: "\n").contains { $0.contains("\"\(held)\"") && $0.contains("\"finished\"") }
+            finished = try await heldFinished()
             if !finished { try await Task.sleep(for: .milliseconds(200)) }
         }
         #expect(finished, "the held run did not finish: \(second.stderr)")
